@@ -1,0 +1,83 @@
+"""The small interface every storage engine implements behind EventStore.
+
+The facade validates, times and logs; a backend only talks to its database. Adding an
+engine (PostgreSQL next) means one new module implementing :class:`Backend`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from camvault.models import Camera, Event, Person
+from camvault.query import QuerySpec
+
+__all__ = ["Backend", "PurgeBatch", "WriteTransaction"]
+
+PurgeBatch = tuple[int, list[str]]
+"""(events removed, thumbnail paths of the removed events)."""
+
+
+class WriteTransaction(Protocol):
+    """One open write transaction: everything in it commits or rolls back together."""
+
+    def insert(self, event: Event) -> bool:
+        """Insert one event and its detections; False if its event_id already exists."""
+        ...
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """Scope a part of the transaction that rolls back alone if it raises."""
+        ...
+
+
+class Backend(Protocol):
+    """A storage engine: one writer, many readers, translated errors."""
+
+    engine: str
+
+    def write_transaction(self, action: str) -> AbstractContextManager[WriteTransaction]:
+        """Open a write transaction; ``action`` names it in error messages."""
+        ...
+
+    def get_event(self, event_id: str) -> Event | None:
+        """Return one event by id, or None."""
+        ...
+
+    def query(self, spec: QuerySpec) -> tuple[list[Event], tuple[int, int] | None]:
+        """Return events matching ``spec``, newest first, and the keyset of the last one."""
+        ...
+
+    def set_thumbnail_path(self, event_id: str, path: str) -> bool:
+        """Record an event's thumbnail file; False if the event does not exist."""
+        ...
+
+    def purge_batches(
+        self, before: int, camera_id: str | None, batch_size: int
+    ) -> Iterator[PurgeBatch]:
+        """Delete events older than ``before`` (microseconds) in bounded transactions."""
+        ...
+
+    def upsert_person(self, person: Person, now: int) -> Person:
+        """Insert or update a person by name and return it as stored."""
+        ...
+
+    def get_person(self, name: str) -> Person | None:
+        """Return one person by name, or None."""
+        ...
+
+    def list_persons(self) -> list[Person]:
+        """Return every person, by name."""
+        ...
+
+    def list_cameras(self) -> list[Camera]:
+        """Return every camera, by id."""
+        ...
+
+    def info(self) -> dict[str, Any]:
+        """Describe the engine, schema and contents."""
+        ...
+
+    def close(self) -> None:
+        """Release every connection; safe to call twice."""
+        ...

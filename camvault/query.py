@@ -1,0 +1,140 @@
+"""Query arguments: validated once into a :class:`QuerySpec` that every backend runs.
+
+Cursors are opaque to callers: an url-safe token that encodes the keyset position
+``(timestamp, internal id)`` of the last event of a page. Paging by keyset stays exact when
+events arrive between pages: nothing is skipped and nothing is returned twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from camvault.errors import FieldProblem, InvalidQueryError
+from camvault.rows import to_micros
+
+__all__ = ["MAX_LIMIT", "QuerySpec", "build_query", "decode_cursor", "encode_cursor"]
+
+MAX_LIMIT = 1000
+_CURSOR = struct.Struct(">qq")
+_CURSOR_VERSION = b"\x01"
+
+
+@dataclass(frozen=True, slots=True)
+class QuerySpec:
+    """A validated query: every filter in storage units (timestamps in microseconds)."""
+
+    camera_ids: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    min_confidence: float | None = None
+    since: int | None = None
+    """Inclusive lower bound, microseconds since the epoch."""
+    until: int | None = None
+    """Exclusive upper bound, microseconds since the epoch."""
+    person_name: str | None = None
+    limit: int = 100
+    after: tuple[int, int] | None = None
+    """Keyset position from a cursor: only events strictly older than (ts, id)."""
+
+
+def encode_cursor(ts: int, rowid: int) -> str:
+    """Return the opaque cursor for the keyset position ``(ts, rowid)``."""
+    raw = _CURSOR_VERSION + _CURSOR.pack(ts, rowid)
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, int]:
+    """Return the keyset position of a cursor, or raise InvalidQueryError."""
+    problem = "is not a cursor returned by query() (pass next_cursor unchanged)"
+    if not isinstance(cursor, str) or len(cursor) > 64:
+        raise InvalidQueryError("query", [("cursor", problem)])
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    except (binascii.Error, ValueError):
+        raise InvalidQueryError("query", [("cursor", problem)]) from None
+    if len(raw) != 1 + _CURSOR.size or raw[:1] != _CURSOR_VERSION:
+        raise InvalidQueryError("query", [("cursor", problem)])
+    ts, rowid = _CURSOR.unpack(raw[1:])
+    return ts, rowid
+
+
+def _strings(
+    name: str, value: str | Iterable[str] | None, problems: list[FieldProblem]
+) -> tuple[str, ...]:
+    """Normalize a one-or-many string filter to a tuple, recording bad values."""
+    if value is None:
+        return ()
+    values = (value,) if isinstance(value, str) else tuple(value)
+    if not values or any(not isinstance(v, str) or not v for v in values):
+        problems.append((name, "must be a non-empty string or a list of non-empty strings"))
+        return ()
+    return values
+
+
+def _micros(name: str, value: datetime | None, problems: list[FieldProblem]) -> int | None:
+    """Convert a time bound to microseconds, recording naive or wrong-typed values."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        problems.append((name, "must be a datetime"))
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        problems.append((name, "must be timezone-aware (got a naive datetime)"))
+        return None
+    return to_micros(value)
+
+
+def build_query(
+    *,
+    camera_id: str | Iterable[str] | None = None,
+    label: str | Iterable[str] | None = None,
+    min_confidence: float | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    person_name: str | None = None,
+    limit: int = 100,
+    cursor: str | None = None,
+    max_limit: int = MAX_LIMIT,
+) -> QuerySpec:
+    """Validate query arguments into a QuerySpec; raise InvalidQueryError naming each bad one."""
+    problems: list[FieldProblem] = []
+    cameras = _strings("camera_id", camera_id, problems)
+    labels = _strings("label", label, problems)
+    if min_confidence is not None and (
+        isinstance(min_confidence, bool)
+        or not isinstance(min_confidence, int | float)
+        or not math.isfinite(min_confidence)
+        or not 0.0 <= min_confidence <= 1.0
+    ):
+        problems.append(("min_confidence", "must be a number from 0 to 1"))
+    lo = _micros("since", since, problems)
+    hi = _micros("until", until, problems)
+    if lo is not None and hi is not None and lo > hi:
+        problems.append(("until", "must not be before since"))
+    if person_name is not None and (not isinstance(person_name, str) or not person_name):
+        problems.append(("person_name", "must be a non-empty string"))
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= max_limit:
+        problems.append(("limit", f"must be a whole number from 1 to {max_limit}"))
+    after = None
+    if cursor is not None:
+        try:
+            after = decode_cursor(cursor)
+        except InvalidQueryError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InvalidQueryError("query", problems)
+    return QuerySpec(
+        camera_ids=cameras,
+        labels=labels,
+        min_confidence=None if min_confidence is None else float(min_confidence),
+        since=lo,
+        until=hi,
+        person_name=person_name,
+        limit=limit,
+        after=after,
+    )

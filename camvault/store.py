@@ -1,0 +1,314 @@
+"""EventStore: the synchronous facade that validates, times, logs and delegates.
+
+Data flows one way: caller -> model validation -> this facade -> backend -> SQL. The async
+store, the CLI and the web app are thin layers over this class.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from camvault import thumbnails
+from camvault.backends import open_backend
+from camvault.errors import (
+    CamvaultError,
+    InvalidEventError,
+    InvalidInputError,
+    InvalidPersonError,
+    InvalidQueryError,
+    StoreClosedError,
+)
+from camvault.models import BatchFailure, BatchResult, Camera, Event, Page, Person, utcnow
+from camvault.query import build_query, encode_cursor
+from camvault.rows import to_micros
+
+__all__ = ["EventStore"]
+
+log = logging.getLogger("camvault")
+
+PURGE_BATCH = 500
+"""Events removed per purge transaction: keeps a writer's wait behind purge short."""
+
+
+def as_event(item: Event | Mapping[str, Any]) -> Event:
+    """Return ``item`` as a validated Event (a mapping is validated; anything else refused)."""
+    if isinstance(item, Event):
+        return item
+    if isinstance(item, Mapping):
+        event: Event = Event.model_validate(item)
+        return event
+    raise InvalidEventError(
+        "Event", [("event", f"expected an Event or a mapping, got {type(item).__name__}")]
+    )
+
+
+def _text_arg(what: str, name: str, value: object) -> str:
+    """Check that an id-like argument is a non-empty string."""
+    if not isinstance(value, str) or not value:
+        raise InvalidQueryError(what, [(name, "must be a non-empty string")])
+    return value
+
+
+class EventStore:
+    """The event store: durable inserts, fast reads, thumbnails, persons and retention."""
+
+    def __init__(
+        self,
+        database: str | os.PathLike[str] = "camvault.db",
+        *,
+        slow_insert_ms: float = 10.0,
+        thumbnails_dir: str | os.PathLike[str] | None = None,
+        busy_timeout: float = 5.0,
+        durability: Literal["normal", "full"] = "normal",
+        pragmas: Mapping[str, int | str] | None = None,
+    ) -> None:
+        if durability not in ("normal", "full"):
+            raise InvalidInputError("EventStore", [("durability", "must be 'normal' or 'full'")])
+        if not isinstance(slow_insert_ms, int | float) or slow_insert_ms < 0:
+            raise InvalidInputError("EventStore", [("slow_insert_ms", "must be >= 0")])
+        self._backend = open_backend(
+            database,
+            busy_timeout=busy_timeout,
+            synchronous="FULL" if durability == "full" else "NORMAL",
+            pragmas=pragmas,
+        )
+        self.slow_insert_ms = float(slow_insert_ms)
+        self._slow_ns = int(self.slow_insert_ms * 1_000_000)
+        base = Path(getattr(self._backend, "path", Path(os.fspath(database))))
+        self.thumbnails_dir = (
+            Path(thumbnails_dir).expanduser().absolute()
+            if thumbnails_dir is not None
+            else base.with_name(f"{base.stem}-thumbnails")
+        )
+        self._closed = False
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Checkpoint and close the database; the store cannot be used afterwards."""
+        if not self._closed:
+            self._closed = True
+            self._backend.close()
+
+    @property
+    def closed(self) -> bool:
+        """True once close() has been called."""
+        return self._closed
+
+    def _open(self) -> None:
+        """Raise StoreClosedError if the store was closed."""
+        if self._closed:
+            raise StoreClosedError("this EventStore was closed; open a new one")
+
+    # -- writes -----------------------------------------------------------------------
+
+    def insert_event(self, event: Event | Mapping[str, Any]) -> bool:
+        """Store one event and its detections; False (and a warning) for a duplicate id."""
+        ev = as_event(event)
+        self._open()
+        start = time.perf_counter_ns()
+        with self._backend.write_transaction("insert an event") as tx:
+            inserted = tx.insert(ev)
+        elapsed = time.perf_counter_ns() - start
+        if elapsed > self._slow_ns:
+            log.warning(
+                "slow insert: event %s took %.1f ms (threshold %.1f ms)",
+                ev.event_id,
+                elapsed / 1e6,
+                self.slow_insert_ms,
+            )
+        if not inserted:
+            log.warning("duplicate event_id %r ignored (already stored)", ev.event_id)
+        return inserted
+
+    def insert_events(self, events: Iterable[Event | Mapping[str, Any]]) -> BatchResult:
+        """Store many events in one transaction; invalid items are reported, not written."""
+        self._open()
+        result = BatchResult()
+        first_duplicate: str | None = None
+        with self._backend.write_transaction("insert a batch of events") as tx:
+            for index, item in enumerate(events):
+                try:
+                    ev = as_event(item)
+                except InvalidInputError as exc:
+                    result.failed += 1
+                    event_id = item.get("event_id") if isinstance(item, Mapping) else None
+                    result.errors.append(
+                        BatchFailure(
+                            index, event_id if isinstance(event_id, str) else None, str(exc)
+                        )
+                    )
+                    continue
+                if tx.insert(ev):
+                    result.inserted += 1
+                else:
+                    result.duplicates += 1
+                    first_duplicate = first_duplicate or ev.event_id
+        if result.duplicates:
+            log.warning(
+                "%d duplicate event_id(s) ignored in a batch (first: %r)",
+                result.duplicates,
+                first_duplicate,
+            )
+        if result.failed:
+            log.warning(
+                "%d invalid event(s) skipped in a batch (first: #%d %s)",
+                result.failed,
+                result.errors[0].index,
+                result.errors[0].error,
+            )
+        return result
+
+    def save_thumbnail(
+        self,
+        event_id: str,
+        image: Any,
+        *,
+        fmt: thumbnails.Format = "jpeg",
+        bgr: bool = False,
+    ) -> Path | None:
+        """Store a thumbnail for an event and return its path; None (logged) on any failure."""
+        try:
+            self._open()
+            ev = self.get_event(event_id)
+            if ev is None:
+                log.warning("thumbnail not saved: no event %r", event_id)
+                return None
+            data = thumbnails.encode(image, fmt=fmt, bgr=bgr)
+            path = thumbnails.thumbnail_path(
+                self.thumbnails_dir, ev.camera_id, ev.event_id, ev.timestamp, fmt
+            )
+            thumbnails.write(path, data)
+        except (thumbnails.ThumbnailError, CamvaultError, OSError) as exc:
+            log.warning("thumbnail for event %r not saved: %s", event_id, exc)
+            return None
+        try:
+            if not self._backend.set_thumbnail_path(ev.event_id, str(path)):
+                thumbnails.remove_quietly(path)
+                log.warning("thumbnail not saved: event %r was removed meanwhile", event_id)
+                return None
+        except CamvaultError as exc:
+            thumbnails.remove_quietly(path)
+            log.warning("thumbnail for event %r not recorded: %s", event_id, exc)
+            return None
+        return path
+
+    def purge(self, older_than: timedelta, camera_id: str | None = None) -> int:
+        """Remove events older than ``older_than`` (and their detections and thumbnails)."""
+        if not isinstance(older_than, timedelta) or older_than <= timedelta(0):
+            raise InvalidQueryError("purge", [("older_than", "must be a positive timedelta")])
+        if camera_id is not None:
+            _text_arg("purge", "camera_id", camera_id)
+        self._open()
+        cutoff = to_micros(utcnow() - older_than)
+        removed = 0
+        root = self.thumbnails_dir.resolve()
+        for count, paths in self._backend.purge_batches(cutoff, camera_id, PURGE_BATCH):
+            removed += count
+            for name in paths:
+                path = Path(name)
+                if path.resolve().is_relative_to(root):  # never delete files camvault did not make
+                    thumbnails.remove_quietly(path)
+        if removed:
+            log.info("purged %d event(s) older than %s", removed, older_than)
+        return removed
+
+    # -- reads ------------------------------------------------------------------------
+
+    def get_event(self, event_id: str) -> Event | None:
+        """Return the event with this id, or None."""
+        _text_arg("get_event", "event_id", event_id)
+        self._open()
+        return self._backend.get_event(event_id)
+
+    def get_recent_events(self, limit: int = 50, camera_id: str | None = None) -> list[Event]:
+        """Return the newest events, optionally of one camera, newest first."""
+        return self.query(camera_id=camera_id, limit=limit).events
+
+    def query(
+        self,
+        *,
+        camera_id: str | Iterable[str] | None = None,
+        label: str | Iterable[str] | None = None,
+        min_confidence: float | None = None,
+        since: Any = None,
+        until: Any = None,
+        person_name: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page:
+        """Return matching events newest first, with a cursor to the next page."""
+        spec = build_query(
+            camera_id=camera_id,
+            label=label,
+            min_confidence=min_confidence,
+            since=since,
+            until=until,
+            person_name=person_name,
+            limit=limit,
+            cursor=cursor,
+        )
+        self._open()
+        events, last = self._backend.query(spec)
+        return Page(events, None if last is None else encode_cursor(*last))
+
+    # -- persons and cameras ----------------------------------------------------------
+
+    def upsert_person(self, person: Person | Mapping[str, Any]) -> Person:
+        """Create or update a known person by name; returns the stored record."""
+        if isinstance(person, Mapping):
+            person = Person.model_validate(person)
+        if not isinstance(person, Person):
+            raise InvalidPersonError("Person", [("person", "expected a Person or a mapping")])
+        self._open()
+        return self._backend.upsert_person(person, to_micros(utcnow()))
+
+    def get_person(self, name: str) -> Person | None:
+        """Return the person with this name, or None."""
+        _text_arg("get_person", "name", name)
+        self._open()
+        return self._backend.get_person(name)
+
+    def list_persons(self) -> list[Person]:
+        """Return every known person, by name."""
+        self._open()
+        return self._backend.list_persons()
+
+    def list_cameras(self) -> list[Camera]:
+        """Return every camera that has produced an event, by id."""
+        self._open()
+        return self._backend.list_cameras()
+
+    def info(self) -> dict[str, Any]:
+        """Describe the store: engine, versions, schema, counts and locations."""
+        self._open()
+        from camvault import __version__
+
+        return {
+            **self._backend.info(),
+            "thumbnails_dir": str(self.thumbnails_dir),
+            "slow_insert_ms": self.slow_insert_ms,
+            "camvault_version": __version__,
+        }
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<EventStore {self._backend.engine} {getattr(self._backend, 'path', '')} {state}>"
