@@ -68,6 +68,7 @@ class EventStore:
         busy_timeout: float = 5.0,
         durability: Literal["normal", "full"] = "normal",
         pragmas: Mapping[str, int | str] | None = None,
+        create: bool = True,
     ) -> None:
         if durability not in ("normal", "full"):
             raise InvalidInputError("EventStore", [("durability", "must be 'normal' or 'full'")])
@@ -78,6 +79,7 @@ class EventStore:
             busy_timeout=busy_timeout,
             synchronous="FULL" if durability == "full" else "NORMAL",
             pragmas=pragmas,
+            create=create,
         )
         self.slow_insert_ms = float(slow_insert_ms)
         self._slow_ns = int(self.slow_insert_ms * 1_000_000)

@@ -117,6 +117,7 @@ class SQLiteBackend:
         checkpoint_pages: int = 1000,
         pragmas: Mapping[str, int | str] | None = None,
         migrations_dir: Path | None = None,
+        create: bool = True,
     ) -> None:
         self.path = Path(path).expanduser().absolute()
         self._busy_ms = int(busy_timeout * 1000)
@@ -131,6 +132,11 @@ class SQLiteBackend:
         self.backup_path: Path | None = None
         if self.path.is_dir():
             raise DatabaseError(f"cannot open {self.path}: it is a folder, not a database file")
+        if not create and not self.path.exists():
+            raise DatabaseError(
+                f"no database at {self.path}; check the path (or --db / CAMVAULT_DB), "
+                "or record events first"
+            )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -1,0 +1,5 @@
+"""Run the camvault CLI with ``python -m camvault``."""
+
+from camvault.cli import main
+
+main()
