@@ -147,6 +147,15 @@ class DetectedObject(_Model):
     bbox: tuple[Finite, Finite, Finite, Finite] | None = None
     """(x1, y1, x2, y2), normalized 0..1 or in pixels; x1 <= x2 and y1 <= y2."""
 
+    @field_validator("bbox", mode="before")
+    @classmethod
+    def _four(cls, bbox: Any) -> Any:
+        if bbox is not None and (
+            isinstance(bbox, str | bytes) or not hasattr(bbox, "__len__") or len(bbox) != 4
+        ):
+            raise ValueError("must be 4 numbers (x1, y1, x2, y2)")
+        return bbox
+
     @field_validator("bbox")
     @classmethod
     def _ordered(cls, bbox: tuple[float, float, float, float] | None) -> Any:

@@ -128,6 +128,7 @@ class SQLiteBackend:
         self._readers: queue.SimpleQueue[apsw.Connection] = queue.SimpleQueue()
         self._closed = False
         self.known_cameras: set[str] = set()
+        self.checkpoints = 0
         self.schema_version = 0
         self.backup_path: Path | None = None
         if self.path.is_dir():
@@ -371,6 +372,7 @@ class SQLiteBackend:
             **counts,
             "size_bytes": page_size * pages,
             "wal_bytes": wal.stat().st_size if wal.exists() else 0,
+            "wal_checkpoints": self.checkpoints,
             "journal_mode": mode,
             "synchronous": self._synchronous,
         }
@@ -395,6 +397,7 @@ class SQLiteBackend:
                 if conn is None:
                     conn = self._connect("checkpoint", writer=False)
                 conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
+                self.checkpoints += 1
             except (apsw.Error, DatabaseError) as exc:
                 log.warning("WAL checkpoint of %s failed (will retry): %s", self.path, exc)
                 time.sleep(0.5)

@@ -1,0 +1,115 @@
+"""Schema migrations: versioned, applied on open, recorded, backed up first, never destructive."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import apsw
+import pytest
+
+from camvault import Event, EventStore, MigrationError
+from camvault.backends.sqlite import SQLiteBackend
+from camvault.migrations import load_migrations
+
+SHIPPED = Path(__file__).parents[2] / "camvault" / "migrations" / "sqlite"
+
+
+def copy_shipped(folder: Path) -> Path:
+    folder.mkdir()
+    for src in SHIPPED.glob("*.sql"):
+        (folder / src.name).write_text(src.read_text())
+    return folder
+
+
+def test_shipped_migrations_load_in_order() -> None:
+    migrations = load_migrations("sqlite")
+    assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+    assert migrations[0].name == "initial"
+
+
+def test_new_database_records_its_version(fresh_store: EventStore, db_path: Path) -> None:
+    rows = (
+        apsw.Connection(str(db_path))
+        .execute("SELECT version, name, length(checksum) FROM schema_migrations")
+        .fetchall()
+    )
+    assert rows == [(1, "initial", 64)]
+    assert not list(db_path.parent.glob("*.bak"))  # nothing to back up in a new file
+
+
+def test_pending_migration_backs_up_first_and_keeps_data(
+    tmp_path: Path, make_event: Callable[..., Event]
+) -> None:
+    folder = copy_shipped(tmp_path / "migrations")
+    db = tmp_path / "events.db"
+    ev = make_event()
+    with EventStore(db) as store:
+        store.insert_event(ev)
+    (folder / "0002_add_note.sql").write_text("ALTER TABLE events ADD COLUMN note TEXT;")
+    backend = SQLiteBackend(db, migrations_dir=folder)
+    try:
+        assert backend.schema_version == 2
+        assert backend.backup_path is not None and backend.backup_path.exists()
+        assert ".v1-" in backend.backup_path.name
+        assert backend.get_event(ev.event_id) == ev
+    finally:
+        backend.close()
+    old = apsw.Connection(str(backend.backup_path))
+    assert old.execute("SELECT max(version) FROM schema_migrations").fetchall() == [(1,)]
+    assert old.execute("SELECT event_id FROM events").fetchall() == [(ev.event_id,)]
+
+
+def test_failed_migration_leaves_the_database_as_it_was(
+    tmp_path: Path, make_event: Callable[..., Event]
+) -> None:
+    folder = copy_shipped(tmp_path / "migrations")
+    db = tmp_path / "events.db"
+    ev = make_event()
+    with EventStore(db) as store:
+        store.insert_event(ev)
+    (folder / "0002_broken.sql").write_text(
+        "CREATE TABLE extra (x INTEGER); ALTER TABLE no_such_table ADD COLUMN y TEXT;"
+    )
+    with pytest.raises(MigrationError, match=r"0002_broken.*previous version.*backup"):
+        SQLiteBackend(db, migrations_dir=folder)
+    with EventStore(db) as store:  # still v1, still readable, 'extra' rolled back
+        assert store.info()["schema_version"] == 1
+        assert store.get_event(ev.event_id) == ev
+    tables = apsw.Connection(str(db)).execute("SELECT name FROM sqlite_schema").fetchall()
+    assert ("extra",) not in tables
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DROP TABLE events;",
+        "ALTER TABLE events DROP COLUMN metadata;",
+        "DELETE FROM events;",
+        "drop   table persons",
+    ],
+)
+def test_destructive_migrations_are_refused(tmp_path: Path, sql: str) -> None:
+    folder = copy_shipped(tmp_path / "migrations")
+    (folder / "0002_bad.sql").write_text(sql)
+    with pytest.raises(MigrationError, match="would remove data"):
+        load_migrations("sqlite", folder)
+
+
+def test_comments_do_not_count_as_destructive(tmp_path: Path) -> None:
+    folder = copy_shipped(tmp_path / "migrations")
+    (folder / "0002_ok.sql").write_text(
+        "-- we never DROP TABLE here\nCREATE INDEX i ON events(door_action);"
+    )
+    assert len(load_migrations("sqlite", folder)) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("0003_gap.sql", "without gaps"), ("2_bad_name.sql", "NNNN_name.sql")],
+)
+def test_badly_named_or_gapped_migrations(tmp_path: Path, name: str, message: str) -> None:
+    folder = copy_shipped(tmp_path / "migrations")
+    (folder / name).write_text("CREATE TABLE t (x);")
+    with pytest.raises(MigrationError, match=message):
+        load_migrations("sqlite", folder)

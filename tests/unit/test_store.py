@@ -1,0 +1,376 @@
+"""EventStore behaviour on a real temporary SQLite file."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import apsw
+import pytest
+
+from camvault import (
+    BatchResult,
+    DatabaseError,
+    Event,
+    EventStore,
+    InvalidEventError,
+    InvalidPersonError,
+    InvalidQueryError,
+    Person,
+    StoreClosedError,
+)
+from camvault.sample import sample_events, sample_frame
+
+MakeEvent = Callable[..., Event]
+
+
+def test_insert_then_get_round_trips(fresh_store: EventStore, make_event: MakeEvent) -> None:
+    ev = make_event(metadata={"zone": "door", "tags": ["a", 1, None]}, unlock_granted=False)
+    assert fresh_store.insert_event(ev) is True
+    assert fresh_store.get_event(ev.event_id) == ev
+    assert fresh_store.get_event("no-such-id") is None
+
+
+def test_duplicate_returns_false_and_warns_naming_the_id(
+    fresh_store: EventStore, make_event: MakeEvent, caplog: pytest.LogCaptureFixture
+) -> None:
+    ev = make_event()
+    assert fresh_store.insert_event(ev)
+    changed = ev.model_copy(update={"camera_id": "other"})
+    with caplog.at_level(logging.WARNING, logger="camvault"):
+        assert fresh_store.insert_event(changed) is False
+    assert ev.event_id in caplog.text and "duplicate" in caplog.text
+    assert fresh_store.get_event(ev.event_id) == ev  # the first write wins, nothing replaced
+
+
+def test_insert_accepts_a_mapping_and_refuses_other_types(fresh_store: EventStore) -> None:
+    assert fresh_store.insert_event({"camera_id": "cam", "event_id": "m-1"})
+    assert fresh_store.get_event("m-1") is not None
+    with pytest.raises(InvalidEventError) as exc:
+        fresh_store.insert_event("not an event")  # type: ignore[arg-type]
+    assert exc.value.fields == ["event"]
+    with pytest.raises(InvalidEventError) as exc:
+        fresh_store.insert_event({"camera_id": "cam", "event_id": "m-2", "motion_confidence": 3})
+    assert exc.value.fields == ["motion_confidence"]
+    assert fresh_store.get_event("m-2") is None
+
+
+def test_slow_insert_is_logged_with_its_duration(
+    db_path: Path, make_event: MakeEvent, caplog: pytest.LogCaptureFixture
+) -> None:
+    with EventStore(db_path, slow_insert_ms=0) as store, caplog.at_level(logging.WARNING):
+        ev = make_event()
+        store.insert_event(ev)
+    assert f"slow insert: event {ev.event_id} took" in caplog.text
+    assert "ms (threshold 0.0 ms)" in caplog.text
+
+
+def test_fast_insert_is_not_logged(
+    fresh_store: EventStore, make_event: MakeEvent, caplog: pytest.LogCaptureFixture
+) -> None:
+    fresh_store.slow_insert_ms = 10_000
+    fresh_store._slow_ns = 10_000 * 1_000_000
+    with caplog.at_level(logging.WARNING):
+        fresh_store.insert_event(make_event())
+    assert "slow insert" not in caplog.text
+
+
+def test_batch_counts_inserted_duplicates_and_failed(
+    fresh_store: EventStore, make_event: MakeEvent, caplog: pytest.LogCaptureFixture
+) -> None:
+    existing = make_event()
+    fresh_store.insert_event(existing)
+    new = [make_event() for _ in range(5)]
+    items = [*new, existing, new[0], {"camera_id": "", "event_id": "bad-1"}, 42]
+    with caplog.at_level(logging.WARNING):
+        result = fresh_store.insert_events(items)  # type: ignore[arg-type]
+    assert (result.inserted, result.duplicates, result.failed) == (5, 2, 2)
+    assert result.total == len(items)
+    assert [(f.index, f.event_id) for f in result.errors] == [(7, "bad-1"), (8, None)]
+    assert "camera_id" in result.errors[0].error
+    assert all(fresh_store.get_event(e.event_id) == e for e in new)
+    assert fresh_store.get_event("bad-1") is None
+    assert "2 duplicate" in caplog.text and "2 invalid" in caplog.text
+
+
+def test_batch_streams_a_generator(fresh_store: EventStore) -> None:
+    result = fresh_store.insert_events(sample_events(3000, seed=3))
+    assert result == BatchResult(inserted=3000)
+    assert fresh_store.info()["events"] == 3000
+
+
+def test_recent_events_newest_first_per_camera(
+    fresh_store: EventStore, make_event: MakeEvent
+) -> None:
+    events = [make_event(camera_id=("a" if i % 2 else "b")) for i in range(10)]
+    fresh_store.insert_events(reversed(events))
+    recent = fresh_store.get_recent_events(limit=3, camera_id="a")
+    assert [e.event_id for e in recent] == [e.event_id for e in events[::-1] if e.camera_id == "a"][
+        :3
+    ]
+    assert len(fresh_store.get_recent_events()) == 10
+
+
+def test_query_filters_combine(fresh_store: EventStore, make_event: MakeEvent) -> None:
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    car = {"label": "car", "confidence": 0.4}
+    person = {"label": "person", "confidence": 0.9}
+    evs = [
+        make_event(camera_id="a", timestamp=t0, detected_objects=[car]),
+        make_event(camera_id="a", timestamp=t0 + timedelta(hours=1), detected_objects=[person]),
+        make_event(
+            camera_id="b",
+            timestamp=t0 + timedelta(hours=2),
+            detected_objects=[car, person],
+            person_name="alice",
+        ),
+        make_event(camera_id="b", timestamp=t0 + timedelta(hours=3), detected_objects=[]),
+    ]
+    fresh_store.insert_events(evs)
+
+    def ids(**kw: object) -> list[str]:
+        return [e.event_id for e in fresh_store.query(**kw).events]  # type: ignore[arg-type]
+
+    assert ids(label="car") == [evs[2].event_id, evs[0].event_id]
+    assert ids(label="car", min_confidence=0.5) == []
+    assert ids(label=["car", "person"], min_confidence=0.5) == [evs[2].event_id, evs[1].event_id]
+    assert ids(min_confidence=0.95) == []
+    assert ids(camera_id="b") == [evs[3].event_id, evs[2].event_id]
+    assert ids(camera_id=["a", "b"], label="person") == [evs[2].event_id, evs[1].event_id]
+    assert ids(since=t0 + timedelta(hours=1), until=t0 + timedelta(hours=3)) == [
+        evs[2].event_id,
+        evs[1].event_id,
+    ]
+    assert ids(person_name="alice") == [evs[2].event_id]
+    assert ids(person_name="alice", camera_id="a") == []
+
+
+def test_cursor_pages_through_everything_once(
+    fresh_store: EventStore, make_event: MakeEvent
+) -> None:
+    same_time = datetime(2026, 11, 2, tzinfo=UTC)
+    events = [make_event(timestamp=same_time) for _ in range(7)] + [make_event() for _ in range(6)]
+    fresh_store.insert_events(events)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = fresh_store.query(limit=4, cursor=cursor)
+        seen += [e.event_id for e in page]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(e.event_id for e in events)
+    assert len(seen) == len(set(seen))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 1001}, "limit"),
+        ({"limit": True}, "limit"),
+        ({"cursor": "garbage!"}, "cursor"),
+        ({"cursor": "AAAA"}, "cursor"),
+        ({"min_confidence": 1.5}, "min_confidence"),
+        ({"since": datetime(2026, 1, 1)}, "since"),
+        ({"until": "yesterday"}, "until"),
+        ({"camera_id": ""}, "camera_id"),
+        ({"label": [""]}, "label"),
+        ({"person_name": 5}, "person_name"),
+    ],
+)
+def test_bad_query_arguments_name_the_argument(
+    fresh_store: EventStore, kwargs: dict[str, object], field: str
+) -> None:
+    with pytest.raises(InvalidQueryError) as exc:
+        fresh_store.query(**kwargs)  # type: ignore[arg-type]
+    assert exc.value.fields == [field]
+
+
+def test_since_after_until_is_refused(fresh_store: EventStore) -> None:
+    now = datetime.now(UTC)
+    with pytest.raises(InvalidQueryError) as exc:
+        fresh_store.query(since=now, until=now - timedelta(hours=1))
+    assert exc.value.fields == ["until"]
+
+
+def test_cameras_are_registered_on_first_use(
+    fresh_store: EventStore, make_event: MakeEvent
+) -> None:
+    fresh_store.insert_event(make_event(camera_id="driveway"))
+    fresh_store.insert_events([make_event(camera_id="garage"), make_event(camera_id="driveway")])
+    assert [c.camera_id for c in fresh_store.list_cameras()] == ["driveway", "garage"]
+    assert all(c.created_at is not None for c in fresh_store.list_cameras())
+
+
+def test_camera_registration_rolls_back_with_its_transaction(
+    db_path: Path, make_event: MakeEvent
+) -> None:
+    with EventStore(db_path) as store:
+        ev = make_event(camera_id="fresh-cam")
+        with pytest.raises(RuntimeError), store._backend.write_transaction("test") as tx:
+            tx.insert(ev)
+            raise RuntimeError("boom")
+        assert store.get_event(ev.event_id) is None
+        assert store.list_cameras() == []
+        assert store.insert_event(ev)  # the camera is registered again, not assumed
+        assert [c.camera_id for c in store.list_cameras()] == ["fresh-cam"]
+
+
+def test_persons_upsert_get_list(fresh_store: EventStore) -> None:
+    alice = fresh_store.upsert_person(Person(name="alice", authorized=True, notes="owner"))
+    assert alice.created_at is not None and alice.created_at == alice.updated_at
+    again = fresh_store.upsert_person({"name": "alice", "authorized": False})
+    assert again.authorized is False and again.notes is None
+    assert again.created_at == alice.created_at
+    assert again.updated_at is not None and again.updated_at >= alice.updated_at  # type: ignore[operator]
+    fresh_store.upsert_person(Person(name="bob"))
+    assert [p.name for p in fresh_store.list_persons()] == ["alice", "bob"]
+    assert fresh_store.get_person("bob") == fresh_store.list_persons()[1]
+    assert fresh_store.get_person("nobody") is None
+    with pytest.raises(InvalidPersonError):
+        fresh_store.upsert_person({"name": ""})
+    with pytest.raises(InvalidPersonError):
+        fresh_store.upsert_person(["alice"])  # type: ignore[arg-type]
+
+
+def test_purge_removes_old_events_detections_and_thumbnails(
+    fresh_store: EventStore, make_event: MakeEvent
+) -> None:
+    now = datetime.now(UTC)
+    old = [make_event(timestamp=now - timedelta(days=40), camera_id=c) for c in ("a", "b")]
+    new = make_event(timestamp=now - timedelta(days=1), camera_id="a")
+    fresh_store.insert_events([*old, new])
+    paths = [fresh_store.save_thumbnail(e.event_id, sample_frame(e)) for e in (*old, new)]
+    assert all(p is not None and p.exists() for p in paths)
+    assert fresh_store.purge(timedelta(days=30), camera_id="a") == 1
+    assert fresh_store.get_event(old[0].event_id) is None
+    assert fresh_store.get_event(old[1].event_id) is not None
+    assert not paths[0].exists() and paths[1].exists()  # type: ignore[union-attr]
+    assert fresh_store.purge(timedelta(days=30)) == 1
+    assert fresh_store.get_event(new.event_id) == new.model_copy(
+        update={"thumbnail_path": str(paths[2])}
+    )
+    info = fresh_store.info()
+    assert (info["events"], info["detections"]) == (1, 1)
+
+
+def test_purge_never_deletes_files_it_did_not_make(
+    fresh_store: EventStore, make_event: MakeEvent, tmp_path: Path
+) -> None:
+    user_file = tmp_path / "frigate-snapshot.jpg"
+    user_file.write_bytes(b"user data")
+    ev = make_event(timestamp=datetime.now(UTC) - timedelta(days=9), thumbnail_path=str(user_file))
+    fresh_store.insert_event(ev)
+    assert fresh_store.purge(timedelta(days=1)) == 1
+    assert user_file.read_bytes() == b"user data"
+
+
+def test_purge_in_many_batches(fresh_store: EventStore) -> None:
+    old_end = datetime.now(UTC) - timedelta(days=10)
+    fresh_store.insert_events(sample_events(1234, seed=5, end=old_end))
+    assert fresh_store.purge(timedelta(days=2)) == 1234
+    assert fresh_store.info()["events"] == 0
+
+
+def test_purge_arguments_are_checked(fresh_store: EventStore) -> None:
+    for bad in (timedelta(0), timedelta(days=-1), 30):
+        with pytest.raises(InvalidQueryError) as exc:
+            fresh_store.purge(bad)  # type: ignore[arg-type]
+        assert exc.value.fields == ["older_than"]
+    with pytest.raises(InvalidQueryError):
+        fresh_store.purge(timedelta(days=1), camera_id="")
+
+
+def test_info_describes_the_store(
+    fresh_store: EventStore, make_event: MakeEvent, db_path: Path
+) -> None:
+    fresh_store.insert_event(make_event())
+    info = fresh_store.info()
+    assert info["engine"] == "sqlite"
+    assert tuple(int(p) for p in info["engine_version"].split(".")) >= (3, 42)
+    assert info["schema_version"] == 1
+    assert info["path"] == str(db_path)
+    assert (info["events"], info["detections"], info["cameras"]) == (1, 1, 1)
+    assert info["journal_mode"] == "wal"
+
+
+def test_closed_store_is_a_clear_error(db_path: Path, make_event: MakeEvent) -> None:
+    store = EventStore(db_path)
+    store.close()
+    store.close()  # twice is fine
+    assert store.closed
+    for call in (
+        lambda: store.insert_event(make_event()),
+        lambda: store.get_event("x"),
+        store.query,
+        store.list_persons,
+        store.info,
+    ):
+        with pytest.raises(StoreClosedError):
+            call()
+
+
+def test_context_manager_closes(db_path: Path, make_event: MakeEvent) -> None:
+    with EventStore(db_path) as store:
+        ev = make_event()
+        store.insert_event(ev)
+    assert store.closed
+    with EventStore(f"sqlite:///{db_path}") as again:
+        assert again.get_event(ev.event_id) == ev
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("postgresql://user@host/db", "unsupported database URL scheme"),
+        (":memory:", "needs a database file"),
+        ("sqlite://", "needs a database file"),
+    ],
+)
+def test_unsupported_targets(target: str, message: str) -> None:
+    with pytest.raises(DatabaseError, match=message):
+        EventStore(target)
+
+
+def test_create_false_refuses_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(DatabaseError, match="no database at"):
+        EventStore(tmp_path / "missing.db", create=False)
+    assert not (tmp_path / "missing.db").exists()
+
+
+def test_constructor_arguments_are_checked(db_path: Path) -> None:
+    with pytest.raises(ValueError, match="durability"):
+        EventStore(db_path, durability="sometimes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="slow_insert_ms"):
+        EventStore(db_path, slow_insert_ms=-1)
+
+
+def test_full_durability_sets_synchronous_full(db_path: Path) -> None:
+    with EventStore(db_path, durability="full") as store:
+        assert store.info()["synchronous"] == "FULL"
+
+
+def test_user_pragmas_apply_and_bad_names_are_refused(db_path: Path) -> None:
+    with EventStore(db_path, pragmas={"cache_size": -4000}) as store:
+        assert store._backend._writer.execute("PRAGMA cache_size").fetchall()[0][0] == -4000  # type: ignore[attr-defined]
+    with pytest.raises(DatabaseError, match="not a SQLite pragma"):
+        EventStore(db_path, pragmas={"cache_size; DROP TABLE events": 1})
+
+
+def test_wal_is_checkpointed_in_the_background(db_path: Path) -> None:
+    with EventStore(db_path) as store:
+        store._backend._checkpoint_pages = 10  # type: ignore[attr-defined]
+        for ev in sample_events(200, seed=9):
+            store.insert_event(ev)
+        deadline = time.monotonic() + 10
+        while store.info()["wal_checkpoints"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert store.info()["wal_checkpoints"] > 0
+    wal = Path(f"{db_path}-wal")
+    assert not wal.exists() or wal.stat().st_size == 0  # close() checkpoints and truncates
+    conn = apsw.Connection(str(db_path))
+    assert conn.execute("SELECT count(*) FROM events").fetchall()[0][0] == 200
