@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from camvault.aio import AsyncEventStore
 from camvault.errors import (
     CamvaultError,
     DatabaseBusyError,
@@ -34,6 +35,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "AsyncEventStore",
     "BatchFailure",
     "BatchResult",
     "Bucket",

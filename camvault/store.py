@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -19,6 +19,7 @@ from camvault import thumbnails
 from camvault.backends import open_backend
 from camvault.errors import (
     CamvaultError,
+    DatabaseError,
     InvalidEventError,
     InvalidInputError,
     InvalidPersonError,
@@ -129,17 +130,63 @@ class EventStore:
         start = time.perf_counter_ns()
         with self._backend.write_transaction("insert an event") as tx:
             inserted = tx.insert(ev)
-        elapsed = time.perf_counter_ns() - start
-        if elapsed > self._slow_ns:
+        self._log_insert(ev, inserted, time.perf_counter_ns() - start)
+        return inserted
+
+    def insert_group(
+        self,
+        items: Sequence[Event | Mapping[str, Any]],
+        started_ns: Sequence[int] | None = None,
+    ) -> list[bool | CamvaultError]:
+        """Insert events from many callers in one shared transaction (group commit).
+
+        Each item gets its own outcome: True, False for a duplicate, or the error that
+        applies to it alone. ``started_ns`` (``time.perf_counter_ns()`` when each caller
+        asked) makes slow-insert warnings report the latency the caller saw.
+        """
+        outcomes: list[bool | CamvaultError] = [False] * len(items)
+        valid: list[tuple[int, Event]] = []
+        for index, item in enumerate(items):
+            try:
+                valid.append((index, as_event(item)))
+            except InvalidInputError as exc:
+                outcomes[index] = exc
+        if not valid:
+            return outcomes
+        self._open()
+        try:
+            with self._backend.write_transaction("insert a group of events") as tx:
+                for index, ev in valid:
+                    outcomes[index] = tx.insert(ev)
+        except DatabaseError:
+            if len(valid) == 1:
+                raise
+            # Isolate whatever failed: each event in a transaction of its own.
+            for index, ev in valid:
+                try:
+                    with self._backend.write_transaction("insert an event") as tx:
+                        outcomes[index] = tx.insert(ev)
+                except DatabaseError as exc:
+                    outcomes[index] = exc
+        end = time.perf_counter_ns()
+        for index, ev in valid:
+            outcome = outcomes[index]
+            if isinstance(outcome, bool):
+                start = started_ns[index] if started_ns is not None else end
+                self._log_insert(ev, outcome, end - start)
+        return outcomes
+
+    def _log_insert(self, ev: Event, inserted: bool, elapsed_ns: int) -> None:
+        """Warn about a slow insert (with its duration) and about a duplicate id."""
+        if elapsed_ns > self._slow_ns:
             log.warning(
                 "slow insert: event %s took %.1f ms (threshold %.1f ms)",
                 ev.event_id,
-                elapsed / 1e6,
+                elapsed_ns / 1e6,
                 self.slow_insert_ms,
             )
         if not inserted:
             log.warning("duplicate event_id %r ignored (already stored)", ev.event_id)
-        return inserted
 
     def insert_events(self, events: Iterable[Event | Mapping[str, Any]]) -> BatchResult:
         """Store many events in one transaction; invalid items are reported, not written."""

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import asyncio
+import inspect
+import threading
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from camvault import DetectedObject, Event, EventStore
+from camvault import AsyncEventStore, DetectedObject, Event, EventStore
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -24,6 +27,45 @@ def db_path(tmp_path: Path) -> Path:
 def fresh_store(db_path: Path) -> Iterator[EventStore]:
     """An empty store on a real SQLite file, closed after the test."""
     store = EventStore(db_path)
+    yield store
+    store.close()
+
+
+class SyncOverAsync:
+    """Drive an AsyncEventStore from sync test code: each call is awaited on a loop thread.
+
+    It lets one test body check the same behaviour through both APIs.
+    """
+
+    def __init__(self, path: Path, **options: Any) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self.astore = AsyncEventStore(path, **options)
+        self._run(self.astore.initialize())
+
+    def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=60)
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.astore, name, None)
+        if attr is not None and inspect.iscoroutinefunction(attr):
+            return lambda *a, **kw: self._run(attr(*a, **kw))
+        if attr is not None:
+            return attr
+        return getattr(self.astore.store, name)  # plain attributes: thumbnails_dir, ...
+
+    def close(self) -> None:
+        self._run(self.astore.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+
+@pytest.fixture(params=["sync", "async"])
+def api_store(request: pytest.FixtureRequest, db_path: Path) -> Iterator[Any]:
+    """An empty store, once through EventStore and once through AsyncEventStore."""
+    store: Any = EventStore(db_path) if request.param == "sync" else SyncOverAsync(db_path)
     yield store
     store.close()
 

@@ -129,6 +129,7 @@ class SQLiteBackend:
         self._closed = False
         self.known_cameras: set[str] = set()
         self.checkpoints = 0
+        self.commits = 0
         self.schema_version = 0
         self.backup_path: Path | None = None
         if self.path.is_dir():
@@ -227,6 +228,7 @@ class SQLiteBackend:
                 yield tx
                 tx.flush()
                 conn.execute("COMMIT")
+                self.commits += 1
             except BaseException as exc:
                 if conn.in_transaction:
                     with contextlib.suppress(apsw.Error):
@@ -373,6 +375,7 @@ class SQLiteBackend:
             "size_bytes": page_size * pages,
             "wal_bytes": wal.stat().st_size if wal.exists() else 0,
             "wal_checkpoints": self.checkpoints,
+            "write_transactions": self.commits,
             "journal_mode": mode,
             "synchronous": self._synchronous,
         }

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import apsw
 import pytest
@@ -27,35 +28,35 @@ from camvault.sample import sample_events, sample_frame
 MakeEvent = Callable[..., Event]
 
 
-def test_insert_then_get_round_trips(fresh_store: EventStore, make_event: MakeEvent) -> None:
+def test_insert_then_get_round_trips(api_store: Any, make_event: MakeEvent) -> None:
     ev = make_event(metadata={"zone": "door", "tags": ["a", 1, None]}, unlock_granted=False)
-    assert fresh_store.insert_event(ev) is True
-    assert fresh_store.get_event(ev.event_id) == ev
-    assert fresh_store.get_event("no-such-id") is None
+    assert api_store.insert_event(ev) is True
+    assert api_store.get_event(ev.event_id) == ev
+    assert api_store.get_event("no-such-id") is None
 
 
 def test_duplicate_returns_false_and_warns_naming_the_id(
-    fresh_store: EventStore, make_event: MakeEvent, caplog: pytest.LogCaptureFixture
+    api_store: Any, make_event: MakeEvent, caplog: pytest.LogCaptureFixture
 ) -> None:
     ev = make_event()
-    assert fresh_store.insert_event(ev)
+    assert api_store.insert_event(ev)
     changed = ev.model_copy(update={"camera_id": "other"})
     with caplog.at_level(logging.WARNING, logger="camvault"):
-        assert fresh_store.insert_event(changed) is False
+        assert api_store.insert_event(changed) is False
     assert ev.event_id in caplog.text and "duplicate" in caplog.text
-    assert fresh_store.get_event(ev.event_id) == ev  # the first write wins, nothing replaced
+    assert api_store.get_event(ev.event_id) == ev  # the first write wins, nothing replaced
 
 
-def test_insert_accepts_a_mapping_and_refuses_other_types(fresh_store: EventStore) -> None:
-    assert fresh_store.insert_event({"camera_id": "cam", "event_id": "m-1"})
-    assert fresh_store.get_event("m-1") is not None
+def test_insert_accepts_a_mapping_and_refuses_other_types(api_store: Any) -> None:
+    assert api_store.insert_event({"camera_id": "cam", "event_id": "m-1"})
+    assert api_store.get_event("m-1") is not None
     with pytest.raises(InvalidEventError) as exc:
-        fresh_store.insert_event("not an event")  # type: ignore[arg-type]
+        api_store.insert_event("not an event")  # type: ignore[arg-type]
     assert exc.value.fields == ["event"]
     with pytest.raises(InvalidEventError) as exc:
-        fresh_store.insert_event({"camera_id": "cam", "event_id": "m-2", "motion_confidence": 3})
+        api_store.insert_event({"camera_id": "cam", "event_id": "m-2", "motion_confidence": 3})
     assert exc.value.fields == ["motion_confidence"]
-    assert fresh_store.get_event("m-2") is None
+    assert api_store.get_event("m-2") is None
 
 
 def test_slow_insert_is_logged_with_its_duration(
@@ -69,52 +70,48 @@ def test_slow_insert_is_logged_with_its_duration(
 
 
 def test_fast_insert_is_not_logged(
-    fresh_store: EventStore, make_event: MakeEvent, caplog: pytest.LogCaptureFixture
+    db_path: Path, make_event: MakeEvent, caplog: pytest.LogCaptureFixture
 ) -> None:
-    fresh_store.slow_insert_ms = 10_000
-    fresh_store._slow_ns = 10_000 * 1_000_000
-    with caplog.at_level(logging.WARNING):
-        fresh_store.insert_event(make_event())
+    with EventStore(db_path, slow_insert_ms=10_000) as store, caplog.at_level(logging.WARNING):
+        store.insert_event(make_event())
     assert "slow insert" not in caplog.text
 
 
 def test_batch_counts_inserted_duplicates_and_failed(
-    fresh_store: EventStore, make_event: MakeEvent, caplog: pytest.LogCaptureFixture
+    api_store: Any, make_event: MakeEvent, caplog: pytest.LogCaptureFixture
 ) -> None:
     existing = make_event()
-    fresh_store.insert_event(existing)
+    api_store.insert_event(existing)
     new = [make_event() for _ in range(5)]
     items = [*new, existing, new[0], {"camera_id": "", "event_id": "bad-1"}, 42]
     with caplog.at_level(logging.WARNING):
-        result = fresh_store.insert_events(items)  # type: ignore[arg-type]
+        result = api_store.insert_events(items)  # type: ignore[arg-type]
     assert (result.inserted, result.duplicates, result.failed) == (5, 2, 2)
     assert result.total == len(items)
     assert [(f.index, f.event_id) for f in result.errors] == [(7, "bad-1"), (8, None)]
     assert "camera_id" in result.errors[0].error
-    assert all(fresh_store.get_event(e.event_id) == e for e in new)
-    assert fresh_store.get_event("bad-1") is None
+    assert all(api_store.get_event(e.event_id) == e for e in new)
+    assert api_store.get_event("bad-1") is None
     assert "2 duplicate" in caplog.text and "2 invalid" in caplog.text
 
 
-def test_batch_streams_a_generator(fresh_store: EventStore) -> None:
-    result = fresh_store.insert_events(sample_events(3000, seed=3))
+def test_batch_streams_a_generator(api_store: Any) -> None:
+    result = api_store.insert_events(sample_events(3000, seed=3))
     assert result == BatchResult(inserted=3000)
-    assert fresh_store.info()["events"] == 3000
+    assert api_store.info()["events"] == 3000
 
 
-def test_recent_events_newest_first_per_camera(
-    fresh_store: EventStore, make_event: MakeEvent
-) -> None:
+def test_recent_events_newest_first_per_camera(api_store: Any, make_event: MakeEvent) -> None:
     events = [make_event(camera_id=("a" if i % 2 else "b")) for i in range(10)]
-    fresh_store.insert_events(reversed(events))
-    recent = fresh_store.get_recent_events(limit=3, camera_id="a")
+    api_store.insert_events(reversed(events))
+    recent = api_store.get_recent_events(limit=3, camera_id="a")
     assert [e.event_id for e in recent] == [e.event_id for e in events[::-1] if e.camera_id == "a"][
         :3
     ]
-    assert len(fresh_store.get_recent_events()) == 10
+    assert len(api_store.get_recent_events()) == 10
 
 
-def test_query_filters_combine(fresh_store: EventStore, make_event: MakeEvent) -> None:
+def test_query_filters_combine(api_store: Any, make_event: MakeEvent) -> None:
     t0 = datetime(2026, 11, 1, tzinfo=UTC)
     car = {"label": "car", "confidence": 0.4}
     person = {"label": "person", "confidence": 0.9}
@@ -129,10 +126,10 @@ def test_query_filters_combine(fresh_store: EventStore, make_event: MakeEvent) -
         ),
         make_event(camera_id="b", timestamp=t0 + timedelta(hours=3), detected_objects=[]),
     ]
-    fresh_store.insert_events(evs)
+    api_store.insert_events(evs)
 
     def ids(**kw: object) -> list[str]:
-        return [e.event_id for e in fresh_store.query(**kw).events]  # type: ignore[arg-type]
+        return [e.event_id for e in api_store.query(**kw).events]  # type: ignore[arg-type]
 
     assert ids(label="car") == [evs[2].event_id, evs[0].event_id]
     assert ids(label="car", min_confidence=0.5) == []
@@ -148,16 +145,14 @@ def test_query_filters_combine(fresh_store: EventStore, make_event: MakeEvent) -
     assert ids(person_name="alice", camera_id="a") == []
 
 
-def test_cursor_pages_through_everything_once(
-    fresh_store: EventStore, make_event: MakeEvent
-) -> None:
+def test_cursor_pages_through_everything_once(api_store: Any, make_event: MakeEvent) -> None:
     same_time = datetime(2026, 11, 2, tzinfo=UTC)
     events = [make_event(timestamp=same_time) for _ in range(7)] + [make_event() for _ in range(6)]
-    fresh_store.insert_events(events)
+    api_store.insert_events(events)
     seen: list[str] = []
     cursor = None
     while True:
-        page = fresh_store.query(limit=4, cursor=cursor)
+        page = api_store.query(limit=4, cursor=cursor)
         seen += [e.event_id for e in page]
         cursor = page.next_cursor
         if cursor is None:
@@ -183,27 +178,25 @@ def test_cursor_pages_through_everything_once(
     ],
 )
 def test_bad_query_arguments_name_the_argument(
-    fresh_store: EventStore, kwargs: dict[str, object], field: str
+    api_store: Any, kwargs: dict[str, object], field: str
 ) -> None:
     with pytest.raises(InvalidQueryError) as exc:
-        fresh_store.query(**kwargs)  # type: ignore[arg-type]
+        api_store.query(**kwargs)  # type: ignore[arg-type]
     assert exc.value.fields == [field]
 
 
-def test_since_after_until_is_refused(fresh_store: EventStore) -> None:
+def test_since_after_until_is_refused(api_store: Any) -> None:
     now = datetime.now(UTC)
     with pytest.raises(InvalidQueryError) as exc:
-        fresh_store.query(since=now, until=now - timedelta(hours=1))
+        api_store.query(since=now, until=now - timedelta(hours=1))
     assert exc.value.fields == ["until"]
 
 
-def test_cameras_are_registered_on_first_use(
-    fresh_store: EventStore, make_event: MakeEvent
-) -> None:
-    fresh_store.insert_event(make_event(camera_id="driveway"))
-    fresh_store.insert_events([make_event(camera_id="garage"), make_event(camera_id="driveway")])
-    assert [c.camera_id for c in fresh_store.list_cameras()] == ["driveway", "garage"]
-    assert all(c.created_at is not None for c in fresh_store.list_cameras())
+def test_cameras_are_registered_on_first_use(api_store: Any, make_event: MakeEvent) -> None:
+    api_store.insert_event(make_event(camera_id="driveway"))
+    api_store.insert_events([make_event(camera_id="garage"), make_event(camera_id="driveway")])
+    assert [c.camera_id for c in api_store.list_cameras()] == ["driveway", "garage"]
+    assert all(c.created_at is not None for c in api_store.list_cameras())
 
 
 def test_camera_registration_rolls_back_with_its_transaction(
@@ -220,76 +213,74 @@ def test_camera_registration_rolls_back_with_its_transaction(
         assert [c.camera_id for c in store.list_cameras()] == ["fresh-cam"]
 
 
-def test_persons_upsert_get_list(fresh_store: EventStore) -> None:
-    alice = fresh_store.upsert_person(Person(name="alice", authorized=True, notes="owner"))
+def test_persons_upsert_get_list(api_store: Any) -> None:
+    alice = api_store.upsert_person(Person(name="alice", authorized=True, notes="owner"))
     assert alice.created_at is not None and alice.created_at == alice.updated_at
-    again = fresh_store.upsert_person({"name": "alice", "authorized": False})
+    again = api_store.upsert_person({"name": "alice", "authorized": False})
     assert again.authorized is False and again.notes is None
     assert again.created_at == alice.created_at
     assert again.updated_at is not None and again.updated_at >= alice.updated_at  # type: ignore[operator]
-    fresh_store.upsert_person(Person(name="bob"))
-    assert [p.name for p in fresh_store.list_persons()] == ["alice", "bob"]
-    assert fresh_store.get_person("bob") == fresh_store.list_persons()[1]
-    assert fresh_store.get_person("nobody") is None
+    api_store.upsert_person(Person(name="bob"))
+    assert [p.name for p in api_store.list_persons()] == ["alice", "bob"]
+    assert api_store.get_person("bob") == api_store.list_persons()[1]
+    assert api_store.get_person("nobody") is None
     with pytest.raises(InvalidPersonError):
-        fresh_store.upsert_person({"name": ""})
+        api_store.upsert_person({"name": ""})
     with pytest.raises(InvalidPersonError):
-        fresh_store.upsert_person(["alice"])  # type: ignore[arg-type]
+        api_store.upsert_person(["alice"])  # type: ignore[arg-type]
 
 
 def test_purge_removes_old_events_detections_and_thumbnails(
-    fresh_store: EventStore, make_event: MakeEvent
+    api_store: Any, make_event: MakeEvent
 ) -> None:
     now = datetime.now(UTC)
     old = [make_event(timestamp=now - timedelta(days=40), camera_id=c) for c in ("a", "b")]
     new = make_event(timestamp=now - timedelta(days=1), camera_id="a")
-    fresh_store.insert_events([*old, new])
-    paths = [fresh_store.save_thumbnail(e.event_id, sample_frame(e)) for e in (*old, new)]
+    api_store.insert_events([*old, new])
+    paths = [api_store.save_thumbnail(e.event_id, sample_frame(e)) for e in (*old, new)]
     assert all(p is not None and p.exists() for p in paths)
-    assert fresh_store.purge(timedelta(days=30), camera_id="a") == 1
-    assert fresh_store.get_event(old[0].event_id) is None
-    assert fresh_store.get_event(old[1].event_id) is not None
+    assert api_store.purge(timedelta(days=30), camera_id="a") == 1
+    assert api_store.get_event(old[0].event_id) is None
+    assert api_store.get_event(old[1].event_id) is not None
     assert not paths[0].exists() and paths[1].exists()  # type: ignore[union-attr]
-    assert fresh_store.purge(timedelta(days=30)) == 1
-    assert fresh_store.get_event(new.event_id) == new.model_copy(
+    assert api_store.purge(timedelta(days=30)) == 1
+    assert api_store.get_event(new.event_id) == new.model_copy(
         update={"thumbnail_path": str(paths[2])}
     )
-    info = fresh_store.info()
+    info = api_store.info()
     assert (info["events"], info["detections"]) == (1, 1)
 
 
 def test_purge_never_deletes_files_it_did_not_make(
-    fresh_store: EventStore, make_event: MakeEvent, tmp_path: Path
+    api_store: Any, make_event: MakeEvent, tmp_path: Path
 ) -> None:
     user_file = tmp_path / "frigate-snapshot.jpg"
     user_file.write_bytes(b"user data")
     ev = make_event(timestamp=datetime.now(UTC) - timedelta(days=9), thumbnail_path=str(user_file))
-    fresh_store.insert_event(ev)
-    assert fresh_store.purge(timedelta(days=1)) == 1
+    api_store.insert_event(ev)
+    assert api_store.purge(timedelta(days=1)) == 1
     assert user_file.read_bytes() == b"user data"
 
 
-def test_purge_in_many_batches(fresh_store: EventStore) -> None:
+def test_purge_in_many_batches(api_store: Any) -> None:
     old_end = datetime.now(UTC) - timedelta(days=10)
-    fresh_store.insert_events(sample_events(1234, seed=5, end=old_end))
-    assert fresh_store.purge(timedelta(days=2)) == 1234
-    assert fresh_store.info()["events"] == 0
+    api_store.insert_events(sample_events(1234, seed=5, end=old_end))
+    assert api_store.purge(timedelta(days=2)) == 1234
+    assert api_store.info()["events"] == 0
 
 
-def test_purge_arguments_are_checked(fresh_store: EventStore) -> None:
+def test_purge_arguments_are_checked(api_store: Any) -> None:
     for bad in (timedelta(0), timedelta(days=-1), 30):
         with pytest.raises(InvalidQueryError) as exc:
-            fresh_store.purge(bad)  # type: ignore[arg-type]
+            api_store.purge(bad)  # type: ignore[arg-type]
         assert exc.value.fields == ["older_than"]
     with pytest.raises(InvalidQueryError):
-        fresh_store.purge(timedelta(days=1), camera_id="")
+        api_store.purge(timedelta(days=1), camera_id="")
 
 
-def test_info_describes_the_store(
-    fresh_store: EventStore, make_event: MakeEvent, db_path: Path
-) -> None:
-    fresh_store.insert_event(make_event())
-    info = fresh_store.info()
+def test_info_describes_the_store(api_store: Any, make_event: MakeEvent, db_path: Path) -> None:
+    api_store.insert_event(make_event())
+    info = api_store.info()
     assert info["engine"] == "sqlite"
     assert tuple(int(p) for p in info["engine_version"].split(".")) >= (3, 42)
     assert info["schema_version"] == 1

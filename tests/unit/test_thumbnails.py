@@ -6,6 +6,7 @@ import io
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -34,28 +35,28 @@ def png_bytes(size: tuple[int, int]) -> bytes:
     ],
 )
 def test_image_kinds_become_bounded_jpegs(
-    fresh_store: EventStore, make_event: MakeEvent, image: Callable[[], object]
+    api_store: Any, make_event: MakeEvent, image: Callable[[], object]
 ) -> None:
     ev = make_event()
-    fresh_store.insert_event(ev)
-    path = fresh_store.save_thumbnail(ev.event_id, image())
+    api_store.insert_event(ev)
+    path = api_store.save_thumbnail(ev.event_id, image())
     assert path is not None and path.is_file()
     with Image.open(path) as img:
         assert img.format == "JPEG"
         assert max(img.size) <= MAX_SIDE
-    stored = fresh_store.get_event(ev.event_id)
+    stored = api_store.get_event(ev.event_id)
     assert stored is not None and stored.thumbnail_path == str(path)
-    expected_dir = fresh_store.thumbnails_dir / "front-door" / ev.timestamp.strftime("%Y-%m-%d")
+    expected_dir = api_store.thumbnails_dir / "front-door" / ev.timestamp.strftime("%Y-%m-%d")
     assert path.parent == expected_dir
     assert path.stat().st_size < 200_000
 
 
-def test_webp_and_bgr_arrays(fresh_store: EventStore, make_event: MakeEvent) -> None:
+def test_webp_and_bgr_arrays(api_store: Any, make_event: MakeEvent) -> None:
     ev = make_event()
-    fresh_store.insert_event(ev)
+    api_store.insert_event(ev)
     frame = np.zeros((64, 64, 3), dtype=np.uint8)
     frame[:, :, 0] = 255  # pure blue in OpenCV's BGR order
-    path = fresh_store.save_thumbnail(ev.event_id, frame, fmt="webp", bgr=True)
+    path = api_store.save_thumbnail(ev.event_id, frame, fmt="webp", bgr=True)
     assert path is not None and path.suffix == ".webp"
     with Image.open(path) as img:
         r, _g, b = img.convert("RGB").getpixel((32, 32))  # type: ignore[misc]
@@ -75,24 +76,24 @@ def test_webp_and_bgr_arrays(fresh_store: EventStore, make_event: MakeEvent) -> 
     ],
 )
 def test_bad_images_are_logged_and_leave_the_event_alone(
-    fresh_store: EventStore,
+    api_store: Any,
     make_event: MakeEvent,
     bad: object,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     ev = make_event()
-    fresh_store.insert_event(ev)
+    api_store.insert_event(ev)
     with caplog.at_level(logging.WARNING, logger="camvault"):
-        assert fresh_store.save_thumbnail(ev.event_id, bad) is None
+        assert api_store.save_thumbnail(ev.event_id, bad) is None
     assert ev.event_id in caplog.text
-    assert fresh_store.get_event(ev.event_id) == ev
-    assert not fresh_store.thumbnails_dir.exists() or not any(
-        p.is_file() for p in fresh_store.thumbnails_dir.rglob("*")
+    assert api_store.get_event(ev.event_id) == ev
+    assert not api_store.thumbnails_dir.exists() or not any(
+        p.is_file() for p in api_store.thumbnails_dir.rglob("*")
     )
 
 
-def test_unknown_event_returns_none(fresh_store: EventStore) -> None:
-    assert fresh_store.save_thumbnail("missing", png_bytes((10, 10))) is None
+def test_unknown_event_returns_none(api_store: Any) -> None:
+    assert api_store.save_thumbnail("missing", png_bytes((10, 10))) is None
 
 
 def test_unwritable_thumbnail_folder_returns_none(
@@ -119,13 +120,13 @@ def test_unwritable_thumbnail_folder_returns_none(
     ],
 )
 def test_no_id_can_escape_the_thumbnails_folder(
-    fresh_store: EventStore, camera_id: str, event_id: str
+    api_store: Any, camera_id: str, event_id: str
 ) -> None:
     ev = Event(camera_id=camera_id, event_id=event_id)
-    fresh_store.insert_event(ev)
-    path = fresh_store.save_thumbnail(ev.event_id, png_bytes((20, 20)))
+    api_store.insert_event(ev)
+    path = api_store.save_thumbnail(ev.event_id, png_bytes((20, 20)))
     assert path is not None
-    assert path.resolve().is_relative_to(fresh_store.thumbnails_dir.resolve())
+    assert path.resolve().is_relative_to(api_store.thumbnails_dir.resolve())
 
 
 def test_safe_component_keeps_distinct_ids_distinct(tmp_path: Path, make_event: MakeEvent) -> None:

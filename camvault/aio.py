@@ -1,0 +1,300 @@
+"""AsyncEventStore: the EventStore API as coroutines, without ever blocking the event loop.
+
+Every call is one hop to a thread that runs the sync store: a whole insert (event,
+detections, commit) or a whole query (SQL and hydration) per hop, never one await per
+statement. Writes go to one writer thread that commits whatever is queued together (group
+commit: eight cameras firing at once share one transaction) while each caller still gets its
+own True / False / exception. Reads, and thumbnail encoding, run on a pool of reader threads
+with connections of their own, so they never wait behind writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from camvault.errors import StoreClosedError
+from camvault.models import BatchResult, Camera, Event, Page, Person
+from camvault.store import EventStore
+
+__all__ = ["AsyncEventStore"]
+
+T = TypeVar("T")
+_Outcome = tuple["asyncio.Future[Any]", Any, bool]  # (future, value, value is an exception)
+
+
+class _Insert:
+    """One queued insert: the item, the caller's future and when the caller asked."""
+
+    __slots__ = ("future", "item", "started")
+
+    def __init__(self, item: Any, future: asyncio.Future[Any]) -> None:
+        self.item = item
+        self.future = future
+        self.started = time.perf_counter_ns()
+
+
+class _Call:
+    """One queued write that runs alone, in order with the inserts around it."""
+
+    __slots__ = ("call", "future")
+
+    def __init__(self, call: Callable[[], Any], future: asyncio.Future[Any]) -> None:
+        self.call = call
+        self.future = future
+
+
+_STOP = object()
+
+
+class AsyncEventStore:
+    """The event store for asyncio code: every EventStore method, awaitable."""
+
+    def __init__(
+        self,
+        database: str | os.PathLike[str] = "camvault.db",
+        *,
+        max_group: int = 512,
+        read_threads: int = 4,
+        **options: Any,
+    ) -> None:
+        self._database = database
+        self._options = options
+        self._max_group = max_group
+        self._read_threads = read_threads
+        self._store: EventStore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._readers: ThreadPoolExecutor | None = None
+        self._writer: threading.Thread | None = None
+        self._writer_done: asyncio.Future[None] | None = None
+        self._closing = False
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    async def initialize(self) -> AsyncEventStore:
+        """Open the database (migrating it if needed) off the loop; safe to call twice."""
+        if self._closing:
+            raise StoreClosedError("this AsyncEventStore was closed; open a new one")
+        if self._store is not None:
+            return self
+        self._loop = asyncio.get_running_loop()
+        self._readers = ThreadPoolExecutor(self._read_threads, thread_name_prefix="camvault-read")
+        try:
+            self._store = await self._loop.run_in_executor(
+                self._readers, functools.partial(EventStore, self._database, **self._options)
+            )
+        except BaseException:
+            self._readers.shutdown(wait=False)
+            self._readers = None
+            raise
+        self._writer_done = self._loop.create_future()
+        self._writer = threading.Thread(
+            target=self._write_loop, args=(self._store,), name="camvault-writer", daemon=True
+        )
+        self._writer.start()
+        return self
+
+    async def __aenter__(self) -> AsyncEventStore:
+        return await self.initialize()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Finish every queued write, then close; later calls raise StoreClosedError."""
+        if self._closing:
+            return
+        self._closing = True
+        if self._store is None or self._writer_done is None or self._readers is None:
+            return
+        self._queue.put(_STOP)
+        await asyncio.shield(self._writer_done)
+        readers, store = self._readers, self._store
+        assert self._loop is not None
+        await self._loop.run_in_executor(None, functools.partial(readers.shutdown, wait=True))
+        await self._loop.run_in_executor(None, store.close)
+
+    @property
+    def closed(self) -> bool:
+        """True once close() has been called."""
+        return self._closing
+
+    @property
+    def store(self) -> EventStore:
+        """The sync store underneath (for code that must call it from a thread)."""
+        return self._require()
+
+    def _require(self) -> EventStore:
+        """Return the open sync store or raise a clear error."""
+        if self._closing:
+            raise StoreClosedError("this AsyncEventStore was closed; open a new one")
+        if self._store is None:
+            raise StoreClosedError(
+                "this AsyncEventStore is not open yet; use `async with AsyncEventStore(...)` "
+                "or `await store.initialize()` first"
+            )
+        return self._store
+
+    # -- the writer thread ------------------------------------------------------------
+
+    def _write_loop(self, store: EventStore) -> None:
+        """Drain the queue: group consecutive inserts into one transaction, run calls alone."""
+        stopping = False
+        while True:
+            if stopping:
+                try:
+                    jobs = [self._queue.get_nowait()]
+                except queue.Empty:
+                    break
+            else:
+                jobs = [self._queue.get()]
+            while len(jobs) < self._max_group:
+                try:
+                    jobs.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            outcomes: list[_Outcome] = []
+            inserts: list[_Insert] = []
+            for job in jobs:
+                if isinstance(job, _Insert):
+                    if not job.future.cancelled():  # cancelled before it started: never written
+                        inserts.append(job)
+                    continue
+                self._run_inserts(store, inserts, outcomes)
+                inserts = []
+                if job is _STOP:
+                    stopping = True
+                elif isinstance(job, _Call):
+                    try:
+                        outcomes.append((job.future, job.call(), False))
+                    except BaseException as exc:
+                        outcomes.append((job.future, exc, True))
+            self._run_inserts(store, inserts, outcomes)
+            self._deliver(self._resolve, outcomes)
+        assert self._writer_done is not None
+        self._deliver(_finish, self._writer_done)
+
+    @staticmethod
+    def _run_inserts(store: EventStore, jobs: list[_Insert], outcomes: list[_Outcome]) -> None:
+        """Commit a group of inserts together and record each caller's outcome."""
+        if not jobs:
+            return
+        try:
+            results = store.insert_group([j.item for j in jobs], [j.started for j in jobs])
+        except BaseException as exc:
+            outcomes.extend((j.future, exc, True) for j in jobs)
+            return
+        for job, result in zip(jobs, results, strict=True):
+            outcomes.append((job.future, result, not isinstance(result, bool)))
+
+    def _deliver(self, callback: Callable[[Any], None], arg: Any) -> None:
+        """Hand results to the loop with one wake-up; a closed loop has no one to tell."""
+        assert self._loop is not None
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(callback, arg)
+
+    @staticmethod
+    def _resolve(outcomes: list[_Outcome]) -> None:
+        """Set each caller's result or exception (on the loop)."""
+        for future, value, failed in outcomes:
+            if future.done():
+                continue
+            if failed:
+                future.set_exception(value)
+            else:
+                future.set_result(value)
+
+    # -- hops -------------------------------------------------------------------------
+
+    async def _write(self, call: Callable[[EventStore], T]) -> T:
+        """Queue a write that runs alone on the writer thread, in order with inserts."""
+        store = self._require()
+        assert self._loop is not None
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._queue.put(_Call(functools.partial(call, store), future))
+        return await future
+
+    async def _read(self, call: Callable[[EventStore], T]) -> T:
+        """Run a read (or other work off the writer) on a reader thread."""
+        store = self._require()
+        assert self._loop is not None and self._readers is not None
+        return await self._loop.run_in_executor(self._readers, call, store)
+
+    # -- writes -----------------------------------------------------------------------
+
+    async def insert_event(self, event: Event | Mapping[str, Any]) -> bool:
+        """Store one event (group-committed with concurrent inserts); False for a duplicate."""
+        self._require()
+        assert self._loop is not None
+        future: asyncio.Future[bool] = self._loop.create_future()
+        self._queue.put(_Insert(event, future))
+        return await future
+
+    async def insert_events(self, events: Iterable[Event | Mapping[str, Any]]) -> BatchResult:
+        """Store many events in one transaction; see EventStore.insert_events."""
+        return await self._write(lambda s: s.insert_events(events))
+
+    async def save_thumbnail(self, event_id: str, image: Any, **options: Any) -> Path | None:
+        """Encode and store a thumbnail off the loop; see EventStore.save_thumbnail."""
+        return await self._read(lambda s: s.save_thumbnail(event_id, image, **options))
+
+    async def purge(self, older_than: timedelta, camera_id: str | None = None) -> int:
+        """Remove old events, their detections and thumbnails; see EventStore.purge."""
+        return await self._write(lambda s: s.purge(older_than, camera_id))
+
+    async def upsert_person(self, person: Person | Mapping[str, Any]) -> Person:
+        """Create or update a known person; see EventStore.upsert_person."""
+        return await self._write(lambda s: s.upsert_person(person))
+
+    # -- reads ------------------------------------------------------------------------
+
+    async def get_event(self, event_id: str) -> Event | None:
+        """Return the event with this id, or None."""
+        return await self._read(lambda s: s.get_event(event_id))
+
+    async def get_recent_events(self, limit: int = 50, camera_id: str | None = None) -> list[Event]:
+        """Return the newest events, optionally of one camera, newest first."""
+        return await self._read(lambda s: s.get_recent_events(limit, camera_id))
+
+    async def query(self, **filters: Any) -> Page:
+        """Return matching events newest first, with a cursor; see EventStore.query."""
+        return await self._read(lambda s: s.query(**filters))
+
+    async def get_person(self, name: str) -> Person | None:
+        """Return the person with this name, or None."""
+        return await self._read(lambda s: s.get_person(name))
+
+    async def list_persons(self) -> list[Person]:
+        """Return every known person, by name."""
+        return await self._read(EventStore.list_persons)
+
+    async def list_cameras(self) -> list[Camera]:
+        """Return every camera that has produced an event, by id."""
+        return await self._read(EventStore.list_cameras)
+
+    async def info(self) -> dict[str, Any]:
+        """Describe the store: engine, versions, schema, counts and locations."""
+        return await self._read(EventStore.info)
+
+
+def _finish(future: asyncio.Future[None]) -> None:
+    """Mark the writer thread as finished (on the loop)."""
+    if not future.done():
+        future.set_result(None)
