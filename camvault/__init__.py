@@ -26,6 +26,7 @@ from camvault.models import (
     Event,
     Page,
     Person,
+    PurgeResult,
 )
 from camvault.store import EventStore
 
@@ -54,6 +55,7 @@ __all__ = [
     "MigrationError",
     "Page",
     "Person",
+    "PurgeResult",
     "StoreClosedError",
     "__version__",
 ]

@@ -22,10 +22,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from camvault.errors import StoreClosedError
-from camvault.models import BatchResult, Camera, Event, Page, Person
+from camvault.models import BatchResult, Bucket, Camera, Event, Page, Person, PurgeResult
+from camvault.query import Filters
 from camvault.store import EventStore
 
 __all__ = ["AsyncEventStore"]
@@ -255,9 +256,15 @@ class AsyncEventStore:
         """Encode and store a thumbnail off the loop; see EventStore.save_thumbnail."""
         return await self._read(lambda s: s.save_thumbnail(event_id, image, **options))
 
-    async def purge(self, older_than: timedelta, camera_id: str | None = None) -> int:
+    async def purge(
+        self, older_than: timedelta | None = None, camera_id: str | None = None, **options: Any
+    ) -> PurgeResult:
         """Remove old events, their detections and thumbnails; see EventStore.purge."""
-        return await self._write(lambda s: s.purge(older_than, camera_id))
+        return await self._write(lambda s: s.purge(older_than, camera_id, **options))
+
+    async def delete_event(self, event_id: str) -> bool:
+        """Remove one event; False if it was absent. See EventStore.delete_event."""
+        return await self._write(lambda s: s.delete_event(event_id))
 
     async def upsert_person(self, person: Person | Mapping[str, Any]) -> Person:
         """Create or update a known person; see EventStore.upsert_person."""
@@ -273,9 +280,17 @@ class AsyncEventStore:
         """Return the newest events, optionally of one camera, newest first."""
         return await self._read(lambda s: s.get_recent_events(limit, camera_id))
 
-    async def query(self, **filters: Any) -> Page:
+    async def query(self, **arguments: Any) -> Page:
         """Return matching events newest first, with a cursor; see EventStore.query."""
-        return await self._read(lambda s: s.query(**filters))
+        return await self._read(lambda s: s.query(**arguments))
+
+    async def count(self, **filters: Unpack[Filters]) -> int:
+        """Return how many events match; see EventStore.count."""
+        return await self._read(lambda s: s.count(**filters))
+
+    async def histogram(self, bucket: str = "hour", **arguments: Any) -> list[Bucket]:
+        """Count events per hour or day; see EventStore.histogram."""
+        return await self._read(lambda s: s.histogram(bucket, **arguments))
 
     async def get_person(self, name: str) -> Person | None:
         """Return the person with this name, or None."""

@@ -38,6 +38,7 @@ __all__ = [
     "Event",
     "Page",
     "Person",
+    "PurgeResult",
     "new_event_id",
     "utcnow",
 ]
@@ -189,6 +190,8 @@ class Event(_Model):
     ) = None
     recording_id: Annotated[Text, Field(max_length=256)] | None = None
     metadata: dict[str, JsonValue] = Field(default_factory=dict)
+    retain: bool = False
+    """Keep this event forever: purge() never removes it."""
 
     @field_validator("metadata")
     @classmethod
@@ -264,6 +267,26 @@ class Page:
 
     def __len__(self) -> int:
         return len(self.events)
+
+
+class PurgeResult(int):
+    """How many events purge() removed (it is that int), and how many thumbnails went too."""
+
+    thumbnails: int
+
+    def __new__(cls, events: int = 0, thumbnails: int = 0) -> PurgeResult:
+        """Make the result: ``events`` is the int value."""
+        obj = super().__new__(cls, events)
+        obj.thumbnails = thumbnails
+        return obj
+
+    @property
+    def events(self) -> int:
+        """How many events were removed."""
+        return int(self)
+
+    def __repr__(self) -> str:
+        return f"PurgeResult(events={int(self)}, thumbnails={self.thumbnails})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,15 +14,42 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal, TypedDict
 
 from camvault.errors import FieldProblem, InvalidQueryError
 from camvault.rows import to_micros
 
-__all__ = ["MAX_LIMIT", "QuerySpec", "build_query", "decode_cursor", "encode_cursor"]
+__all__ = [
+    "MAX_LIMIT",
+    "Filters",
+    "Order",
+    "QuerySpec",
+    "build_query",
+    "decode_cursor",
+    "encode_cursor",
+]
 
 MAX_LIMIT = 1000
 _CURSOR = struct.Struct(">qq")
 _CURSOR_VERSION = b"\x01"
+
+
+Order = Literal["newest", "oldest"]
+
+
+class Filters(TypedDict, total=False):
+    """The filters shared by query(), count(), histogram() and export; all combinable."""
+
+    camera_id: str | Iterable[str] | None
+    label: str | Iterable[str] | None
+    min_confidence: float | None
+    since: datetime | None
+    until: datetime | None
+    person_name: str | None
+    door_action: str | Iterable[str] | None
+    unlock_granted: bool | None
+    has_thumbnail: bool | None
+    text: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,14 +59,32 @@ class QuerySpec:
     camera_ids: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
     min_confidence: float | None = None
+    """With labels: a detection of one of them at least this confident; alone: any detection."""
     since: int | None = None
     """Inclusive lower bound, microseconds since the epoch."""
     until: int | None = None
     """Exclusive upper bound, microseconds since the epoch."""
     person_name: str | None = None
+    door_actions: tuple[str, ...] = ()
+    unlock_granted: bool | None = None
+    has_thumbnail: bool | None = None
+    text: str | None = None
+    """A full-text query over llm_description (words, "phrases", prefix*, AND/OR/NOT)."""
     limit: int = 100
     after: tuple[int, int] | None = None
-    """Keyset position from a cursor: only events strictly older than (ts, id)."""
+    """Keyset position from a cursor: only events past (ts, id) in the query's order."""
+    order: Order = "newest"
+
+    @property
+    def only_time_and_camera(self) -> bool:
+        """True when no filter other than cameras, labels, person and time is set."""
+        return (
+            self.min_confidence is None
+            and not self.door_actions
+            and self.unlock_granted is None
+            and self.has_thumbnail is None
+            and self.text is None
+        )
 
 
 def encode_cursor(ts: int, rowid: int) -> str:
@@ -89,6 +134,14 @@ def _micros(name: str, value: datetime | None, problems: list[FieldProblem]) -> 
     return to_micros(value)
 
 
+def _flag(name: str, value: object, problems: list[FieldProblem]) -> bool | None:
+    """Check an optional boolean filter."""
+    if value is not None and not isinstance(value, bool):
+        problems.append((name, "must be true or false"))
+        return None
+    return value
+
+
 def build_query(
     *,
     camera_id: str | Iterable[str] | None = None,
@@ -97,14 +150,20 @@ def build_query(
     since: datetime | None = None,
     until: datetime | None = None,
     person_name: str | None = None,
+    door_action: str | Iterable[str] | None = None,
+    unlock_granted: bool | None = None,
+    has_thumbnail: bool | None = None,
+    text: str | None = None,
     limit: int = 100,
     cursor: str | None = None,
+    order: str = "newest",
     max_limit: int = MAX_LIMIT,
 ) -> QuerySpec:
     """Validate query arguments into a QuerySpec; raise InvalidQueryError naming each bad one."""
     problems: list[FieldProblem] = []
     cameras = _strings("camera_id", camera_id, problems)
     labels = _strings("label", label, problems)
+    doors = _strings("door_action", door_action, problems)
     if min_confidence is not None and (
         isinstance(min_confidence, bool)
         or not isinstance(min_confidence, int | float)
@@ -118,8 +177,14 @@ def build_query(
         problems.append(("until", "must not be before since"))
     if person_name is not None and (not isinstance(person_name, str) or not person_name):
         problems.append(("person_name", "must be a non-empty string"))
+    unlock = _flag("unlock_granted", unlock_granted, problems)
+    thumb = _flag("has_thumbnail", has_thumbnail, problems)
+    if text is not None and (not isinstance(text, str) or not text.strip() or len(text) > 1000):
+        problems.append(("text", "must be a full-text query of 1 to 1000 characters"))
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= max_limit:
         problems.append(("limit", f"must be a whole number from 1 to {max_limit}"))
+    if order not in ("newest", "oldest"):
+        problems.append(("order", "must be 'newest' or 'oldest'"))
     after = None
     if cursor is not None:
         try:
@@ -135,6 +200,11 @@ def build_query(
         since=lo,
         until=hi,
         person_name=person_name,
+        door_actions=doors,
+        unlock_granted=unlock,
+        has_thumbnail=thumb,
+        text=text,
         limit=limit,
         after=after,
+        order="oldest" if order == "oldest" else "newest",
     )

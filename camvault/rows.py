@@ -24,6 +24,7 @@ __all__ = [
     "event_from_row",
     "event_to_row",
     "from_micros",
+    "labels_from_json",
     "person_from_row",
     "to_micros",
 ]
@@ -47,6 +48,7 @@ INSERT_COLUMNS: tuple[str, ...] = (
     "door_action",
     "recording_id",
     "metadata",
+    "retain",
 )
 """Columns written by an insert, in the order of :func:`event_to_row`."""
 
@@ -106,6 +108,7 @@ def event_to_row(event: Event) -> tuple[Any, ...]:
         event.door_action,
         event.recording_id,
         orjson.dumps(event.metadata).decode() if event.metadata else "{}",
+        int(event.retain),
     )
 
 
@@ -116,6 +119,11 @@ def detection_rows(rowid: int, ts: int, event: Event) -> list[tuple[Any, ...]]:
         x1, y1, x2, y2 = obj.bbox if obj.bbox is not None else (None, None, None, None)
         rows.append((rowid, idx, obj.label, obj.confidence, x1, y1, x2, y2, ts))
     return rows
+
+
+def labels_from_json(text: str) -> list[str]:
+    """Return the labels of the detected objects stored as JSON text."""
+    return [] if text == "[]" else [o["label"] for o in orjson.loads(text)]
 
 
 def _objects_from_json(text: str) -> list[DetectedObject]:
@@ -157,6 +165,7 @@ def event_from_row(row: Sequence[Any]) -> Event:
             "door_action": row[14],
             "recording_id": row[15],
             "metadata": {} if row[16] == "{}" else orjson.loads(row[16]),
+            "retain": bool(row[17]),
         },
     )
 

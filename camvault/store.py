@@ -10,24 +10,36 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
 from camvault import thumbnails
 from camvault.backends import open_backend
 from camvault.errors import (
     CamvaultError,
     DatabaseError,
+    FieldProblem,
     InvalidEventError,
     InvalidInputError,
     InvalidPersonError,
     InvalidQueryError,
     StoreClosedError,
 )
-from camvault.models import BatchFailure, BatchResult, Camera, Event, Page, Person, utcnow
-from camvault.query import build_query, encode_cursor
+from camvault.histogram import make_spec, to_buckets
+from camvault.models import (
+    BatchFailure,
+    BatchResult,
+    Bucket,
+    Camera,
+    Event,
+    Page,
+    Person,
+    PurgeResult,
+    utcnow,
+)
+from camvault.query import Filters, Order, build_query, encode_cursor
 from camvault.rows import to_micros
 
 __all__ = ["EventStore"]
@@ -260,24 +272,76 @@ class EventStore:
             return None
         return path
 
-    def purge(self, older_than: timedelta, camera_id: str | None = None) -> int:
-        """Remove events older than ``older_than`` (and their detections and thumbnails)."""
-        if not isinstance(older_than, timedelta) or older_than <= timedelta(0):
-            raise InvalidQueryError("purge", [("older_than", "must be a positive timedelta")])
-        if camera_id is not None:
-            _text_arg("purge", "camera_id", camera_id)
+    def purge(
+        self,
+        older_than: timedelta | None = None,
+        camera_id: str | None = None,
+        *,
+        label: str | Iterable[str] | None = None,
+        max_bytes: int | None = None,
+    ) -> PurgeResult:
+        """Remove old events with their detections, rollup counts and thumbnails.
+
+        ``older_than`` removes events older than that age (optionally of one camera, and
+        with ``label`` only events whose detections all carry those labels); ``max_bytes``
+        then removes the oldest events until the database fits. Events with
+        ``retain=True`` are never removed. Works in small transactions, so writers never
+        wait long behind it.
+        """
+        problems: list[FieldProblem] = []
+        if older_than is not None and (
+            not isinstance(older_than, timedelta) or older_than <= timedelta(0)
+        ):
+            problems.append(("older_than", "must be a positive timedelta"))
+        if camera_id is not None and (not isinstance(camera_id, str) or not camera_id):
+            problems.append(("camera_id", "must be a non-empty string"))
+        labels = (label,) if isinstance(label, str) else tuple(label or ())
+        if not all(isinstance(x, str) and x for x in labels):
+            problems.append(("label", "must be a non-empty string or a list of them"))
+        if max_bytes is not None and (
+            isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0
+        ):
+            problems.append(("max_bytes", "must be a whole number of bytes >= 0"))
+        if older_than is None and max_bytes is None:
+            problems.append(("older_than", "give older_than, max_bytes or both"))
+        if (camera_id is not None or labels) and older_than is None:
+            problems.append(("older_than", "camera_id and label narrow an age purge; give one"))
+        if problems:
+            raise InvalidQueryError("purge", problems)
         self._open()
-        cutoff = to_micros(utcnow() - older_than)
-        removed = 0
-        root = self.thumbnails_dir.resolve()
-        for count, paths in self._backend.purge_batches(cutoff, camera_id, PURGE_BATCH):
-            removed += count
-            for name in paths:
-                path = Path(name)
-                if path.resolve().is_relative_to(root):  # never delete files camvault did not make
-                    thumbnails.remove_quietly(path)
+        batches: list[Iterable[tuple[int, list[str]]]] = []
+        if older_than is not None:
+            cutoff = to_micros(utcnow() - older_than)
+            batches.append(self._backend.purge_batches(cutoff, camera_id, labels, PURGE_BATCH))
+        if max_bytes is not None:
+            batches.append(self._backend.trim_batches(max_bytes, PURGE_BATCH))
+        removed = files = 0
+        for source in batches:
+            for count, paths in source:
+                removed += count
+                files += self._remove_thumbnails(paths)
         if removed:
-            log.info("purged %d event(s) older than %s", removed, older_than)
+            log.info("purged %d event(s) and %d thumbnail(s)", removed, files)
+        return PurgeResult(removed, files)
+
+    def delete_event(self, event_id: str) -> bool:
+        """Remove one event (its detections, counts and thumbnail); False if it was absent."""
+        _text_arg("delete_event", "event_id", event_id)
+        self._open()
+        paths = self._backend.delete_event(event_id)
+        if paths is None:
+            return False
+        self._remove_thumbnails(paths)
+        return True
+
+    def _remove_thumbnails(self, paths: Iterable[str]) -> int:
+        """Delete thumbnail files inside our folder (never a file camvault did not make)."""
+        root = self.thumbnails_dir.resolve()
+        removed = 0
+        for name in paths:
+            path = Path(name)
+            if path.resolve().is_relative_to(root) and thumbnails.remove_quietly(path):
+                removed += 1
         return removed
 
     # -- reads ------------------------------------------------------------------------
@@ -295,29 +359,46 @@ class EventStore:
     def query(
         self,
         *,
-        camera_id: str | Iterable[str] | None = None,
-        label: str | Iterable[str] | None = None,
-        min_confidence: float | None = None,
-        since: Any = None,
-        until: Any = None,
-        person_name: str | None = None,
         limit: int = 100,
         cursor: str | None = None,
+        order: Order = "newest",
+        **filters: Unpack[Filters],
     ) -> Page:
-        """Return matching events newest first, with a cursor to the next page."""
-        spec = build_query(
-            camera_id=camera_id,
-            label=label,
-            min_confidence=min_confidence,
-            since=since,
-            until=until,
-            person_name=person_name,
-            limit=limit,
-            cursor=cursor,
-        )
+        """Return matching events (newest first by default) and a cursor to the next page."""
+        spec = build_query(limit=limit, cursor=cursor, order=order, **filters)
         self._open()
         events, last = self._backend.query(spec)
         return Page(events, None if last is None else encode_cursor(*last))
+
+    def count(self, **filters: Unpack[Filters]) -> int:
+        """Return how many events match the filters of query()."""
+        spec = build_query(**filters)
+        self._open()
+        return self._backend.count(spec)
+
+    def histogram(
+        self,
+        bucket: str = "hour",
+        *,
+        by: str | None = None,
+        tz: str | tzinfo | None = None,
+        **filters: Unpack[Filters],
+    ) -> list[Bucket]:
+        """Count events per hour or day (in ``tz``), optionally per label, camera or person.
+
+        With ``by="label"`` an event counts once under each label it contains. Buckets with
+        no events are left out. Answered from hourly rollups when the filters allow.
+        """
+        spec = build_query(**filters)
+        self._open()
+        data_range = None
+        if spec.since is None or spec.until is None:
+            data_range = self._backend.data_range()
+            if data_range is None:
+                make_spec(spec, bucket, by, tz, None)  # still validate the arguments
+                return []
+        hspec = make_spec(spec, bucket, by, tz, data_range)
+        return to_buckets(hspec, self._backend.histogram(hspec))
 
     # -- persons and cameras ----------------------------------------------------------
 

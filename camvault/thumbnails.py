@@ -6,7 +6,6 @@ event ids are turned into safe file names, so no id can reach outside ``root``.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import os
@@ -127,7 +126,10 @@ def write(path: Path, data: bytes) -> None:
         raise
 
 
-def remove_quietly(path: str | Path) -> None:
-    """Remove a file if it exists, ignoring a missing one."""
-    with contextlib.suppress(FileNotFoundError):
+def remove_quietly(path: str | Path) -> bool:
+    """Remove a file; False if it was already gone."""
+    try:
         os.unlink(path)
+    except FileNotFoundError:
+        return False
+    return True

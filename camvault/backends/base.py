@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from camvault.histogram import HistogramSpec
 from camvault.models import Camera, Event, Person
 from camvault.query import QuerySpec
 
@@ -53,9 +54,29 @@ class Backend(Protocol):
         ...
 
     def purge_batches(
-        self, before: int, camera_id: str | None, batch_size: int
+        self, before: int | None, camera_id: str | None, labels: tuple[str, ...], batch_size: int
     ) -> Iterator[PurgeBatch]:
-        """Delete events older than ``before`` (microseconds) in bounded transactions."""
+        """Delete non-retained events in bounded transactions (see SQLiteBackend)."""
+        ...
+
+    def trim_batches(self, max_bytes: int, batch_size: int) -> Iterator[PurgeBatch]:
+        """Delete the oldest non-retained events until the data fits in ``max_bytes``."""
+        ...
+
+    def delete_event(self, event_id: str) -> list[str] | None:
+        """Delete one event; None if it did not exist, else its thumbnail paths."""
+        ...
+
+    def count(self, spec: QuerySpec) -> int:
+        """Return how many events match ``spec``."""
+        ...
+
+    def data_range(self) -> tuple[int, int] | None:
+        """Return the (oldest, newest) event timestamps, or None when empty."""
+        ...
+
+    def histogram(self, spec: HistogramSpec) -> list[tuple[int, str | None, int]]:
+        """Return (bucket number, key, count) rows for a histogram."""
         ...
 
     def upsert_person(self, person: Person, now: int) -> Person:

@@ -12,7 +12,9 @@ import logging
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,17 +22,20 @@ from typing import Any
 import apsw
 
 from camvault.backends.sqlite_errors import translate
-from camvault.errors import DatabaseError, MigrationError
+from camvault.backends.sqlite_sql import COLUMNS, bucket_number, local_time, select_events, where
+from camvault.errors import DatabaseError, InvalidQueryError, MigrationError
+from camvault.histogram import HistogramSpec, RollupPlan
 from camvault.migrations import Migration, load_migrations
 from camvault.models import Camera, Event, Person
 from camvault.query import QuerySpec
+from camvault.rollups import HOUR, RollupKey, add_event
 from camvault.rows import (
-    EVENT_COLUMNS,
     INSERT_COLUMNS,
     camera_from_row,
     detection_rows,
     event_from_row,
     event_to_row,
+    labels_from_json,
     person_from_row,
     to_micros,
 )
@@ -39,7 +44,6 @@ __all__ = ["SQLiteBackend"]
 
 log = logging.getLogger("camvault")
 
-_COLUMNS = ", ".join(f"e.{c}" for c in EVENT_COLUMNS)
 _INSERT_EVENT = (
     f"INSERT INTO events ({', '.join(INSERT_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(INSERT_COLUMNS))}) ON CONFLICT (event_id) DO NOTHING"
@@ -50,18 +54,27 @@ _INSERT_DETECTION = (
 )
 _INSERT_CAMERA = "INSERT OR IGNORE INTO cameras (camera_id, name, created_at) VALUES (?, NULL, ?)"
 _PERSON_COLUMNS = "name, authorized, notes, created_at, updated_at"
+_ROLLUP = (
+    "INSERT INTO rollup_hourly (dim, hour, camera_id, key, n) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (dim, hour, camera_id, key) DO UPDATE SET n = n + excluded.n"
+)
+_ROLLUP_PRUNE = (
+    "DELETE FROM rollup_hourly WHERE dim = ? AND hour = ? AND camera_id = ? AND key = ? AND n <= 0"
+)
+_DELETED = "RETURNING ts, camera_id, person_name, detected_objects, thumbnail_path"
 _FLUSH_ROWS = 4096
 
 
 class _Transaction:
     """An open write transaction on the writer connection."""
 
-    __slots__ = ("_backend", "_detections", "conn", "new_cameras")
+    __slots__ = ("_backend", "_detections", "_rollups", "conn", "new_cameras")
 
     def __init__(self, backend: SQLiteBackend, conn: apsw.Connection) -> None:
         self._backend = backend
         self.conn = conn
         self._detections: list[tuple[Any, ...]] = []
+        self._rollups: Counter[RollupKey] = Counter()
         self.new_cameras: set[str] = set()
 
     def insert(self, event: Event) -> bool:
@@ -75,17 +88,39 @@ class _Transaction:
         conn.execute(_INSERT_EVENT, row)
         if conn.changes() == 0:
             return False
-        if event.detected_objects:
+        objects = event.detected_objects
+        if objects:
             self._detections.extend(detection_rows(conn.last_insert_rowid(), row[1], event))
             if len(self._detections) >= _FLUSH_ROWS:
                 self.flush()
+        add_event(self._rollups, row[1], camera, (o.label for o in objects), event.person_name)
         return True
 
+    def delete(self, condition: str, params: tuple[Any, ...]) -> tuple[int, list[str]]:
+        """Delete the events matching ``condition`` (on ``events``) with their rollup counts.
+
+        Detections go by cascade, the full-text entries by trigger. Returns how many events
+        were deleted and their thumbnail paths.
+        """
+        rows = self.conn.execute(f"DELETE FROM events WHERE {condition} {_DELETED}", params)
+        removed, paths = 0, []
+        for ts, camera_id, person, objects, thumbnail in rows:
+            removed += 1
+            add_event(self._rollups, ts, camera_id, labels_from_json(objects), person, sign=-1)
+            if thumbnail:
+                paths.append(str(thumbnail))
+        return removed, paths
+
     def flush(self) -> None:
-        """Write buffered detection rows."""
+        """Write buffered detection rows and rollup counts."""
         if self._detections:
             self.conn.executemany(_INSERT_DETECTION, self._detections)
             self._detections.clear()
+        if self._rollups:
+            cells = [(*key, n) for key, n in self._rollups.items() if n]
+            self.conn.executemany(_ROLLUP, cells)
+            self.conn.executemany(_ROLLUP_PRUNE, [c[:4] for c in cells if c[4] < 0])
+            self._rollups.clear()
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -97,6 +132,7 @@ class _Transaction:
             self.flush()
         except BaseException:
             self._detections.clear()
+            self._rollups.clear()
             self.conn.execute("ROLLBACK TO one")
             self.conn.execute("RELEASE one")
             raise
@@ -247,21 +283,67 @@ class SQLiteBackend:
             return bool(tx.conn.changes())
 
     def purge_batches(
-        self, before: int, camera_id: str | None, batch_size: int
+        self,
+        before: int | None,
+        camera_id: str | None,
+        labels: tuple[str, ...],
+        batch_size: int,
     ) -> Iterator[tuple[int, list[str]]]:
-        """Delete events older than ``before`` in transactions of at most ``batch_size``."""
-        where = "ts < ?" + (" AND camera_id = ?" if camera_id is not None else "")
-        params: tuple[Any, ...] = (before, camera_id) if camera_id is not None else (before,)
-        sql = (
-            f"DELETE FROM events WHERE id IN (SELECT id FROM events WHERE {where} "
-            "ORDER BY ts LIMIT ?) RETURNING thumbnail_path"
+        """Delete non-retained events in bounded transactions; yield (count, thumbnails).
+
+        Filters: older than ``before``, of one camera, and only events whose detections all
+        carry one of ``labels``.
+        """
+        clauses: list[str] = ["retain = 0"]
+        params: list[Any] = []
+        if before is not None:
+            clauses.append("ts < ?")
+            params.append(before)
+        if camera_id is not None:
+            clauses.append("camera_id = ?")
+            params.append(camera_id)
+        if labels:
+            marks = ", ".join("?" * len(labels))
+            clauses.append(
+                f"EXISTS (SELECT 1 FROM detections d WHERE d.event_rowid = events.id "
+                f"AND d.label IN ({marks})) AND NOT EXISTS (SELECT 1 FROM detections d "
+                f"WHERE d.event_rowid = events.id AND d.label NOT IN ({marks}))"
+            )
+            params.extend(labels * 2)
+        condition = (
+            f"id IN (SELECT id FROM events WHERE {' AND '.join(clauses)} ORDER BY ts LIMIT ?)"
         )
         while True:
             with self.write_transaction("purge events") as tx:
-                rows = tx.conn.execute(sql, (*params, batch_size)).fetchall()
-            if not rows:
+                removed, paths = tx.delete(condition, (*params, batch_size))
+            if not removed:
                 return
-            yield len(rows), [str(r[0]) for r in rows if r[0]]
+            yield removed, paths
+
+    def trim_batches(self, max_bytes: int, batch_size: int) -> Iterator[tuple[int, list[str]]]:
+        """Delete the oldest non-retained events until the data fits in ``max_bytes``."""
+        condition = "id IN (SELECT id FROM events WHERE retain = 0 ORDER BY ts LIMIT ?)"
+        while self.used_bytes() > max_bytes:
+            with self.write_transaction("trim the database to its size cap") as tx:
+                removed, paths = tx.delete(condition, (batch_size,))
+            if not removed:
+                return
+            yield removed, paths
+
+    def delete_event(self, event_id: str) -> list[str] | None:
+        """Delete one event; None if it did not exist, else its thumbnail paths."""
+        with self.write_transaction("delete an event") as tx:
+            removed, paths = tx.delete("event_id = ?", (event_id,))
+        return paths if removed else None
+
+    def used_bytes(self) -> int:
+        """Bytes of the database file in use (free pages excluded)."""
+        with self._reader("measure the database") as conn:
+            row: Any = conn.execute(
+                "SELECT page_size * (page_count - freelist_count) "
+                "FROM pragma_page_size, pragma_page_count, pragma_freelist_count"
+            ).fetchall()[0]
+        return int(row[0])
 
     def upsert_person(self, person: Person, now: int) -> Person:
         """Insert or update a person by name and return it as stored."""
@@ -282,48 +364,135 @@ class SQLiteBackend:
         """Return one event by id, or None."""
         with self._reader("read an event") as conn:
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM events e WHERE e.event_id = ?", (event_id,)
+                f"SELECT {COLUMNS} FROM events e WHERE e.event_id = ?", (event_id,)
             ).fetchall()
         return event_from_row(rows[0]) if rows else None
 
+    @contextlib.contextmanager
+    def _text_errors(self, spec: QuerySpec) -> Iterator[None]:
+        """Turn a full-text syntax error into an InvalidQueryError naming ``text``."""
+        try:
+            yield
+        except apsw.SQLError as exc:
+            if spec.text is None:
+                raise
+            raise InvalidQueryError(
+                "query",
+                [
+                    (
+                        "text",
+                        f"is not a valid full-text query ({exc}); use words, "
+                        '"quoted phrases", prefix*, AND, OR, NOT and parentheses',
+                    )
+                ],
+            ) from None
+
     def query(self, spec: QuerySpec) -> tuple[list[Event], tuple[int, int] | None]:
-        """Return events matching ``spec``, newest first, and the keyset of the last one."""
-        where: list[str] = []
-        params: list[Any] = []
-        if spec.camera_ids:
-            where.append(f"e.camera_id IN ({', '.join('?' * len(spec.camera_ids))})")
-            params.extend(spec.camera_ids)
-        if spec.since is not None:
-            where.append("e.ts >= ?")
-            params.append(spec.since)
-        if spec.until is not None:
-            where.append("e.ts < ?")
-            params.append(spec.until)
-        if spec.person_name is not None:
-            where.append("e.person_name = ?")
-            params.append(spec.person_name)
-        if spec.labels or spec.min_confidence is not None:
-            sub = ["d.event_rowid = e.id"]
-            if spec.labels:
-                sub.append(f"d.label IN ({', '.join('?' * len(spec.labels))})")
-                params.extend(spec.labels)
-            if spec.min_confidence is not None:
-                sub.append("d.confidence >= ?")
-                params.append(spec.min_confidence)
-            where.append(f"EXISTS (SELECT 1 FROM detections d WHERE {' AND '.join(sub)})")
-        if spec.after is not None:
-            where.append("(e.ts, e.id) < (?, ?)")
-            params.extend(spec.after)
-        sql = f"SELECT {_COLUMNS} FROM events e"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY e.ts DESC, e.id DESC LIMIT ?"
-        params.append(spec.limit)
-        with self._reader("query events") as conn:
+        """Return events matching ``spec`` in its order, and the keyset of the last one."""
+        sql, params = select_events(spec)
+        with self._reader("query events") as conn, self._text_errors(spec):
             rows: list[Any] = conn.execute(sql, params).fetchall()
         events = [event_from_row(r) for r in rows]
         last = (rows[-1][2], rows[-1][0]) if len(rows) == spec.limit else None
         return events, last
+
+    def count(self, spec: QuerySpec) -> int:
+        """Return how many events match ``spec`` (limit and cursor ignored)."""
+        clauses, params = where(spec)
+        sql = "SELECT count(*) FROM events e"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        with self._reader("count events") as conn, self._text_errors(spec):
+            row: Any = conn.execute(sql, params).fetchall()[0]
+        return int(row[0])
+
+    def data_range(self) -> tuple[int, int] | None:
+        """Return the (oldest, newest) event timestamps, or None when empty."""
+        with self._reader("read the time range") as conn:
+            row: Any = conn.execute("SELECT min(ts), max(ts) FROM events").fetchall()[0]
+        lo, hi = row
+        return None if lo is None else (int(lo), int(hi))
+
+    def histogram(self, spec: HistogramSpec) -> list[tuple[int, str | None, int]]:
+        """Return (bucket number, key, count) rows, from rollups where they answer exactly."""
+        f = spec.filters
+        plan = spec.rollup
+        parts: list[tuple[str, list[Any]]] = []
+        if plan is None:
+            parts.append(self._histogram_events(spec, f))
+        else:
+            lo = f.since if f.since is not None else None
+            hi = f.until if f.until is not None else None
+            inner_lo = None if lo is None else -(-lo // HOUR) * HOUR  # first whole hour
+            inner_hi = None if hi is None else hi // HOUR * HOUR  # end of the last whole hour
+            if inner_lo is not None and inner_hi is not None and inner_lo >= inner_hi:
+                parts.append(self._histogram_events(spec, f))
+            else:
+                parts.append(self._histogram_rollup(spec, plan, inner_lo, inner_hi))
+                for edge_lo, edge_hi in ((lo, inner_lo), (inner_hi, hi)):
+                    if edge_lo is not None and edge_hi is not None and edge_lo < edge_hi:
+                        edge = replace(f, since=edge_lo, until=edge_hi)
+                        parts.append(self._histogram_events(spec, edge))
+        totals: Counter[tuple[int, str | None]] = Counter()
+        with self._reader("count events for a histogram") as conn, self._text_errors(f):
+            for sql, params in parts:
+                for number, key, n in conn.execute(sql, params):
+                    totals[int(number), key] += int(n)
+        return [(number, key, n) for (number, key), n in totals.items()]
+
+    def _histogram_events(self, spec: HistogramSpec, f: QuerySpec) -> tuple[str, list[Any]]:
+        """Histogram SQL that counts events (and detections) directly."""
+        local, local_params = local_time(spec, "e.ts")
+        if spec.by == "label":
+            clauses, params = where(f, labels=False)
+            if f.labels:
+                clauses.append(f"d.label IN ({', '.join('?' * len(f.labels))})")
+                params.extend(f.labels)
+            if f.min_confidence is not None:
+                clauses.append("d.confidence >= ?")
+                params.append(f.min_confidence)
+            source = "events e JOIN detections d ON d.event_rowid = e.id"
+            key, counted = "d.label", "count(DISTINCT id)"
+        else:
+            clauses, params = where(f)
+            source = "events e"
+            key = {"camera_id": "e.camera_id", "person_name": "e.person_name"}.get(
+                spec.by or "", "NULL"
+            )
+            if spec.by == "person_name":
+                clauses.append("e.person_name IS NOT NULL")
+            counted = "count(*)"
+        inner = f"SELECT {local} AS lt, {key} AS k, e.id AS id FROM {source}"
+        if clauses:
+            inner += " WHERE " + " AND ".join(clauses)
+        sql = f"SELECT {bucket_number(spec, 'lt')}, k, {counted} FROM ({inner}) GROUP BY 1, 2"
+        return sql, [*local_params, *params]
+
+    def _histogram_rollup(
+        self, spec: HistogramSpec, plan: RollupPlan, lo: int | None, hi: int | None
+    ) -> tuple[str, list[Any]]:
+        """Histogram SQL over the hourly rollups for whole hours in [lo, hi)."""
+        local, local_params = local_time(spec, "hour")
+        clauses: list[str] = ["dim = ?"]
+        params: list[Any] = [plan.dim]
+        if lo is not None:
+            clauses.append("hour >= ?")
+            params.append(lo)
+        if hi is not None:
+            clauses.append("hour < ?")
+            params.append(hi)
+        if spec.filters.camera_ids:
+            clauses.append(f"camera_id IN ({', '.join('?' * len(spec.filters.camera_ids))})")
+            params.extend(spec.filters.camera_ids)
+        if plan.keys:
+            clauses.append(f"key IN ({', '.join('?' * len(plan.keys))})")
+            params.extend(plan.keys)
+        key = {"key": "key", "camera_id": "camera_id"}.get(plan.group or "", "NULL")
+        inner = (
+            f"SELECT {local} AS lt, {key} AS k, n FROM rollup_hourly WHERE {' AND '.join(clauses)}"
+        )
+        sql = f"SELECT {bucket_number(spec, 'lt')}, k, sum(n) FROM ({inner}) GROUP BY 1, 2"
+        return sql, [*local_params, *params]
 
     def get_person(self, name: str) -> Person | None:
         """Return one person by name, or None."""

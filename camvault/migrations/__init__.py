@@ -8,6 +8,7 @@ columns, delete or truncate are refused when loaded.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -56,6 +57,12 @@ def load_migrations(engine: str, folder: Path | Traversable | None = None) -> li
             )
         found.append(Migration(int(match.group(1)), match.group(2), sql))
     found.sort(key=lambda m: m.version)
+    for first, second in itertools.pairwise(found):
+        if first.version == second.version:
+            raise MigrationError(
+                f"migrations {first.version:04d}_{first.name}.sql and "
+                f"{second.version:04d}_{second.name}.sql share version {first.version:04d}"
+            )
     for expected, migration in enumerate(found, start=1):
         if migration.version != expected:
             raise MigrationError(

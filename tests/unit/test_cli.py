@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from camvault import EventStore
 from camvault.cli import app
+from camvault.migrations import load_migrations
 
 runner = CliRunner()
 README = Path(__file__).parents[2] / "README.md"
@@ -33,7 +34,7 @@ def test_info_json(tmp_path: Path) -> None:
     EventStore(db).close()
     result = runner.invoke(app, ["info", "--db", str(db), "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["schema_version"] == 1
+    assert json.loads(result.output)["schema_version"] == len(load_migrations("sqlite"))
 
 
 def test_database_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,8 +11,11 @@ import pytest
 from camvault import Event, EventStore, MigrationError
 from camvault.backends.sqlite import SQLiteBackend
 from camvault.migrations import load_migrations
+from camvault.rows import INSERT_COLUMNS, event_to_row
 
 SHIPPED = Path(__file__).parents[2] / "camvault" / "migrations" / "sqlite"
+LATEST = len(load_migrations("sqlite"))
+NEXT = f"{LATEST + 1:04d}"
 
 
 def copy_shipped(folder: Path) -> Path:
@@ -29,13 +32,36 @@ def test_shipped_migrations_load_in_order() -> None:
 
 
 def test_new_database_records_its_version(fresh_store: EventStore, db_path: Path) -> None:
-    rows = (
-        apsw.Connection(str(db_path))
-        .execute("SELECT version, name, length(checksum) FROM schema_migrations")
-        .fetchall()
-    )
-    assert rows == [(1, "initial", 64)]
+    conn = apsw.Connection(str(db_path))
+    sql = "SELECT version, name, length(checksum) FROM schema_migrations ORDER BY version"
+    rows = conn.execute(sql).fetchall()
+    assert rows == [(m.version, m.name, 64) for m in load_migrations("sqlite")]
+    assert rows[0][:2] == (1, "initial")
     assert not list(db_path.parent.glob("*.bak"))  # nothing to back up in a new file
+
+
+def test_upgrading_a_v1_database_backfills_search_and_rollups(
+    tmp_path: Path, make_event: Callable[..., Event]
+) -> None:
+    v1 = tmp_path / "v1"
+    v1.mkdir()
+    (v1 / "0001_initial.sql").write_text((SHIPPED / "0001_initial.sql").read_text())
+    db = tmp_path / "events.db"
+    backend = SQLiteBackend(db, migrations_dir=v1)
+    events = [make_event(llm_description=f"a red van number {i}") for i in range(5)]
+    with backend.write_transaction("seed") as tx:
+        for ev in events:  # v1 rows, written the way v1 wrote them
+            tx.conn.execute("INSERT OR IGNORE INTO cameras VALUES (?, NULL, 0)", (ev.camera_id,))
+            row = event_to_row(ev)[:-1]
+            columns = ", ".join(INSERT_COLUMNS[:-1])
+            tx.conn.execute(
+                f"INSERT INTO events ({columns}) VALUES ({', '.join('?' * len(row))})", row
+            )
+    backend.close()
+    with EventStore(db) as store:
+        assert store.info()["schema_version"] == LATEST
+        assert store.count(text="van") == 5
+        assert sum(b.count for b in store.histogram("day")) == 5
 
 
 def test_pending_migration_backs_up_first_and_keeps_data(
@@ -46,17 +72,17 @@ def test_pending_migration_backs_up_first_and_keeps_data(
     ev = make_event()
     with EventStore(db) as store:
         store.insert_event(ev)
-    (folder / "0002_add_note.sql").write_text("ALTER TABLE events ADD COLUMN note TEXT;")
+    (folder / f"{NEXT}_add_note.sql").write_text("ALTER TABLE events ADD COLUMN note TEXT;")
     backend = SQLiteBackend(db, migrations_dir=folder)
     try:
-        assert backend.schema_version == 2
+        assert backend.schema_version == LATEST + 1
         assert backend.backup_path is not None and backend.backup_path.exists()
-        assert ".v1-" in backend.backup_path.name
+        assert f".v{LATEST}-" in backend.backup_path.name
         assert backend.get_event(ev.event_id) == ev
     finally:
         backend.close()
     old = apsw.Connection(str(backend.backup_path))
-    assert old.execute("SELECT max(version) FROM schema_migrations").fetchall() == [(1,)]
+    assert old.execute("SELECT max(version) FROM schema_migrations").fetchall() == [(LATEST,)]
     assert old.execute("SELECT event_id FROM events").fetchall() == [(ev.event_id,)]
 
 
@@ -68,13 +94,13 @@ def test_failed_migration_leaves_the_database_as_it_was(
     ev = make_event()
     with EventStore(db) as store:
         store.insert_event(ev)
-    (folder / "0002_broken.sql").write_text(
+    (folder / f"{NEXT}_broken.sql").write_text(
         "CREATE TABLE extra (x INTEGER); ALTER TABLE no_such_table ADD COLUMN y TEXT;"
     )
-    with pytest.raises(MigrationError, match=r"0002_broken.*previous version.*backup"):
+    with pytest.raises(MigrationError, match=rf"{NEXT}_broken.*previous version.*backup"):
         SQLiteBackend(db, migrations_dir=folder)
-    with EventStore(db) as store:  # still v1, still readable, 'extra' rolled back
-        assert store.info()["schema_version"] == 1
+    with EventStore(db) as store:  # still at LATEST, still readable, 'extra' rolled back
+        assert store.info()["schema_version"] == LATEST
         assert store.get_event(ev.event_id) == ev
     tables = apsw.Connection(str(db)).execute("SELECT name FROM sqlite_schema").fetchall()
     assert ("extra",) not in tables
@@ -91,22 +117,29 @@ def test_failed_migration_leaves_the_database_as_it_was(
 )
 def test_destructive_migrations_are_refused(tmp_path: Path, sql: str) -> None:
     folder = copy_shipped(tmp_path / "migrations")
-    (folder / "0002_bad.sql").write_text(sql)
+    (folder / f"{NEXT}_bad.sql").write_text(sql)
     with pytest.raises(MigrationError, match="would remove data"):
         load_migrations("sqlite", folder)
 
 
 def test_comments_do_not_count_as_destructive(tmp_path: Path) -> None:
     folder = copy_shipped(tmp_path / "migrations")
-    (folder / "0002_ok.sql").write_text(
+    (folder / f"{NEXT}_ok.sql").write_text(
         "-- we never DROP TABLE here\nCREATE INDEX i ON events(door_action);"
     )
-    assert len(load_migrations("sqlite", folder)) == 2
+    assert len(load_migrations("sqlite", folder)) == LATEST + 1
+
+
+def test_two_migrations_with_one_version_are_refused(tmp_path: Path) -> None:
+    folder = copy_shipped(tmp_path / "migrations")
+    (folder / "0001_again.sql").write_text("CREATE TABLE t (x);")
+    with pytest.raises(MigrationError, match="share version 0001"):
+        load_migrations("sqlite", folder)
 
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [("0003_gap.sql", "without gaps"), ("2_bad_name.sql", "NNNN_name.sql")],
+    [(f"{LATEST + 2:04d}_gap.sql", "without gaps"), ("2_bad_name.sql", "NNNN_name.sql")],
 )
 def test_badly_named_or_gapped_migrations(tmp_path: Path, name: str, message: str) -> None:
     folder = copy_shipped(tmp_path / "migrations")

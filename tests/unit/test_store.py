@@ -23,6 +23,7 @@ from camvault import (
     Person,
     StoreClosedError,
 )
+from camvault.migrations import load_migrations
 from camvault.sample import sample_events, sample_frame
 
 MakeEvent = Callable[..., Event]
@@ -283,7 +284,7 @@ def test_info_describes_the_store(api_store: Any, make_event: MakeEvent, db_path
     info = api_store.info()
     assert info["engine"] == "sqlite"
     assert tuple(int(p) for p in info["engine_version"].split(".")) >= (3, 42)
-    assert info["schema_version"] == 1
+    assert info["schema_version"] == len(load_migrations("sqlite"))
     assert info["path"] == str(db_path)
     assert (info["events"], info["detections"], info["cameras"]) == (1, 1, 1)
     assert info["journal_mode"] == "wal"

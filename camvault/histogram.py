@@ -1,0 +1,165 @@
+"""Histograms: bucket and time-zone arithmetic, and when the hourly rollups can answer.
+
+Hour buckets are UTC hours (labelled in the caller's time zone); day buckets run from local
+midnight to local midnight in ``tz``, through daylight-saving changes. A backend computes a
+bucket number per event in SQL from the offset periods worked out here, so results always
+equal a brute-force count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from camvault.errors import InvalidQueryError
+from camvault.models import Bucket
+from camvault.query import QuerySpec
+from camvault.rollups import HOUR
+from camvault.rows import from_micros, to_micros
+
+__all__ = ["DAY", "HistogramSpec", "RollupPlan", "make_spec", "to_buckets"]
+
+DAY = 24 * HOUR
+BucketWidth = Literal["hour", "day"]
+GroupBy = Literal["label", "camera_id", "person_name"]
+_SECOND = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class RollupPlan:
+    """How to read a histogram from rollups: which dim, which keys, what to group by."""
+
+    dim: str
+    keys: tuple[str, ...]
+    group: Literal["key", "camera_id"] | None
+
+
+@dataclass(frozen=True, slots=True)
+class HistogramSpec:
+    """A validated histogram request."""
+
+    filters: QuerySpec
+    bucket: BucketWidth
+    by: GroupBy | None
+    tz: tzinfo
+    periods: tuple[tuple[int, int], ...]
+    """(start, UTC offset) pairs in microseconds: the offset applies from start to the next."""
+
+    @property
+    def rollup(self) -> RollupPlan | None:
+        """The rollup plan that answers this histogram exactly, or None to count events."""
+        f = self.filters
+        if not f.only_time_and_camera:
+            return None
+        if self.bucket == "day" and any(
+            start % HOUR or offset % HOUR for start, offset in self.periods[1:]
+        ):
+            return None  # local days do not start on UTC hours (half-hour zones)
+        if self.bucket == "day" and self.periods and self.periods[0][1] % HOUR:
+            return None
+        group: Literal["key", "camera_id"] | None = "camera_id" if self.by == "camera_id" else None
+        if f.labels and f.person_name is not None:
+            return None
+        if f.labels:
+            if self.by == "label":
+                return RollupPlan("label", f.labels, "key")
+            if len(f.labels) == 1 and self.by in (None, "camera_id"):
+                return RollupPlan("label", f.labels, group)
+            return None
+        if f.person_name is not None:
+            if self.by == "person_name":
+                return RollupPlan("person", (f.person_name,), "key")
+            if self.by in (None, "camera_id"):
+                return RollupPlan("person", (f.person_name,), group)
+            return None
+        if self.by == "label":
+            return RollupPlan("label", (), "key")
+        if self.by == "person_name":
+            return RollupPlan("person", (), "key")
+        return RollupPlan("event", (), group)
+
+
+def _zone(tz: str | tzinfo | None) -> tzinfo:
+    """Resolve the ``tz`` argument: an IANA name, a tzinfo, or None for UTC."""
+    if tz is None:
+        return UTC
+    if isinstance(tz, tzinfo):
+        return tz
+    if isinstance(tz, str):
+        try:
+            return ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    raise InvalidQueryError(
+        "histogram", [("tz", "must be an IANA time zone such as 'Europe/Berlin', or 'UTC'")]
+    )
+
+
+def _offset(tz: tzinfo, ts: int) -> int:
+    """UTC offset of ``tz`` at instant ``ts``, in microseconds."""
+    offset = from_micros(ts).astimezone(tz).utcoffset() or timedelta(0)
+    return to_micros(datetime(1970, 1, 1, tzinfo=UTC) + offset)
+
+
+def offset_periods(tz: tzinfo, lo: int, hi: int) -> tuple[tuple[int, int], ...]:
+    """Return the (start, offset) periods of ``tz`` covering [lo, hi]."""
+    periods = [(lo, _offset(tz, lo))]
+    step = 6 * HOUR
+    ts = lo
+    while ts < hi:
+        nxt = min(ts + step, hi)
+        if _offset(tz, nxt) != periods[-1][1]:
+            a, b = ts, nxt  # the change lies in (a, b]: bisect to the second
+            while b - a > _SECOND:
+                mid = (a + b) // 2
+                if _offset(tz, mid) == periods[-1][1]:
+                    a = mid
+                else:
+                    b = mid
+            periods.append((b, _offset(tz, b)))
+        ts = nxt
+    return tuple(periods)
+
+
+def make_spec(
+    filters: QuerySpec,
+    bucket: str,
+    by: str | None,
+    tz: str | tzinfo | None,
+    data_range: tuple[int, int] | None,
+) -> HistogramSpec:
+    """Validate histogram arguments; ``data_range`` fills bounds the caller left open."""
+    problems = []
+    if bucket not in ("hour", "day"):
+        problems.append(("bucket", "must be 'hour' or 'day'"))
+    if by not in (None, "label", "camera_id", "person_name"):
+        problems.append(("by", "must be 'label', 'camera_id', 'person_name' or None"))
+    if problems:
+        raise InvalidQueryError("histogram", problems)
+    zone = _zone(tz)
+    lo = filters.since if filters.since is not None else (data_range or (0, 0))[0]
+    hi = filters.until if filters.until is not None else (data_range or (0, 0))[1] + 1
+    return HistogramSpec(
+        filters=filters,
+        bucket="hour" if bucket == "hour" else "day",
+        by=by,  # type: ignore[arg-type]
+        tz=zone,
+        periods=offset_periods(zone, lo, max(lo, hi)),
+    )
+
+
+def to_buckets(spec: HistogramSpec, rows: list[tuple[int, str | None, int]]) -> list[Bucket]:
+    """Turn (bucket number, key, count) rows into Buckets ordered by start, then key."""
+    out = []
+    for number, key, count in rows:
+        if count <= 0:
+            continue
+        if spec.bucket == "hour":
+            start = from_micros(number * HOUR).astimezone(spec.tz)
+        else:
+            start = datetime.combine(date(1970, 1, 1) + timedelta(days=number), time(0), spec.tz)
+        out.append(Bucket(start, key, count))
+    out.sort(key=lambda b: (b.start, b.key or ""))
+    return out
