@@ -1,0 +1,393 @@
+"""query(), count() and histogram() against a pure-Python oracle over the same events."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from camvault import Bucket, DetectedObject, Event, EventStore, InvalidQueryError
+
+START = datetime(2026, 9, 28, tzinfo=UTC)  # spans Lord Howe's DST start and Berlin's DST end
+SPAN = timedelta(days=32)
+CAMERAS = ("front-door", "driveway", "porch-lock")
+LABELS = ("person", "car", "dog", "package", "bicycle")
+PERSONS = ("alice", "bob")
+DOORS = ("unlock", "denied", "lock")
+WORDS = ("red", "blue", "van", "dog", "cat", "gate", "door", "box", "man", "tree")
+ZONES = ("UTC", "Europe/Berlin", "Asia/Kolkata", "America/St_Johns", "Australia/Lord_Howe")
+
+
+def build_events(n: int, seed: int) -> list[Event]:
+    rng = random.Random(seed)
+    stamps = sorted(rng.sample(range(int(SPAN.total_seconds() * 1000)), n))
+    events = []
+    for i, ms in enumerate(stamps):
+        objects = [
+            DetectedObject(label=rng.choice(LABELS), confidence=round(rng.random(), 2))
+            for _ in range(rng.choice((0, 1, 1, 2, 3, 5)))
+        ]
+        words = rng.sample(WORDS, rng.randint(0, 4))
+        events.append(
+            Event(
+                event_id=f"ev-{seed}-{i:05d}",
+                timestamp=START + timedelta(milliseconds=ms, microseconds=rng.randrange(1000)),
+                camera_id=rng.choice(CAMERAS),
+                detected_objects=objects,
+                llm_description=" ".join(words) if words else None,
+                person_name=rng.choice((None, None, *PERSONS)),
+                door_action=rng.choice((None, None, *DOORS)),
+                unlock_granted=rng.choice((None, True, False)),
+                thumbnail_path=f"/elsewhere/{i}.jpg" if rng.random() < 0.3 else None,
+                retain=rng.random() < 0.1,
+            )
+        )
+    return events
+
+
+EVENTS = build_events(700, seed=11)
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventStore]:
+    store = EventStore(tmp_path_factory.mktemp("analysis") / "events.db")
+    half = len(EVENTS) // 2
+    store.insert_events(EVENTS[:half])
+    for ev in EVENTS[half:]:
+        store.insert_event(ev)
+    yield store
+    store.close()
+
+
+# -- the oracle ---------------------------------------------------------------------------
+
+
+def text_matches(query: str | None, description: str | None) -> bool:
+    if query is None:
+        return True
+    words = set((description or "").split())
+    if " OR " in query:
+        return any(text_matches(part, description) for part in query.split(" OR "))
+    return all(
+        any(w.startswith(t[:-1]) for w in words) if t.endswith("*") else t in words
+        for t in query.split()
+    )
+
+
+def matches(ev: Event, f: dict[str, Any], *, labels: bool = True) -> bool:
+    cams = f.get("camera_id")
+    if cams is not None and ev.camera_id not in ([cams] if isinstance(cams, str) else cams):
+        return False
+    if f.get("since") is not None and ev.timestamp < f["since"]:
+        return False
+    if f.get("until") is not None and ev.timestamp >= f["until"]:
+        return False
+    for field in ("person_name", "unlock_granted"):
+        if f.get(field) is not None and getattr(ev, field) != f[field]:
+            return False
+    if f.get("door_action") is not None and ev.door_action not in f["door_action"]:
+        return False
+    if f.get("has_thumbnail") is not None and (ev.thumbnail_path is not None) != f["has_thumbnail"]:
+        return False
+    if not text_matches(f.get("text"), ev.llm_description):
+        return False
+    if labels and (f.get("label") is not None or f.get("min_confidence") is not None):
+        return bool(hit_labels(ev, f))
+    return True
+
+
+def hit_labels(ev: Event, f: dict[str, Any]) -> set[str]:
+    wanted, floor = f.get("label"), f.get("min_confidence")
+    return {
+        d.label
+        for d in ev.detected_objects
+        if (wanted is None or d.label in wanted) and (floor is None or d.confidence >= floor)
+    }
+
+
+def oracle_histogram(
+    f: dict[str, Any], bucket: str, by: str | None, tz: str
+) -> list[tuple[datetime, str | None, int]]:
+    zone = ZoneInfo(tz)
+    cells: Counter[tuple[datetime, str | None]] = Counter()
+    for ev in EVENTS:
+        if not matches(ev, f, labels=by != "label"):
+            continue
+        if bucket == "hour":
+            start = ev.timestamp.replace(minute=0, second=0, microsecond=0)
+        else:
+            start = datetime.combine(ev.timestamp.astimezone(zone).date(), time(0), zone)
+        if by == "label":
+            keys: list[str | None] = sorted(hit_labels(ev, f))
+        elif by == "camera_id":
+            keys = [ev.camera_id]
+        elif by == "person_name":
+            keys = [ev.person_name] if ev.person_name else []
+        else:
+            keys = [None]
+        for key in keys:
+            cells[start, key] += 1
+    return sorted(((s, k, n) for (s, k), n in cells.items()), key=lambda c: (c[0], c[1] or ""))
+
+
+# -- random filters -----------------------------------------------------------------------
+
+instants = st.integers(0, int(SPAN.total_seconds() * 1e6)).map(
+    lambda us: START + timedelta(microseconds=us)
+)
+hours = st.integers(0, int(SPAN.total_seconds() // 3600)).map(lambda h: START + timedelta(hours=h))
+texts = st.one_of(
+    st.sampled_from(WORDS),
+    st.tuples(st.sampled_from(WORDS), st.sampled_from(WORDS)).map(" ".join),
+    st.tuples(st.sampled_from(WORDS), st.sampled_from(WORDS)).map(" OR ".join),
+    st.sampled_from(("ga*", "d*", "bo*")),
+)
+
+
+@st.composite
+def filters(draw: st.DrawFn) -> dict[str, Any]:
+    f: dict[str, Any] = {}
+    if draw(st.booleans()):
+        f["camera_id"] = draw(
+            st.one_of(st.sampled_from(CAMERAS), st.lists(st.sampled_from(CAMERAS), min_size=1))
+        )
+    if draw(st.booleans()):
+        f["label"] = draw(st.lists(st.sampled_from(LABELS), min_size=1, max_size=3))
+    if draw(st.integers(0, 3)) == 0:
+        f["min_confidence"] = draw(st.floats(0, 1))
+    if draw(st.booleans()):
+        lo, hi = sorted(draw(st.lists(st.one_of(instants, hours), min_size=2, max_size=2)))
+        f["since"], f["until"] = (lo, hi) if draw(st.booleans()) else (lo, None)
+    if draw(st.integers(0, 3)) == 0:
+        f["person_name"] = draw(st.sampled_from(PERSONS))
+    if draw(st.integers(0, 4)) == 0:
+        f["door_action"] = draw(st.lists(st.sampled_from(DOORS), min_size=1, max_size=2))
+    if draw(st.integers(0, 4)) == 0:
+        f["unlock_granted"] = draw(st.booleans())
+    if draw(st.integers(0, 4)) == 0:
+        f["has_thumbnail"] = draw(st.booleans())
+    if draw(st.integers(0, 3)) == 0:
+        f["text"] = draw(texts)
+    return f
+
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(f=filters(), limit=st.integers(1, 60), order=st.sampled_from(("newest", "oldest")))
+def test_query_pages_equal_the_oracle(
+    loaded: EventStore, f: dict[str, Any], limit: int, order: str
+) -> None:
+    expected = sorted(
+        (e for e in EVENTS if matches(e, f)),
+        key=lambda e: e.timestamp,
+        reverse=order == "newest",
+    )
+    got: list[Event] = []
+    cursor = None
+    for _ in range(len(EVENTS) // limit + 2):
+        page = loaded.query(limit=limit, cursor=cursor, order=order, **f)  # type: ignore[arg-type]
+        got += page.events
+        if (cursor := page.next_cursor) is None:
+            break
+    assert [e.event_id for e in got] == [e.event_id for e in expected]
+    assert got == expected
+
+
+@SETTINGS
+@given(f=filters())
+def test_count_equals_the_oracle(loaded: EventStore, f: dict[str, Any]) -> None:
+    assert loaded.count(**f) == sum(matches(e, f) for e in EVENTS)
+
+
+@SETTINGS
+@given(
+    f=filters(),
+    bucket=st.sampled_from(("hour", "day")),
+    by=st.sampled_from((None, "label", "camera_id", "person_name")),
+    tz=st.sampled_from(ZONES),
+)
+def test_histogram_equals_the_oracle(
+    loaded: EventStore, f: dict[str, Any], bucket: str, by: str | None, tz: str
+) -> None:
+    buckets = loaded.histogram(bucket, by=by, tz=tz, **f)
+    # compare instants: Python never equates an ambiguous wall time with another zone's
+    got = [(b.start.timestamp(), b.key, b.count) for b in buckets]
+    assert got == [(s.timestamp(), k, n) for s, k, n in oracle_histogram(f, bucket, by, tz)]
+    assert all(b.start.utcoffset() == b.start.astimezone(ZoneInfo(tz)).utcoffset() for b in buckets)
+
+
+def test_day_buckets_follow_local_midnight_through_dst(loaded: EventStore) -> None:
+    days = loaded.histogram("day", tz="Europe/Berlin")
+    starts = [b.start for b in days]
+    assert all(s.hour == 0 and s.minute == 0 for s in starts)
+    change = [s for s in starts if s.date() == datetime(2026, 10, 26).date()]
+    assert change and change[0].utcoffset() == timedelta(hours=1)  # CET after the change
+    assert sum(b.count for b in days) == len(EVENTS)
+
+
+def test_histogram_arguments_are_checked(loaded: EventStore) -> None:
+    for kwargs, field in (
+        ({"bucket": "week"}, "bucket"),
+        ({"by": "colour"}, "by"),
+        ({"tz": "Mars/Olympus"}, "tz"),
+        ({"tz": 5}, "tz"),
+    ):
+        with pytest.raises(InvalidQueryError) as exc:
+            loaded.histogram(**kwargs)  # type: ignore[arg-type]
+        assert exc.value.fields == [field]
+
+
+def test_empty_store_has_an_empty_histogram(fresh_store: EventStore) -> None:
+    assert fresh_store.histogram("day", by="label") == []
+    with pytest.raises(InvalidQueryError):
+        fresh_store.histogram("fortnight")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['"unclosed phrase', "door AND", "(red", "front-door", "NOT", "col:red", "*"],
+)
+def test_malformed_text_is_a_clear_error(loaded: EventStore, text: str) -> None:
+    for call in (lambda: loaded.query(text=text), lambda: loaded.count(text=text)):
+        with pytest.raises(InvalidQueryError) as exc:
+            call()
+        assert exc.value.fields == ["text"]
+        assert "full-text" in str(exc.value)
+
+
+def test_quoted_phrase_with_punctuation_works(fresh_store: EventStore) -> None:
+    fresh_store.insert_event(Event(camera_id="c", llm_description="A man in a t-shirt waves"))
+    assert fresh_store.count(text='"t-shirt"') == 1
+    assert fresh_store.count(text="shirt NOT dog") == 1
+
+
+# -- rollups stay exact through purge and delete -----------------------------------------
+
+
+def recomputed_rollups(store: EventStore) -> list[tuple[Any, ...]]:
+    conn = store._backend._writer  # type: ignore[attr-defined]
+    h = 3_600_000_000
+    sql = f"""
+        SELECT 'event', ts - ts % {h}, camera_id, '', count(*) FROM events GROUP BY 2, 3
+        UNION ALL
+        SELECT 'label', e.ts - e.ts % {h}, e.camera_id, d.label, count(DISTINCT e.id)
+        FROM events e JOIN detections d ON d.event_rowid = e.id GROUP BY 2, 3, 4
+        UNION ALL
+        SELECT 'person', ts - ts % {h}, camera_id, person_name, count(*)
+        FROM events WHERE person_name IS NOT NULL GROUP BY 2, 3, 4
+    """
+    return sorted(conn.execute(sql).fetchall())
+
+
+def stored_rollups(store: EventStore) -> list[tuple[Any, ...]]:
+    conn = store._backend._writer  # type: ignore[attr-defined]
+    return sorted(conn.execute("SELECT dim, hour, camera_id, key, n FROM rollup_hourly"))
+
+
+def test_rollups_stay_exact_through_inserts_duplicates_purges_and_deletes(db_path: Path) -> None:
+    now = datetime.now(UTC)
+    events = build_events(400, seed=3)
+    shift = now - (START + SPAN)  # make the data end now, so ages mean something
+    events = [e.model_copy(update={"timestamp": e.timestamp + shift}) for e in events]
+    with EventStore(db_path) as store:
+        store.insert_events(events[:300])
+        store.insert_events(events[250:])  # 50 duplicates
+        assert stored_rollups(store) == recomputed_rollups(store)
+        retained = sum(e.retain for e in events if e.timestamp < now - timedelta(days=20))
+        removed = store.purge(timedelta(days=20), label=["car", "dog"])
+        assert removed > 0
+        assert stored_rollups(store) == recomputed_rollups(store)
+        removed += store.purge(timedelta(days=20))
+        old = [e for e in events if e.timestamp < now - timedelta(days=20)]
+        assert removed == len(old) - retained
+        assert stored_rollups(store) == recomputed_rollups(store)
+        assert store.delete_event(events[-1].event_id) is True
+        assert store.delete_event(events[-1].event_id) is False
+        assert stored_rollups(store) == recomputed_rollups(store)
+        remaining = [e for e in events[:-1] if e.retain or e.timestamp >= now - timedelta(days=20)]
+        assert store.count() == len(remaining)
+
+
+def test_purge_by_label_keeps_events_that_show_anything_else(fresh_store: EventStore) -> None:
+    old = datetime.now(UTC) - timedelta(days=10)
+    only_cars = Event(
+        camera_id="c", timestamp=old, detected_objects=[{"label": "car", "confidence": 0.9}]
+    )
+    car_and_person = Event(
+        camera_id="c",
+        timestamp=old,
+        detected_objects=[
+            {"label": "car", "confidence": 0.9},
+            {"label": "person", "confidence": 0.8},
+        ],
+    )
+    nothing = Event(camera_id="c", timestamp=old)
+    fresh_store.insert_events([only_cars, car_and_person, nothing])
+    assert fresh_store.purge(timedelta(days=7), label="car") == 1
+    assert fresh_store.get_event(only_cars.event_id) is None
+    assert fresh_store.get_event(car_and_person.event_id) is not None
+    assert fresh_store.get_event(nothing.event_id) is not None
+
+
+def test_retained_events_survive_every_purge(fresh_store: EventStore) -> None:
+    old = datetime.now(UTC) - timedelta(days=100)
+    keep = Event(camera_id="c", timestamp=old, retain=True)
+    fresh_store.insert_events([keep, Event(camera_id="c", timestamp=old)])
+    assert fresh_store.purge(timedelta(days=1)) == 1
+    assert fresh_store.purge(max_bytes=0) == 0
+    assert fresh_store.get_event(keep.event_id) == keep
+
+
+def test_size_cap_removes_the_oldest_first(fresh_store: EventStore) -> None:
+    now = datetime.now(UTC)
+    events = build_events(1500, seed=4)
+    shift = now - (START + SPAN)
+    events = [
+        e.model_copy(update={"timestamp": e.timestamp + shift, "retain": False}) for e in events
+    ]
+    fresh_store.insert_events(events)
+    backend = fresh_store._backend  # type: ignore[attr-defined]
+    before = backend.used_bytes()
+    cap = before // 2
+    result = fresh_store.purge(max_bytes=cap)
+    assert result.events > 0
+    assert backend.used_bytes() <= cap
+    survivors = fresh_store.query(limit=1000, order="oldest").events
+    oldest_left = survivors[0].timestamp
+    assert all(e.timestamp >= oldest_left for e in events if fresh_store.get_event(e.event_id))
+    assert all(
+        fresh_store.get_event(e.event_id) is None for e in events if e.timestamp < oldest_left
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({}, "older_than"),
+        ({"older_than": timedelta(0)}, "older_than"),
+        ({"camera_id": "c"}, "older_than"),
+        ({"older_than": timedelta(days=1), "label": [""]}, "label"),
+        ({"max_bytes": -5}, "max_bytes"),
+        ({"max_bytes": True}, "max_bytes"),
+    ],
+)
+def test_purge_arguments(fresh_store: EventStore, kwargs: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidQueryError) as exc:
+        fresh_store.purge(**kwargs)
+    assert field in exc.value.fields
+
+
+def test_buckets_are_sorted_by_start_then_key(loaded: EventStore) -> None:
+    buckets = loaded.histogram("day", by="label", tz="Asia/Kolkata")
+    assert buckets == sorted(buckets, key=lambda b: (b.start, b.key or ""))
+    assert all(isinstance(b, Bucket) and b.count > 0 for b in buckets)
