@@ -50,7 +50,7 @@ class InvalidInputError(CamvaultError, ValueError):
     def __init__(self, what: str, problems: Sequence[FieldProblem]) -> None:
         self.what = what
         self.problems: list[FieldProblem] = list(problems)
-        detail = "; ".join(f"{field}: {message}" for field, message in self.problems)
+        detail = "; ".join(f"{field}: {msg}" if field else msg for field, msg in self.problems)
         super().__init__(f"invalid {what}: {detail}")
 
     @property

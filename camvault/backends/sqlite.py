@@ -208,9 +208,6 @@ class SQLiteBackend:
         try:
             conn.set_busy_timeout(self._busy_ms)
             if writer:
-                mode = conn.execute("PRAGMA journal_mode = WAL").fetchall()[0][0]
-                if mode != "wal" and not conn.readonly("main"):
-                    raise DatabaseError(f"cannot switch {self.path} to WAL mode (it is {mode})")
                 conn.execute(f"PRAGMA synchronous = {self._synchronous}")
                 conn.execute("PRAGMA foreign_keys = ON")
                 conn.execute("PRAGMA journal_size_limit = 67108864")
@@ -593,10 +590,21 @@ class SQLiteBackend:
             )
         return 0
 
+    def _use_wal(self) -> None:
+        """Switch the (camvault-owned) file to WAL; a read-only file may stay as it is."""
+        conn = self._writer
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchall()[0][0]
+        if mode != "wal" and not conn.readonly("main"):
+            raise DatabaseError(f"cannot switch {self.path} to WAL mode (it is {mode})")
+
     def _migrate(self, migrations: list[Migration]) -> None:
-        """Apply pending migrations in one transaction, after copying the file aside."""
+        """Apply pending migrations in one transaction, after copying the file aside.
+
+        A file that is not camvault's is refused before anything about it changes.
+        """
         try:
             current = self._current_version()
+            self._use_wal()
         except apsw.Error as exc:
             raise translate(exc, "read the schema version", str(self.path), write=False) from exc
         latest = migrations[-1].version if migrations else 0

@@ -33,13 +33,20 @@ def translate(exc: apsw.Error, action: str, path: str, *, write: bool) -> Databa
     elif isinstance(exc, apsw.IOError):
         msg = f"{where} failed: disk I/O error; check the disk and the file system"
     elif isinstance(exc, apsw.BusyError | apsw.LockedError):
-        return DatabaseBusyError(
-            f"{where} failed: another process held the write lock longer than the busy "
+        msg = (
+            f"{where} failed: another process held the database locked longer than the busy "
             "timeout; retry, or raise busy_timeout"
         )
+        return DatabaseBusyError(msg) if write else DatabaseError(msg)
     elif isinstance(exc, apsw.NotADBError | apsw.CorruptError):
         kind = DatabaseError
-        msg = f"{where} failed: the file is not a SQLite database or is corrupt"
+        msg = (
+            f"{where} failed: the file is not a SQLite database or is corrupt; check the "
+            "path, or restore the file from a backup (camvault keeps one before each migration)"
+        )
     else:
-        msg = f"{where} failed: {type(exc).__name__}: {exc}"
+        msg = (
+            f"{where} failed: {type(exc).__name__}: {exc}; if it persists, run "
+            "'camvault info' and report the message"
+        )
     return kind(msg)
