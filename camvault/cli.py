@@ -8,17 +8,24 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
+import sys
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from camvault import exchange
+from camvault.bench import quick_bench
 from camvault.errors import CamvaultError
+from camvault.models import Event
 from camvault.sample import sample_events, sample_frame
 from camvault.store import EventStore
 
@@ -38,6 +45,125 @@ DbOption = Annotated[
     typer.Option("--db", envvar="CAMVAULT_DB", help="Database file (or sqlite:/// URL)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+CameraOption = Annotated[
+    list[str] | None, typer.Option("--camera", "-c", help="Only this camera (repeatable).")
+]
+LabelOption = Annotated[
+    list[str] | None, typer.Option("--label", "-l", help="Only events with this label.")
+]
+ConfidenceOption = Annotated[
+    float | None,
+    typer.Option("--min-confidence", min=0, max=1, help="Detections at least this sure."),
+]
+SinceOption = Annotated[
+    str | None, typer.Option(help="From: 2026-11-20, 2026-11-20T08:00, or an age: 24h, 7d.")
+]
+UntilOption = Annotated[str | None, typer.Option(help="Until (exclusive), same forms as --since.")]
+PersonOption = Annotated[str | None, typer.Option("--person", help="Recognised person.")]
+DoorOption = Annotated[
+    list[str] | None, typer.Option("--door-action", help="unlock, lock, denied... (repeatable).")
+]
+UnlockOption = Annotated[
+    bool | None, typer.Option("--granted/--not-granted", help="Smart-lock decision.")
+]
+ThumbOption = Annotated[
+    bool | None, typer.Option("--with-thumbnail/--without-thumbnail", help="Has a thumbnail.")
+]
+TextOption = Annotated[
+    str | None, typer.Option("--text", "-t", help='Full-text: words, "phrases", pre*, OR, NOT.')
+]
+TzOption = Annotated[
+    str | None, typer.Option("--tz", help="Time zone for dates and days (default: UTC).")
+]
+_AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb)?$", re.IGNORECASE)
+
+
+def parse_age(text: str, option: str) -> timedelta:
+    """Parse an age such as 30d, 12h, 2w."""
+    match = _AGE.match(text.strip().lower())
+    if not match:
+        raise typer.BadParameter(
+            f"{text!r} is not an age such as 30m, 12h, 7d or 2w", param_hint=option
+        )
+    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+
+
+def parse_size(text: str) -> int:
+    """Parse a size such as 500MB or 2GB (powers of 1024)."""
+    match = _SIZE.match(text.strip())
+    if not match:
+        raise typer.BadParameter(
+            f"{text!r} is not a size such as 500MB or 2GB", param_hint="--max-size"
+        )
+    power = ("b", "kb", "mb", "gb", "tb").index((match.group(2) or "b").lower())
+    return int(float(match.group(1)) * 1024**power)
+
+
+def zone(tz: str | None) -> ZoneInfo:
+    """Resolve --tz."""
+    try:
+        return ZoneInfo(tz or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        raise typer.BadParameter(f"unknown time zone {tz!r}", param_hint="--tz") from None
+
+
+def parse_when(text: str | None, option: str, tz: str | None) -> datetime | None:
+    """Parse --since/--until: an ISO date or time (in --tz when it has none), or an age."""
+    if text is None:
+        return None
+    if _AGE.match(text.strip().lower()):
+        return datetime.now(UTC) - parse_age(text, option)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is neither a date/time (2026-11-20, 2026-11-20T08:00) nor an age (7d)",
+            param_hint=option,
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=zone(tz))
+
+
+def filters_from(
+    camera: list[str] | None,
+    label: list[str] | None,
+    min_confidence: float | None,
+    since: str | None,
+    until: str | None,
+    person: str | None,
+    door_action: list[str] | None,
+    granted: bool | None,
+    thumbnail: bool | None,
+    text: str | None,
+    tz: str | None,
+) -> dict[str, Any]:
+    """Turn filter options into the keyword filters of EventStore.query()."""
+    found = {
+        "camera_id": camera or None,
+        "label": label or None,
+        "min_confidence": min_confidence,
+        "since": parse_when(since, "--since", tz),
+        "until": parse_when(until, "--until", tz),
+        "person_name": person,
+        "door_action": door_action or None,
+        "unlock_granted": granted,
+        "has_thumbnail": thumbnail,
+        "text": text,
+    }
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def _progress() -> Progress:
+    """Return a progress bar on stderr that disappears when done."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
 
 
 @contextlib.contextmanager
@@ -79,14 +205,7 @@ def demo(
     """Record realistic sample events (with thumbnails) and print what is stored."""
     with open_store(db, create=True) as store:
         batch = list(sample_events(events, seed=seed))
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as progress:
+        with _progress() as progress:
             task = progress.add_task("recording events", total=len(batch))
             for event in batch:
                 store.insert_event(event)
@@ -97,13 +216,12 @@ def demo(
         _print_info(store.info(), as_json=False)
 
 
-def _print_recent(store: EventStore) -> None:
-    """Print the newest events and the label counts among them."""
-    recent = store.get_recent_events(limit=10)
-    table = Table(title="newest events")
+def _events_table(events: list[Event], title: str) -> Table:
+    """Return a table of events, one row each."""
+    table = Table(title=title)
     for column in ("time (UTC)", "camera", "objects", "person", "door", "description"):
         table.add_column(column, overflow="fold")
-    for ev in recent:
+    for ev in events:
         objects = ", ".join(f"{o.label} {o.confidence:.2f}" for o in ev.detected_objects)
         table.add_row(
             f"{ev.timestamp:%Y-%m-%d %H:%M:%S}",
@@ -113,11 +231,217 @@ def _print_recent(store: EventStore) -> None:
             ev.door_action or "-",
             (ev.llm_description or "")[:60],
         )
-    out.print(table)
+    return table
+
+
+def _print_recent(store: EventStore) -> None:
+    """Print the newest events and the label counts among them."""
+    out.print(_events_table(store.get_recent_events(limit=10), "newest events"))
     labels = Counter(label for ev in store.query(limit=1000).events for label in ev.labels)
     out.print(
         "labels in the newest 1000: " + ", ".join(f"{k} {v}" for k, v in labels.most_common())
     )
+
+
+@app.command()
+def query(
+    db: DbOption = Path("camvault.db"),
+    camera: CameraOption = None,
+    label: LabelOption = None,
+    min_confidence: ConfidenceOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    person: PersonOption = None,
+    door_action: DoorOption = None,
+    granted: UnlockOption = None,
+    thumbnail: ThumbOption = None,
+    text: TextOption = None,
+    tz: TzOption = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Events per page.")] = 20,
+    cursor: Annotated[str | None, typer.Option(help="Next page, from a previous query.")] = None,
+    oldest_first: Annotated[bool, typer.Option("--oldest-first", help="Oldest first.")] = False,
+    count: Annotated[bool, typer.Option("--count", help="Only print how many match.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Find events, newest first; every filter combines with the others."""
+    filters = filters_from(
+        camera, label, min_confidence, since, until, person, door_action, granted, thumbnail,
+        text, tz,
+    )  # fmt: skip
+    with open_store(db) as store:
+        if count:
+            n = store.count(**filters)
+            out.print_json(json.dumps({"count": n})) if as_json else out.print(n)
+            return
+        page = store.query(
+            limit=limit, cursor=cursor, order="oldest" if oldest_first else "newest", **filters
+        )
+        if as_json:
+            events = [e.model_dump(mode="json") for e in page.events]
+            sys.stdout.write(json.dumps({"events": events, "next_cursor": page.next_cursor}))
+            sys.stdout.write("\n")
+            return
+        out.print(_events_table(page.events, f"{len(page.events)} event(s)"))
+        if page.next_cursor:
+            out.print(f"next page: --cursor {page.next_cursor}")
+
+
+@app.command()
+def stats(
+    db: DbOption = Path("camvault.db"),
+    bucket: Annotated[str, typer.Option(help="hour or day.")] = "day",
+    by: Annotated[
+        str | None, typer.Option(help="label, camera_id or person_name (none: totals).")
+    ] = "label",
+    camera: CameraOption = None,
+    label: LabelOption = None,
+    min_confidence: ConfidenceOption = None,
+    since: SinceOption = "7d",
+    until: UntilOption = None,
+    person: PersonOption = None,
+    text: TextOption = None,
+    tz: TzOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Count events per hour or day, by label, camera or person."""
+    filters = filters_from(
+        camera, label, min_confidence, since, until, person, None, None, None, text, tz
+    )
+    group = None if by in (None, "", "none") else by
+    with open_store(db) as store:
+        buckets = store.histogram(bucket, by=group, tz=tz or "UTC", **filters)
+    if as_json:
+        rows = [{"start": b.start.isoformat(), "key": b.key, "count": b.count} for b in buckets]
+        sys.stdout.write(json.dumps(rows) + "\n")
+        return
+    keys = sorted({b.key or "events" for b in buckets})
+    table = Table(title=f"events per {bucket}" + (f" by {group}" if group else ""))
+    table.add_column("start")
+    for key in keys:
+        table.add_column(key, justify="right")
+    cells: dict[datetime, dict[str, int]] = {}
+    for b in buckets:
+        cells.setdefault(b.start, {})[b.key or "events"] = b.count
+    fmt = "%Y-%m-%d" if bucket == "day" else "%Y-%m-%d %H:%M"
+    for start, row in cells.items():
+        table.add_row(start.strftime(fmt), *(str(row.get(k, "")) for k in keys))
+    out.print(table)
+
+
+@app.command()
+def purge(
+    db: DbOption = Path("camvault.db"),
+    older_than: Annotated[str | None, typer.Option(help="Remove events older than: 30d.")] = None,
+    camera: Annotated[str | None, typer.Option("--camera", "-c", help="Only this camera.")] = None,
+    label: Annotated[
+        list[str] | None,
+        typer.Option("--label", "-l", help="Only events showing nothing but these labels."),
+    ] = None,
+    max_size: Annotated[
+        str | None, typer.Option(help="Then remove the oldest until the data fits: 5GB.")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Remove old events (never retained ones) with their detections and thumbnails."""
+    age = parse_age(older_than, "--older-than") if older_than else None
+    cap = parse_size(max_size) if max_size else None
+    if not yes:
+        if not sys.stdin.isatty():
+            err.print("[bold red]error:[/] purge removes events; pass --yes to confirm")
+            raise typer.Exit(1)
+        typer.confirm("Remove these events for good?", abort=True)
+    with open_store(db) as store:
+        result = store.purge(age, camera, label=label or None, max_bytes=cap)
+    if as_json:
+        sys.stdout.write(json.dumps({"events": result.events, "thumbnails": result.thumbnails}))
+        sys.stdout.write("\n")
+    else:
+        out.print(f"removed {result.events} event(s) and {result.thumbnails} thumbnail(s)")
+
+
+@app.command("import")
+def import_(
+    path: Annotated[Path, typer.Argument(help="A .jsonl, .csv or .parquet file.")],
+    db: DbOption = Path("camvault.db"),
+    fmt: Annotated[str | None, typer.Option("--format", help="jsonl, csv or parquet.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import events from a file; reruns skip what is stored, bad lines are listed."""
+    with open_store(db, create=True) as store, _progress() as progress:
+        total = path.stat().st_size if path.is_file() else None
+        task = progress.add_task(f"importing {path.name}", total=total)
+        try:
+            report = exchange.import_events(
+                store, path, exchange.format_of(path, fmt),
+                progress=lambda done: progress.update(task, completed=done),
+            )  # fmt: skip
+        except CamvaultError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+    summary = {"inserted": report.inserted, "duplicates": report.duplicates}
+    if as_json:
+        summary["failed"] = report.failed
+        sys.stdout.write(json.dumps({**summary, "errors": report.errors}) + "\n")
+    else:
+        out.print(", ".join(f"{k} {v}" for k, v in summary.items()) + f", failed {report.failed}")
+        for line, reason in report.errors[:20]:
+            err.print(f"line {line}: {reason}", highlight=False, soft_wrap=True)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def export(
+    dest: Annotated[str, typer.Argument(help="File to write, or - for standard output.")],
+    db: DbOption = Path("camvault.db"),
+    fmt: Annotated[str | None, typer.Option("--format", help="jsonl, csv or parquet.")] = None,
+    camera: CameraOption = None,
+    label: LabelOption = None,
+    min_confidence: ConfidenceOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    person: PersonOption = None,
+    text: TextOption = None,
+    tz: TzOption = None,
+) -> None:
+    """Export events, oldest first: JSONL (lossless), CSV or Parquet."""
+    filters = filters_from(
+        camera, label, min_confidence, since, until, person, None, None, None, text, tz
+    )
+    with open_store(db) as store:
+        kind = exchange.format_of(dest if dest != "-" else "x.jsonl", fmt)
+        if dest == "-":
+            exchange.export_events(store, sys.stdout, kind, **filters)
+            return
+        with _progress() as progress:
+            task = progress.add_task(f"exporting to {dest}", total=store.count(**filters))
+            n = exchange.export_events(
+                store, Path(dest), kind,
+                progress=lambda done: progress.update(task, completed=done), **filters,
+            )  # fmt: skip
+    err.print(f"exported {n} event(s) to {dest}")
+
+
+@app.command()
+def bench(
+    events: Annotated[int, typer.Option(min=100, help="Single inserts to time.")] = 5000,
+    bulk: Annotated[int, typer.Option(min=1000, help="Events in the bulk insert.")] = 50_000,
+    as_json: JsonOption = False,
+) -> None:
+    """Measure camvault on this machine, on a temporary database (--db is not used)."""
+    with _progress() as progress:
+        progress.add_task("measuring", total=None)
+        figures = quick_bench(events, bulk)
+    if as_json:
+        sys.stdout.write(json.dumps(figures) + "\n")
+        return
+    table = Table(title="camvault on this machine")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for name, value in figures.items():
+        table.add_row(name, f"{value:,.1f}")
+    out.print(table)
 
 
 def main() -> None:

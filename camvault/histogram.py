@@ -153,7 +153,9 @@ def make_spec(
 def to_buckets(spec: HistogramSpec, rows: list[tuple[int, str | None, int]]) -> list[Bucket]:
     """Turn (bucket number, key, count) rows into Buckets ordered by start, then key."""
     out = []
-    for number, key, count in rows:
+    # sort by bucket number: same-zone datetimes compare by wall clock and would misplace
+    # the repeated hour when daylight saving ends
+    for number, key, count in sorted(rows, key=lambda r: (r[0], r[1] or "")):
         if count <= 0:
             continue
         if spec.bucket == "hour":
@@ -161,5 +163,4 @@ def to_buckets(spec: HistogramSpec, rows: list[tuple[int, str | None, int]]) -> 
         else:
             start = datetime.combine(date(1970, 1, 1) + timedelta(days=number), time(0), spec.tz)
         out.append(Bucket(start, key, count))
-    out.sort(key=lambda b: (b.start, b.key or ""))
     return out

@@ -62,13 +62,21 @@ _ROLLUP_PRUNE = (
     "DELETE FROM rollup_hourly WHERE dim = ? AND hour = ? AND camera_id = ? AND key = ? AND n <= 0"
 )
 _DELETED = "RETURNING ts, camera_id, person_name, detected_objects, thumbnail_path"
+_INDEX_TEXT = (
+    "INSERT INTO events_fts (rowid, llm_description) SELECT e.id, e.llm_description "
+    "FROM fts_pending p JOIN events e ON e.id = p.rowid WHERE e.llm_description IS NOT NULL"
+)
+_INLINE_TEXTS = 64
+"""A transaction with at least this many new descriptions indexes them before it commits."""
+_BACKGROUND_TEXTS = 256
+"""Pending descriptions that wake the background indexer at once (else within a second)."""
 _FLUSH_ROWS = 4096
 
 
 class _Transaction:
     """An open write transaction on the writer connection."""
 
-    __slots__ = ("_backend", "_detections", "_rollups", "conn", "new_cameras")
+    __slots__ = ("_backend", "_detections", "_rollups", "conn", "new_cameras", "texts")
 
     def __init__(self, backend: SQLiteBackend, conn: apsw.Connection) -> None:
         self._backend = backend
@@ -76,6 +84,7 @@ class _Transaction:
         self._detections: list[tuple[Any, ...]] = []
         self._rollups: Counter[RollupKey] = Counter()
         self.new_cameras: set[str] = set()
+        self.texts = 0
 
     def insert(self, event: Event) -> bool:
         """Insert one event and its detections; False if its event_id already exists."""
@@ -94,7 +103,15 @@ class _Transaction:
             if len(self._detections) >= _FLUSH_ROWS:
                 self.flush()
         add_event(self._rollups, row[1], camera, (o.label for o in objects), event.person_name)
+        if event.llm_description is not None:
+            self.texts += 1
         return True
+
+    def index_text(self) -> None:
+        """Move pending descriptions into the full-text index (one segment for all)."""
+        self.conn.execute(_INDEX_TEXT)
+        self.conn.execute("DELETE FROM fts_pending")
+        self.texts = 0
 
     def delete(self, condition: str, params: tuple[Any, ...]) -> tuple[int, list[str]]:
         """Delete the events matching ``condition`` (on ``events``) with their rollup counts.
@@ -189,8 +206,10 @@ class SQLiteBackend:
             self._writer.close()
             raise
         self._wake = threading.Event()
+        self._need_checkpoint = False
+        self._pending_texts = 0
         self._checkpointer = threading.Thread(
-            target=self._checkpoint_loop, name="camvault-checkpoint", daemon=True
+            target=self._maintenance_loop, name="camvault-maintenance", daemon=True
         )
         self._checkpointer.start()
         self._writer.set_wal_hook(self._on_wal)
@@ -260,6 +279,8 @@ class SQLiteBackend:
             try:
                 yield tx
                 tx.flush()
+                if tx.texts >= _INLINE_TEXTS:
+                    tx.index_text()
                 conn.execute("COMMIT")
                 self.commits += 1
             except BaseException as exc:
@@ -270,6 +291,19 @@ class SQLiteBackend:
                     raise translate(exc, action, str(self.path), write=True) from exc
                 raise
             self.known_cameras |= tx.new_cameras
+            if tx.texts:
+                self._pending_texts += tx.texts
+                if self._pending_texts >= _BACKGROUND_TEXTS:
+                    self._wake.set()
+
+    def flush_text_index(self) -> None:
+        """Index pending descriptions now, so a text query sees every event."""
+        with self._reader("check the text index") as conn:
+            row: Any = conn.execute("SELECT EXISTS (SELECT 1 FROM fts_pending)").fetchall()[0]
+        if row[0]:
+            with self.write_transaction("index descriptions") as tx:
+                tx.index_text()
+            self._pending_texts = 0
 
     def set_thumbnail_path(self, event_id: str, path: str) -> bool:
         """Record an event's thumbnail file; False if the event does not exist."""
@@ -384,8 +418,19 @@ class SQLiteBackend:
                 ],
             ) from None
 
+    def _before_text(self, spec: QuerySpec) -> None:
+        """Make the text index complete before a text query (writes only if needed)."""
+        if spec.text is not None:
+            try:
+                self.flush_text_index()
+            except DatabaseError as exc:
+                log.warning(
+                    "text index not brought up to date, newest events may be missed: %s", exc
+                )
+
     def query(self, spec: QuerySpec) -> tuple[list[Event], tuple[int, int] | None]:
         """Return events matching ``spec`` in its order, and the keyset of the last one."""
+        self._before_text(spec)
         sql, params = select_events(spec)
         with self._reader("query events") as conn, self._text_errors(spec):
             rows: list[Any] = conn.execute(sql, params).fetchall()
@@ -395,6 +440,7 @@ class SQLiteBackend:
 
     def count(self, spec: QuerySpec) -> int:
         """Return how many events match ``spec`` (limit and cursor ignored)."""
+        self._before_text(spec)
         clauses, params = where(spec)
         sql = "SELECT count(*) FROM events e"
         if clauses:
@@ -413,6 +459,7 @@ class SQLiteBackend:
     def histogram(self, spec: HistogramSpec) -> list[tuple[int, str | None, int]]:
         """Return (bucket number, key, count) rows, from rollups where they answer exactly."""
         f = spec.filters
+        self._before_text(f)
         plan = spec.rollup
         parts: list[tuple[str, list[Any]]] = []
         if plan is None:
@@ -549,26 +596,35 @@ class SQLiteBackend:
     # -- checkpoints ------------------------------------------------------------------
 
     def _on_wal(self, _conn: apsw.Connection, _db: str, pages: int) -> int:
-        """WAL hook: wake the checkpointer once the log passes the threshold."""
+        """WAL hook: wake the maintenance thread once the log passes the threshold."""
         if pages >= self._checkpoint_pages:
+            self._need_checkpoint = True
             self._wake.set()
         return apsw.SQLITE_OK
 
-    def _checkpoint_loop(self) -> None:
-        """Run passive checkpoints on a connection of its own until closed."""
+    def _maintenance_loop(self) -> None:
+        """Index pending descriptions and checkpoint the WAL, off the insert path."""
         conn: apsw.Connection | None = None
         while True:
-            self._wake.wait()
+            self._wake.wait(timeout=1.0)
             self._wake.clear()
             if self._closed:
                 break
             try:
-                if conn is None:
-                    conn = self._connect("checkpoint", writer=False)
-                conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
-                self.checkpoints += 1
+                if self._pending_texts:
+                    with self.write_transaction("index descriptions") as tx:
+                        tx.index_text()
+                    self._pending_texts = 0
+                if self._need_checkpoint:
+                    self._need_checkpoint = False
+                    if conn is None:
+                        conn = self._connect("checkpoint", writer=False)
+                    conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
+                    self.checkpoints += 1
+            except apsw.BusyError:
+                self._need_checkpoint = True  # another checkpoint is running; next round
             except (apsw.Error, DatabaseError) as exc:
-                log.warning("WAL checkpoint of %s failed (will retry): %s", self.path, exc)
+                log.warning("background maintenance of %s failed (will retry): %s", self.path, exc)
                 time.sleep(0.5)
         if conn is not None:
             conn.close()
@@ -671,6 +727,9 @@ class SQLiteBackend:
         """Checkpoint, then release every connection; safe to call twice."""
         if self._closed:
             return
+        self._wake.set()
+        with contextlib.suppress(DatabaseError):
+            self.flush_text_index()
         self._closed = True
         self._wake.set()
         self._checkpointer.join(timeout=10)

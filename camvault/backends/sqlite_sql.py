@@ -55,6 +55,7 @@ def where(spec: QuerySpec, *, labels: bool = True) -> tuple[list[str], list[Any]
         clauses.append("e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)")
         params.append(spec.text)
     if labels and (spec.labels or spec.min_confidence is not None):
+        # NOT INDEXED: probe this event's detections by primary key, never scan a label
         sub = ["d.event_rowid = e.id"]
         if spec.labels:
             sub.append(f"d.label IN ({_marks(len(spec.labels))})")
@@ -62,7 +63,7 @@ def where(spec: QuerySpec, *, labels: bool = True) -> tuple[list[str], list[Any]
         if spec.min_confidence is not None:
             sub.append("d.confidence >= ?")
             params.append(spec.min_confidence)
-        clauses.append(f"EXISTS (SELECT 1 FROM detections d WHERE {' AND '.join(sub)})")
+        clauses.append(f"EXISTS (SELECT 1 FROM detections d NOT INDEXED WHERE {' AND '.join(sub)})")
     return clauses, params
 
 

@@ -1,8 +1,8 @@
 """Versioned SQL migrations, one folder per engine, applied in order on open.
 
 Files are named ``NNNN_what_it_does.sql``; versions start at 1 and have no gaps. A migration
-may add tables, columns and indexes but never remove data: files that drop tables or
-columns, delete or truncate are refused when loaded.
+may add tables, columns, indexes and triggers but never remove data: files that drop tables
+or columns, delete or truncate (outside a trigger body) are refused when loaded.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ __all__ = ["Migration", "load_migrations"]
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _DESTRUCTIVE = re.compile(r"\b(DROP\s+TABLE|DROP\s+COLUMN|DELETE\s+FROM|TRUNCATE)\b", re.IGNORECASE)
 _COMMENT = re.compile(r"--[^\n]*")
+_TRIGGER = re.compile(r"\bCREATE\s+TRIGGER\b.*?\bEND\s*;", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,8 @@ def load_migrations(engine: str, folder: Path | Traversable | None = None) -> li
         if match is None:
             raise MigrationError(f"migration file {entry.name!r} is not named NNNN_name.sql")
         sql = entry.read_text(encoding="utf-8")
-        destructive = _DESTRUCTIVE.search(_COMMENT.sub("", sql))
+        # a trigger body only defines what later writes do, so it is not checked
+        destructive = _DESTRUCTIVE.search(_TRIGGER.sub("", _COMMENT.sub("", sql)))
         if destructive:
             raise MigrationError(
                 f"migration {entry.name} would remove data ({destructive.group(0)}); "

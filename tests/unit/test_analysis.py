@@ -135,7 +135,9 @@ def oracle_histogram(
             keys = [None]
         for key in keys:
             cells[start, key] += 1
-    return sorted(((s, k, n) for (s, k), n in cells.items()), key=lambda c: (c[0], c[1] or ""))
+    return sorted(
+        ((s, k, n) for (s, k), n in cells.items()), key=lambda c: (c[0].timestamp(), c[1] or "")
+    )
 
 
 # -- random filters -----------------------------------------------------------------------
@@ -389,5 +391,19 @@ def test_purge_arguments(fresh_store: EventStore, kwargs: dict[str, Any], field:
 
 def test_buckets_are_sorted_by_start_then_key(loaded: EventStore) -> None:
     buckets = loaded.histogram("day", by="label", tz="Asia/Kolkata")
-    assert buckets == sorted(buckets, key=lambda b: (b.start, b.key or ""))
+    assert buckets == sorted(buckets, key=lambda b: (b.start.timestamp(), b.key or ""))
     assert all(isinstance(b, Bucket) and b.count > 0 for b in buckets)
+
+
+def test_text_query_sees_an_event_inserted_a_moment_ago(fresh_store: EventStore) -> None:
+    first = Event(camera_id="c", llm_description="a heron lands on the fence")
+    fresh_store.insert_event(first)  # a single insert leaves its text pending
+    assert [e.event_id for e in fresh_store.query(text="heron").events] == [first.event_id]
+    second = Event(camera_id="c", llm_description="the heron leaves")
+    fresh_store.insert_event(second)
+    assert fresh_store.delete_event(second.event_id)  # deleting a pending row is fine
+    assert fresh_store.count(text="heron") == 1
+    assert fresh_store.delete_event(first.event_id)  # and so is deleting an indexed one
+    assert fresh_store.count(text="heron") == 0
+    conn = fresh_store._backend._writer  # type: ignore[attr-defined]
+    assert conn.execute("INSERT INTO events_fts(events_fts) VALUES('integrity-check')") is not None

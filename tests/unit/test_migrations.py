@@ -113,6 +113,7 @@ def test_failed_migration_leaves_the_database_as_it_was(
         "ALTER TABLE events DROP COLUMN metadata;",
         "DELETE FROM events;",
         "drop   table persons",
+        "CREATE TRIGGER t AFTER INSERT ON events BEGIN SELECT 1; END; DELETE FROM persons;",
     ],
 )
 def test_destructive_migrations_are_refused(tmp_path: Path, sql: str) -> None:
@@ -120,6 +121,15 @@ def test_destructive_migrations_are_refused(tmp_path: Path, sql: str) -> None:
     (folder / f"{NEXT}_bad.sql").write_text(sql)
     with pytest.raises(MigrationError, match="would remove data"):
         load_migrations("sqlite", folder)
+
+
+def test_trigger_bodies_do_not_count_as_destructive(tmp_path: Path) -> None:
+    folder = copy_shipped(tmp_path / "migrations")
+    (folder / f"{NEXT}_trigger.sql").write_text(
+        "CREATE TABLE log (x);\n"
+        "CREATE TRIGGER trim AFTER INSERT ON log BEGIN DELETE FROM log WHERE x < 0; END;"
+    )
+    assert len(load_migrations("sqlite", folder)) == LATEST + 1
 
 
 def test_comments_do_not_count_as_destructive(tmp_path: Path) -> None:

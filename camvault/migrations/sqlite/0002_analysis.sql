@@ -12,25 +12,32 @@ CREATE VIRTUAL TABLE events_fts USING fts5 (
 );
 INSERT INTO events_fts (events_fts) VALUES ('rebuild');
 
+-- New rows wait in fts_pending and are indexed in batches (one FTS segment per batch
+-- instead of one per single-event commit); a text query indexes what is pending first.
+CREATE TABLE fts_pending (rowid INTEGER PRIMARY KEY);
+
 CREATE TRIGGER events_fts_insert AFTER INSERT ON events
 WHEN new.llm_description IS NOT NULL
 BEGIN
-    INSERT INTO events_fts (rowid, llm_description) VALUES (new.id, new.llm_description);
+    INSERT INTO fts_pending (rowid) VALUES (new.id);
 END;
 
 CREATE TRIGGER events_fts_delete AFTER DELETE ON events
 WHEN old.llm_description IS NOT NULL
 BEGIN
     INSERT INTO events_fts (events_fts, rowid, llm_description)
-    VALUES ('delete', old.id, old.llm_description);
+    SELECT 'delete', old.id, old.llm_description
+    WHERE NOT EXISTS (SELECT 1 FROM fts_pending WHERE rowid = old.id);
+    DELETE FROM fts_pending WHERE rowid = old.id;
 END;
 
 CREATE TRIGGER events_fts_update AFTER UPDATE OF llm_description ON events
+WHEN NOT EXISTS (SELECT 1 FROM fts_pending WHERE rowid = old.id)
 BEGIN
     INSERT INTO events_fts (events_fts, rowid, llm_description)
     SELECT 'delete', old.id, old.llm_description WHERE old.llm_description IS NOT NULL;
-    INSERT INTO events_fts (rowid, llm_description)
-    SELECT new.id, new.llm_description WHERE new.llm_description IS NOT NULL;
+    INSERT INTO fts_pending (rowid)
+    SELECT new.id WHERE new.llm_description IS NOT NULL;
 END;
 
 -- Event counts per UTC hour and camera: dim 'event' (key ''), 'label' (an event counts once
