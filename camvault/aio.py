@@ -284,6 +284,10 @@ class AsyncEventStore:
         """Return matching events newest first, with a cursor; see EventStore.query."""
         return await self._read(lambda s: s.query(**arguments))
 
+    async def tail(self, after: int | None = None, limit: int = 100) -> tuple[list[Event], int]:
+        """Return events stored since a position; see EventStore.tail."""
+        return await self._read(lambda s: s.tail(after, limit))
+
     async def count(self, **filters: Unpack[Filters]) -> int:
         """Return how many events match; see EventStore.count."""
         return await self._read(lambda s: s.count(**filters))

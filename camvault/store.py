@@ -370,6 +370,19 @@ class EventStore:
         events, last = self._backend.query(spec)
         return Page(events, None if last is None else encode_cursor(*last))
 
+    def tail(self, after: int | None = None, limit: int = 100) -> tuple[list[Event], int]:
+        """Return events stored since position ``after`` (oldest first) and the new position.
+
+        Start with ``after=None`` (no events, the current position), then pass the position
+        back to follow new events from any writer: the live view uses this.
+        """
+        if after is not None and (isinstance(after, bool) or not isinstance(after, int)):
+            raise InvalidQueryError("tail", [("after", "must be a position returned by tail()")])
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise InvalidQueryError("tail", [("limit", "must be a whole number from 1 to 1000")])
+        self._open()
+        return self._backend.tail(after, limit)
+
     def count(self, **filters: Unpack[Filters]) -> int:
         """Return how many events match the filters of query()."""
         spec = build_query(**filters)

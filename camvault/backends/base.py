@@ -67,6 +67,10 @@ class Backend(Protocol):
         """Delete one event; None if it did not exist, else its thumbnail paths."""
         ...
 
+    def tail(self, after: int | None, limit: int) -> tuple[list[Event], int]:
+        """Return events stored after a position, oldest first, and the new position."""
+        ...
+
     def count(self, spec: QuerySpec) -> int:
         """Return how many events match ``spec``."""
         ...

@@ -70,6 +70,8 @@ _INLINE_TEXTS = 64
 """A transaction with at least this many new descriptions indexes them before it commits."""
 _BACKGROUND_TEXTS = 256
 """Pending descriptions that wake the background indexer at once (else within a second)."""
+_CHUNK_TEXTS = 8192
+"""A long transaction indexes every this many descriptions, keeping its memory flat."""
 _FLUSH_ROWS = 4096
 
 
@@ -105,6 +107,8 @@ class _Transaction:
         add_event(self._rollups, row[1], camera, (o.label for o in objects), event.person_name)
         if event.llm_description is not None:
             self.texts += 1
+            if self.texts >= _CHUNK_TEXTS:
+                self.index_text()
         return True
 
     def index_text(self) -> None:
@@ -136,7 +140,9 @@ class _Transaction:
         if self._rollups:
             cells = [(*key, n) for key, n in self._rollups.items() if n]
             self.conn.executemany(_ROLLUP, cells)
-            self.conn.executemany(_ROLLUP_PRUNE, [c[:4] for c in cells if c[4] < 0])
+            emptied = [c[:4] for c in cells if c[4] < 0]
+            if emptied:
+                self.conn.executemany(_ROLLUP_PRUNE, emptied)
             self._rollups.clear()
 
     @contextlib.contextmanager
@@ -438,6 +444,22 @@ class SQLiteBackend:
         last = (rows[-1][2], rows[-1][0]) if len(rows) == spec.limit else None
         return events, last
 
+    def tail(self, after: int | None, limit: int) -> tuple[list[Event], int]:
+        """Return events stored after position ``after`` (oldest first) and the new position.
+
+        The position is the internal row id, so events from any writer (this process or
+        another) are seen once each, whatever their timestamps.
+        """
+        with self._reader("follow new events") as conn:
+            if after is None:
+                row: Any = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchall()[0]
+                return [], int(row[0])
+            rows: list[Any] = conn.execute(
+                f"SELECT {COLUMNS} FROM events e WHERE e.id > ? ORDER BY e.id LIMIT ?",
+                (after, limit),
+            ).fetchall()
+        return [event_from_row(r) for r in rows], int(rows[-1][0]) if rows else after
+
     def count(self, spec: QuerySpec) -> int:
         """Return how many events match ``spec`` (limit and cursor ignored)."""
         self._before_text(spec)
@@ -597,30 +619,46 @@ class SQLiteBackend:
 
     def _on_wal(self, _conn: apsw.Connection, _db: str, pages: int) -> int:
         """WAL hook: wake the maintenance thread once the log passes the threshold."""
-        if pages >= self._checkpoint_pages:
+        if pages >= self._checkpoint_pages and not self._need_checkpoint:
             self._need_checkpoint = True
             self._wake.set()
         return apsw.SQLITE_OK
 
+    def _checkpoint(self, conn: apsw.Connection) -> None:
+        """Copy the WAL into the database without holding up writers.
+
+        A passive checkpoint runs beside the writer; under steady writes it never reaches
+        the end of the log, so the log would never restart and would grow without bound.
+        When the log is well past the threshold, the few frames written meanwhile are
+        copied under the write lock (a short hold), so the next commit restarts the log.
+        """
+        log_frames, copied = conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
+        self.checkpoints += 1
+        if log_frames >= 4 * self._checkpoint_pages and copied < log_frames:
+            with self._lock:
+                conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
+
     def _maintenance_loop(self) -> None:
         """Index pending descriptions and checkpoint the WAL, off the insert path."""
         conn: apsw.Connection | None = None
+        last_index = time.monotonic()
         while True:
             self._wake.wait(timeout=1.0)
             self._wake.clear()
             if self._closed:
                 break
             try:
-                if self._pending_texts:
+                due = time.monotonic() - last_index >= 1.0
+                if self._pending_texts >= _BACKGROUND_TEXTS or (self._pending_texts and due):
                     with self.write_transaction("index descriptions") as tx:
                         tx.index_text()
                     self._pending_texts = 0
+                    last_index = time.monotonic()
                 if self._need_checkpoint:
-                    self._need_checkpoint = False
                     if conn is None:
                         conn = self._connect("checkpoint", writer=False)
-                    conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
-                    self.checkpoints += 1
+                    self._checkpoint(conn)
+                    self._need_checkpoint = False
             except apsw.BusyError:
                 self._need_checkpoint = True  # another checkpoint is running; next round
             except (apsw.Error, DatabaseError) as exc:

@@ -55,8 +55,9 @@ def where(spec: QuerySpec, *, labels: bool = True) -> tuple[list[str], list[Any]
         clauses.append("e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)")
         params.append(spec.text)
     if labels and (spec.labels or spec.min_confidence is not None):
-        # NOT INDEXED: probe this event's detections by primary key, never scan a label
-        sub = ["d.event_rowid = e.id"]
+        # d.ts = e.ts (always true: detections carry their event's ts) lets the planner seek
+        # (label, ts) in detections_label_ts instead of scanning every detection of a label
+        sub = ["d.event_rowid = e.id", "d.ts = e.ts"]
         if spec.labels:
             sub.append(f"d.label IN ({_marks(len(spec.labels))})")
             params.extend(spec.labels)

@@ -366,3 +366,21 @@ def test_wal_is_checkpointed_in_the_background(db_path: Path) -> None:
     assert not wal.exists() or wal.stat().st_size == 0  # close() checkpoints and truncates
     conn = apsw.Connection(str(db_path))
     assert conn.execute("SELECT count(*) FROM events").fetchall()[0][0] == 200
+
+
+def test_tail_follows_new_events_from_any_writer(api_store: Any, db_path: Path) -> None:
+    events, position = api_store.tail()
+    assert events == []
+    first = list(sample_events(3, seed=1))
+    api_store.insert_events(first)
+    with EventStore(db_path) as other_writer:  # another connection, as another process would
+        late = Event(camera_id="late", timestamp=datetime(2020, 1, 1, tzinfo=UTC))
+        other_writer.insert_event(late)
+    seen, position = api_store.tail(position, limit=2)
+    more, position = api_store.tail(position)
+    assert [e.event_id for e in seen + more] == [e.event_id for e in [*first, late]]
+    assert api_store.tail(position) == ([], position)
+    with pytest.raises(InvalidQueryError):
+        api_store.tail("x")
+    with pytest.raises(InvalidQueryError):
+        api_store.tail(position, limit=0)

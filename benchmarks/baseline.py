@@ -1,0 +1,184 @@
+"""The hand-written raw-SQL baseline: stdlib sqlite3, camvault's schema, no validation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from benchmarks.workload import EventTuple
+
+SCHEMA: tuple[str, ...] = (
+    """CREATE TABLE cameras (
+        camera_id TEXT PRIMARY KEY, name TEXT, created_at INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        event_id TEXT NOT NULL UNIQUE,
+        ts INTEGER NOT NULL,
+        camera_id TEXT NOT NULL REFERENCES cameras (camera_id),
+        motion_confidence REAL,
+        detected_objects TEXT NOT NULL DEFAULT '[]',
+        llm_description TEXT,
+        image_path TEXT,
+        json_log_path TEXT,
+        thumbnail_path TEXT,
+        person_name TEXT,
+        face_confidence REAL,
+        face_distance REAL,
+        unlock_granted INTEGER,
+        door_action TEXT,
+        recording_id TEXT,
+        metadata TEXT NOT NULL DEFAULT '{}'
+    )""",
+    "CREATE INDEX events_ts ON events (ts)",
+    "CREATE INDEX events_camera_ts ON events (camera_id, ts)",
+    "CREATE INDEX events_person_ts ON events (person_name, ts) WHERE person_name IS NOT NULL",
+    """CREATE TABLE detections (
+        event_rowid INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        label TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        x1 REAL, y1 REAL, x2 REAL, y2 REAL,
+        ts INTEGER NOT NULL,
+        PRIMARY KEY (event_rowid, idx)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX detections_label_ts ON detections (label, ts, confidence)",
+    """CREATE TABLE persons (
+        name TEXT PRIMARY KEY,
+        authorized INTEGER NOT NULL DEFAULT 0,
+        notes TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+)
+"""The CREATE statements of camvault's migration 0001, copied verbatim (comments dropped)."""
+
+COLUMNS = (
+    "event_id, ts, camera_id, motion_confidence, detected_objects, llm_description, "
+    "image_path, json_log_path, thumbnail_path, person_name, face_confidence, face_distance, "
+    "unlock_granted, door_action, recording_id, metadata"
+)
+INSERT_CAMERA = "INSERT OR IGNORE INTO cameras (camera_id, name, created_at) VALUES (?, NULL, ?)"
+INSERT_EVENT = f"INSERT INTO events ({COLUMNS}) VALUES ({', '.join('?' * 16)})"
+INSERT_EVENT_ID = f"INSERT INTO events (id, {COLUMNS}) VALUES ({', '.join('?' * 17)})"
+INSERT_DETECTION = "INSERT INTO detections VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+SELECT = f"SELECT id, {COLUMNS} FROM events"
+NAMES = ("id", *COLUMNS.split(", "))
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICRO = timedelta(microseconds=1)
+BATCH = 1000
+
+
+dumps = json.JSONEncoder(separators=(",", ":")).encode
+"""json.dumps with compact separators (camvault's bytes), the encoder built once."""
+
+
+def event_row(ev: EventTuple, ts: int) -> tuple[Any, ...]:
+    """Return the events row of an event tuple."""
+    unlock = None if ev[12] is None else int(ev[12])
+    return (ev[0], ts, ev[2], ev[3], dumps(ev[4]), *ev[5:12], unlock, ev[13], ev[14], dumps(ev[15]))
+
+
+def detection_rows(rowid: int, ts: int, objects: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Return one detections row per detected object."""
+    return [
+        (rowid, i, o["label"], o["confidence"], *(o["bbox"] or (None,) * 4), ts)
+        for i, o in enumerate(objects)
+    ]
+
+
+def to_dict(row: Sequence[Any]) -> dict[str, Any]:
+    """Turn a selected row into a dict, parsing the JSON columns and the timestamp."""
+    out = dict(zip(NAMES, row, strict=True))
+    out["ts"] = EPOCH + timedelta(microseconds=row[2])
+    out["detected_objects"] = json.loads(row[5])
+    out["metadata"] = json.loads(row[16])
+    return out
+
+
+def fingerprint(db: Path) -> dict[str, Any]:
+    """Count a closed database's events and detections, and hash their rows (v1 columns)."""
+    digest = hashlib.sha256()
+    con = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
+    counts = []
+    try:
+        for sql in (f"{SELECT} ORDER BY id", "SELECT * FROM detections ORDER BY event_rowid, idx"):
+            n = 0
+            for row in con.execute(sql):
+                digest.update(repr(row).encode())
+                n += 1
+            counts.append(n)
+    finally:
+        con.close()
+    return {"events": counts[0], "detections": counts[1], "sha256": digest.hexdigest()[:16]}
+
+
+class Baseline:
+    """What a developer would write by hand with the standard library's sqlite3."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.con.execute("PRAGMA journal_mode=WAL")
+        self.con.execute("PRAGMA synchronous=NORMAL")
+        for statement in SCHEMA:
+            self.con.execute(statement)
+
+    def insert_one(self, ev: EventTuple) -> None:
+        """Write one event and its detections in a transaction of its own."""
+        con = self.con
+        ts = (ev[1] - EPOCH) // MICRO
+        con.execute("BEGIN IMMEDIATE")
+        con.execute(INSERT_CAMERA, (ev[2], ts))
+        rowid = con.execute(INSERT_EVENT, event_row(ev, ts)).lastrowid
+        if ev[4]:
+            con.executemany(INSERT_DETECTION, detection_rows(rowid or 0, ts, ev[4]))
+        con.execute("COMMIT")
+
+    def insert_bulk(self, events: Sequence[EventTuple]) -> None:
+        """Write many events in one transaction, batched with executemany."""
+        con = self.con
+        con.execute("BEGIN IMMEDIATE")
+        cameras = {ev[2]: (ev[1] - EPOCH) // MICRO for ev in reversed(events)}
+        con.executemany(INSERT_CAMERA, cameras.items())
+        next_id = con.execute("SELECT coalesce(max(id), 0) + 1 FROM events").fetchone()[0]
+        for start in range(0, len(events), BATCH):
+            rows, detections = [], []
+            for ev in events[start : start + BATCH]:
+                ts = (ev[1] - EPOCH) // MICRO
+                rows.append((next_id, *event_row(ev, ts)))
+                detections.extend(detection_rows(next_id, ts, ev[4]))
+                next_id += 1
+            con.executemany(INSERT_EVENT_ID, rows)
+            con.executemany(INSERT_DETECTION, detections)
+        con.execute("COMMIT")
+
+    def get_event(self, event_id: str) -> dict[str, Any] | None:
+        """Return one event as a dict, or None."""
+        row = self.con.execute(f"{SELECT} WHERE event_id = ?", (event_id,)).fetchone()
+        return None if row is None else to_dict(row)
+
+    def recent(self, limit: int) -> list[dict[str, Any]]:
+        """Return the newest events as dicts."""
+        sql = f"{SELECT} ORDER BY ts DESC, id DESC LIMIT ?"
+        return [to_dict(r) for r in self.con.execute(sql, (limit,))]
+
+    def query(self, label: str, min_confidence: float, since: int, limit: int) -> list[Any]:
+        """Return the newest events with a confident detection of ``label`` since ``since``."""
+        sql = (
+            f"{SELECT} e WHERE e.ts >= ? AND EXISTS (SELECT 1 FROM detections d "
+            "WHERE d.event_rowid = e.id AND d.label IN (?) AND d.confidence >= ?) "
+            "ORDER BY e.ts DESC, e.id DESC LIMIT ?"
+        )
+        rows = self.con.execute(sql, (since, label, min_confidence, limit))
+        return [to_dict(r) for r in rows]
+
+    def close(self) -> None:
+        """Checkpoint and close."""
+        self.con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.con.close()
