@@ -75,11 +75,9 @@ class AsyncEventStore:
         self._max_group = max_group
         self._read_threads = read_threads
         self._store: EventStore | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._readers: ThreadPoolExecutor | None = None
         self._writer: threading.Thread | None = None
-        self._writer_done: asyncio.Future[None] | None = None
         self._closing = False
 
     # -- lifecycle --------------------------------------------------------------------
@@ -90,17 +88,16 @@ class AsyncEventStore:
             raise StoreClosedError("this AsyncEventStore was closed; open a new one")
         if self._store is not None:
             return self
-        self._loop = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
         self._readers = ThreadPoolExecutor(self._read_threads, thread_name_prefix="camvault-read")
         try:
-            self._store = await self._loop.run_in_executor(
+            self._store = await loop.run_in_executor(
                 self._readers, functools.partial(EventStore, self._database, **self._options)
             )
         except BaseException:
             self._readers.shutdown(wait=False)
             self._readers = None
             raise
-        self._writer_done = self._loop.create_future()
         self._writer = threading.Thread(
             target=self._write_loop, args=(self._store,), name="camvault-writer", daemon=True
         )
@@ -123,14 +120,14 @@ class AsyncEventStore:
         if self._closing:
             return
         self._closing = True
-        if self._store is None or self._writer_done is None or self._readers is None:
+        if self._store is None or self._writer is None or self._readers is None:
             return
         self._queue.put(_STOP)
-        await asyncio.shield(self._writer_done)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self._writer.join)  # every queued write is answered
         readers, store = self._readers, self._store
-        assert self._loop is not None
-        await self._loop.run_in_executor(None, functools.partial(readers.shutdown, wait=True))
-        await self._loop.run_in_executor(None, store.close)
+        await loop.run_in_executor(None, functools.partial(readers.shutdown, wait=True))
+        await loop.run_in_executor(None, store.close)
 
     @property
     def closed(self) -> bool:
@@ -188,9 +185,7 @@ class AsyncEventStore:
                     except BaseException as exc:
                         outcomes.append((job.future, exc, True))
             self._run_inserts(store, inserts, outcomes)
-            self._deliver(self._resolve, outcomes)
-        assert self._writer_done is not None
-        self._deliver(_finish, self._writer_done)
+            self._deliver(outcomes)
 
     @staticmethod
     def _run_inserts(store: EventStore, jobs: list[_Insert], outcomes: list[_Outcome]) -> None:
@@ -205,11 +200,14 @@ class AsyncEventStore:
         for job, result in zip(jobs, results, strict=True):
             outcomes.append((job.future, result, not isinstance(result, bool)))
 
-    def _deliver(self, callback: Callable[[Any], None], arg: Any) -> None:
-        """Hand results to the loop with one wake-up; a closed loop has no one to tell."""
-        assert self._loop is not None
-        with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(callback, arg)
+    def _deliver(self, outcomes: list[_Outcome]) -> None:
+        """Hand results to each caller's loop, one wake-up per loop (a closed loop is skipped)."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
+        for outcome in outcomes:
+            by_loop.setdefault(outcome[0].get_loop(), []).append(outcome)
+        for loop, batch in by_loop.items():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._resolve, batch)
 
     @staticmethod
     def _resolve(outcomes: list[_Outcome]) -> None:
@@ -227,24 +225,22 @@ class AsyncEventStore:
     async def _write(self, call: Callable[[EventStore], T]) -> T:
         """Queue a write that runs alone on the writer thread, in order with inserts."""
         store = self._require()
-        assert self._loop is not None
-        future: asyncio.Future[T] = self._loop.create_future()
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.put(_Call(functools.partial(call, store), future))
         return await future
 
     async def _read(self, call: Callable[[EventStore], T]) -> T:
         """Run a read (or other work off the writer) on a reader thread."""
         store = self._require()
-        assert self._loop is not None and self._readers is not None
-        return await self._loop.run_in_executor(self._readers, call, store)
+        assert self._readers is not None
+        return await asyncio.get_running_loop().run_in_executor(self._readers, call, store)
 
     # -- writes -----------------------------------------------------------------------
 
     async def insert_event(self, event: Event | Mapping[str, Any]) -> bool:
         """Store one event (group-committed with concurrent inserts); False for a duplicate."""
         self._require()
-        assert self._loop is not None
-        future: asyncio.Future[bool] = self._loop.create_future()
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._queue.put(_Insert(event, future))
         return await future
 
@@ -311,9 +307,3 @@ class AsyncEventStore:
     async def info(self) -> dict[str, Any]:
         """Describe the store: engine, versions, schema, counts and locations."""
         return await self._read(EventStore.info)
-
-
-def _finish(future: asyncio.Future[None]) -> None:
-    """Mark the writer thread as finished (on the loop)."""
-    if not future.done():
-        future.set_result(None)

@@ -423,6 +423,61 @@ def export(
     err.print(f"exported {n} event(s) to {dest}")
 
 
+def fill_demo(store: EventStore, events: int) -> int:
+    """Record sample events with thumbnails into an empty store; return how many."""
+    if store.count():
+        return 0
+    batch = list(sample_events(events, seed=0))
+    with _progress() as progress:
+        task = progress.add_task("recording demo events", total=len(batch))
+        store.insert_events(batch)
+        for event in batch:
+            store.save_thumbnail(event.event_id, sample_frame(event, (640, 360)))
+            progress.advance(task)
+    return len(batch)
+
+
+@app.command()
+def serve(
+    db: DbOption = Path("camvault.db"),
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8765,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="CAMVAULT_TOKEN", help="Bearer token clients must send."),
+    ] = None,
+    public_read: Annotated[
+        bool, typer.Option("--public-read", help="Reads need no token (writes still do).")
+    ] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Fill an empty database with sample events first.")
+    ] = False,
+) -> None:
+    """Serve the REST API and the dashboard (http://127.0.0.1:8765 by default)."""
+    import uvicorn
+
+    from camvault.web import create_app
+    from camvault.web.security import require_safe_bind
+
+    try:
+        require_safe_bind(host, token)
+    except ValueError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    with open_store(db, create=True) as store:
+        added = fill_demo(store, 400) if demo else 0
+    if added:
+        err.print(f"recorded {added} demo events with thumbnails in {db}")
+    shown = f"[{host}]" if ":" in host else host
+    out.print(f"camvault is serving {db} at [bold]http://{shown}:{port}/[/] (Ctrl+C stops)")
+    uvicorn.run(
+        create_app(db, token=token, public_read=public_read),
+        host=host,
+        port=port,
+        log_level="warning",
+    )
+
+
 @app.command()
 def bench(
     events: Annotated[int, typer.Option(min=100, help="Single inserts to time.")] = 5000,

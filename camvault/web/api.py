@@ -1,0 +1,396 @@
+"""The REST API under /api: a thin layer over AsyncEventStore, no SQL here.
+
+Responses are serialized by pydantic-core straight from the stored models (no second
+validation), so a page of 50 events costs well under a millisecond to encode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field, TypeAdapter
+from sse_starlette.sse import EventSourceResponse
+
+from camvault.aio import AsyncEventStore
+from camvault.errors import CamvaultError, InvalidInputError
+from camvault.models import Bucket, Camera, Event, Person
+from camvault.web.metrics import Metrics
+
+__all__ = ["router"]
+
+MAX_BATCH = 1000
+
+
+class PageOut(BaseModel):
+    """One page of events, newest first, and the cursor of the next page."""
+
+    events: list[Event]
+    next_cursor: str | None = Field(None, description="Pass back as ?cursor= for the next page.")
+
+
+class EventResult(BaseModel):
+    """What happened to one posted event."""
+
+    event_id: str | None
+    status: Literal["inserted", "duplicate", "error"]
+    error: str | None = None
+    fields: list[str] = Field(default_factory=list)
+
+
+class PostResult(BaseModel):
+    """Per-event results of a POST, in the order the events were sent, and the counts."""
+
+    inserted: int
+    duplicates: int
+    failed: int
+    results: list[EventResult]
+
+
+class BucketOut(BaseModel):
+    """One histogram cell."""
+
+    start: datetime
+    key: str | None
+    count: int
+
+
+class PersonIn(BaseModel):
+    """The editable fields of a person (the name comes from the path)."""
+
+    authorized: bool = False
+    notes: str | None = None
+
+
+class CountOut(BaseModel):
+    """How many events match."""
+
+    count: int
+
+
+class Health(BaseModel):
+    """Liveness and what is behind it."""
+
+    status: Literal["ok"]
+    engine: str
+    schema_version: int
+
+
+_PAGE = TypeAdapter(PageOut)
+_BUCKETS = TypeAdapter(list[BucketOut])
+_EVENT = TypeAdapter(Event)
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "A bearer token is required."},
+    413: {"description": "The request body is too large."},
+    422: {"description": "An argument or field is invalid; `detail` names it."},
+}
+_EXAMPLE_EVENT = {
+    "camera_id": "front-door",
+    "timestamp": "2026-11-21T18:04:05Z",
+    "motion_confidence": 0.82,
+    "detected_objects": [{"label": "person", "confidence": 0.91, "bbox": [0.1, 0.2, 0.3, 0.6]}],
+    "llm_description": "A courier leaves a package on the step.",
+}
+
+
+def _json(content: bytes, status: int = 200) -> Response:
+    return Response(content, status_code=status, media_type="application/json")
+
+
+def filters(  # noqa: PLR0917 - FastAPI reads each query parameter from the signature
+    camera_id: Annotated[list[str] | None, Query(description="Camera(s).")] = None,
+    label: Annotated[list[str] | None, Query(description="Label(s), e.g. person.")] = None,
+    min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
+    since: Annotated[datetime | None, Query(description="Inclusive, ISO 8601 with zone.")] = None,
+    until: Annotated[datetime | None, Query(description="Exclusive, ISO 8601 with zone.")] = None,
+    person_name: Annotated[str | None, Query(min_length=1)] = None,
+    door_action: Annotated[list[str] | None, Query()] = None,
+    unlock_granted: bool | None = None,
+    has_thumbnail: bool | None = None,
+    text: Annotated[
+        str | None, Query(description='Full text: words, "phrases", prefix*, OR, NOT.')
+    ] = None,
+) -> dict[str, Any]:
+    """Collect the query filters shared by /events, /count and /histogram."""
+    found = {
+        "camera_id": camera_id,
+        "label": label,
+        "min_confidence": min_confidence,
+        "since": since,
+        "until": until,
+        "person_name": person_name,
+        "door_action": door_action,
+        "unlock_granted": unlock_granted,
+        "has_thumbnail": has_thumbnail,
+        "text": text,
+    }
+    return {k: v for k, v in found.items() if v is not None}
+
+
+Filters = Annotated[dict[str, Any], Depends(filters)]
+
+
+def _store(request: Request) -> AsyncEventStore:
+    store: AsyncEventStore = request.app.state.store
+    return store
+
+
+def _metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+async def _read(request: Request) -> None:
+    await request.app.state.auth.read(request)
+
+
+async def _write(request: Request) -> None:
+    await request.app.state.auth.write(request)
+
+
+Store = Annotated[AsyncEventStore, Depends(_store)]
+Stats = Annotated[Metrics, Depends(_metrics)]
+can_read = [Depends(_read)]
+can_write = [Depends(_write)]
+router = APIRouter(prefix="/api", responses=_ERRORS)
+
+
+@router.post(
+    "/events",
+    response_model=PostResult,
+    dependencies=can_write,
+    summary="Store one event or a list of events",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {"$ref": "#/components/schemas/Event"},
+                            {
+                                "type": "array",
+                                "items": {"$ref": "#/components/schemas/Event"},
+                                "maxItems": MAX_BATCH,
+                            },
+                        ]
+                    },
+                    "examples": {
+                        "one": {"value": _EXAMPLE_EVENT},
+                        "batch": {"value": [_EXAMPLE_EVENT, {"camera_id": "driveway"}]},
+                    },
+                }
+            },
+        }
+    },
+)
+async def post_events(request: Request, store: Store, metrics: Stats) -> Response:
+    """Store events; each gets its own result (inserted, duplicate or error)."""
+    try:
+        body = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInputError("request", [("body", f"is not JSON: {exc}")]) from None
+    items = body if isinstance(body, list) else [body]
+    if not items or len(items) > MAX_BATCH:
+        raise InvalidInputError("request", [("body", f"send 1 to {MAX_BATCH} events")])
+    started = time.perf_counter()
+    outcomes = await asyncio.gather(
+        *(store.insert_event(i if isinstance(i, dict) else {"event": i}) for i in items),
+        return_exceptions=True,
+    )
+    metrics.insert_seconds.observe((time.perf_counter() - started) / len(items))
+    results = []
+    for item, outcome in zip(items, outcomes, strict=True):
+        event_id = item.get("event_id") if isinstance(item, dict) else None
+        event_id = event_id if isinstance(event_id, str) else None
+        if outcome is True:
+            results.append(EventResult(event_id=event_id, status="inserted"))
+        elif outcome is False:
+            results.append(EventResult(event_id=event_id, status="duplicate"))
+        elif isinstance(outcome, CamvaultError):
+            fields = outcome.fields if isinstance(outcome, InvalidInputError) else []
+            results.append(
+                EventResult(event_id=event_id, status="error", error=str(outcome), fields=fields)
+            )
+        else:
+            raise outcome
+    counts = {s: sum(r.status == s for r in results) for s in ("inserted", "duplicate", "error")}
+    metrics.inserts.inc(counts["inserted"])
+    metrics.duplicates.inc(counts["duplicate"])
+    metrics.failures.inc(counts["error"])
+    out = PostResult(
+        inserted=counts["inserted"],
+        duplicates=counts["duplicate"],
+        failed=counts["error"],
+        results=results,
+    )
+    status = 422 if counts["error"] == len(results) else 200
+    return _json(out.model_dump_json().encode(), status)
+
+
+@router.get("/events", response_model=PageOut, dependencies=can_read, summary="Find events")
+async def get_events(
+    store: Store,
+    f: Filters,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    order: Literal["newest", "oldest"] = "newest",
+) -> Response:
+    """Find matching events, newest first (or oldest), with a cursor to the next page."""
+    page = await store.query(limit=limit, cursor=cursor, order=order, **f)
+    return _json(_PAGE.dump_json(PageOut(events=page.events, next_cursor=page.next_cursor)))
+
+
+@router.get("/count", response_model=CountOut, dependencies=can_read, summary="Count events")
+async def count_events(store: Store, f: Filters) -> CountOut:
+    """Count the events that match the filters."""
+    return CountOut(count=await store.count(**f))
+
+
+@router.get("/events/{event_id}", response_model=Event, dependencies=can_read)
+async def get_event(event_id: str, store: Store) -> Response:
+    """Get one event by id."""
+    event = await store.get_event(event_id)
+    if event is None:
+        return _not_found(f"no event {event_id!r}")
+    return _json(_EVENT.dump_json(event))
+
+
+@router.delete("/events/{event_id}", status_code=204, dependencies=can_write)
+async def delete_event(event_id: str, store: Store) -> Response:
+    """Remove one event with its detections and thumbnail."""
+    if not await store.delete_event(event_id):
+        return _not_found(f"no event {event_id!r}")
+    return Response(status_code=204)
+
+
+@router.get(
+    "/events/{event_id}/thumbnail",
+    dependencies=can_read,
+    response_class=FileResponse,
+    responses={200: {"content": {"image/jpeg": {}, "image/webp": {}}}, 404: {}},
+)
+async def get_thumbnail(event_id: str, store: Store) -> Response:
+    """Send the event's thumbnail (only files inside camvault's thumbnail folder)."""
+    event = await store.get_event(event_id)
+    root = store.store.thumbnails_dir.resolve()
+    path = Path(event.thumbnail_path).resolve() if event and event.thumbnail_path else None
+    if path is None or not path.is_relative_to(root) or not path.is_file():
+        return _not_found(f"no thumbnail for event {event_id!r}")
+    media = "image/webp" if path.suffix == ".webp" else "image/jpeg"
+    return FileResponse(path, media_type=media, headers={"Cache-Control": "max-age=3600"})
+
+
+@router.put(
+    "/events/{event_id}/thumbnail",
+    dependencies=can_write,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+    responses={404: {}},
+)
+async def put_thumbnail(event_id: str, request: Request, store: Store) -> dict[str, str]:
+    """Upload an image (JPEG, PNG, WebP...); stored as a bounded JPEG thumbnail."""
+    if await store.get_event(event_id) is None:
+        return _not_found(f"no event {event_id!r}")  # type: ignore[return-value]
+    path = await store.save_thumbnail(event_id, await request.body())
+    if path is None:
+        raise InvalidInputError("thumbnail", [("body", "is not a readable image")])
+    return {"thumbnail_path": str(path)}
+
+
+@router.get("/histogram", response_model=list[BucketOut], dependencies=can_read)
+async def histogram(
+    store: Store,
+    f: Filters,
+    bucket: Literal["hour", "day"] = "hour",
+    by: Literal["label", "camera_id", "person_name"] | None = None,
+    tz: Annotated[str, Query(description="IANA time zone for days.")] = "UTC",
+) -> Response:
+    """Count events per hour or day, optionally by label, camera or person."""
+    buckets: list[Bucket] = await store.histogram(bucket, by=by, tz=tz, **f)
+    out = [BucketOut(start=b.start, key=b.key, count=b.count) for b in buckets]
+    return _json(_BUCKETS.dump_json(out))
+
+
+@router.get("/cameras", response_model=list[Camera], dependencies=can_read)
+async def cameras(store: Store) -> list[Camera]:
+    """List every camera that has produced an event."""
+    return await store.list_cameras()
+
+
+@router.get("/persons", response_model=list[Person], dependencies=can_read)
+async def persons(store: Store) -> list[Person]:
+    """List every known person."""
+    return await store.list_persons()
+
+
+@router.get("/persons/{name}", response_model=Person, dependencies=can_read)
+async def person(name: str, store: Store) -> Response:
+    """Get one person by name."""
+    found = await store.get_person(name)
+    if found is None:
+        return _not_found(f"no person {name!r}")
+    return _json(found.model_dump_json().encode())
+
+
+@router.put("/persons/{name}", response_model=Person, dependencies=can_write)
+async def put_person(name: str, body: PersonIn, store: Store) -> Person:
+    """Create or update a person (whether the lock may open for them, notes)."""
+    return await store.upsert_person({"name": name, **body.model_dump()})
+
+
+@router.get("/healthz", response_model=Health)
+async def healthz(store: Store) -> Health:
+    """Report liveness: the store answers."""
+    info = await store.info()
+    return Health(status="ok", engine=info["engine"], schema_version=info["schema_version"])
+
+
+@router.get(
+    "/metrics",
+    dependencies=can_read,
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+async def prometheus(store: Store, metrics: Stats) -> Response:
+    """Report Prometheus metrics: inserts, duplicates, failures, latency, events stored."""
+    metrics.events_stored.set((await store.info())["events"])
+    return Response(metrics.render(), media_type=metrics.content_type)
+
+
+@router.get(
+    "/stream",
+    dependencies=can_read,
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def stream(
+    request: Request, store: Store, poll: Annotated[float, Query(ge=0.05, le=10)] = 0.5
+) -> EventSourceResponse:
+    """Stream new events as server-sent events (`event: event`, data: the event JSON)."""
+    _, position = await store.tail()
+
+    async def feed() -> Any:
+        nonlocal position
+        while not await request.is_disconnected():
+            events, position = await store.tail(position)
+            for event in events:
+                yield {"event": "event", "data": event.model_dump_json()}
+            if not events:
+                await asyncio.sleep(poll)
+
+    return EventSourceResponse(feed(), ping=15)
+
+
+def _not_found(message: str) -> Response:
+    return _json(json.dumps({"detail": message}).encode(), 404)

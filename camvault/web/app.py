@@ -1,0 +1,126 @@
+"""The FastAPI application: REST API, dashboard and error handling.
+
+Every error a request can cause becomes a 4xx (or 503 / 507 for the database) JSON answer
+that names what was wrong; no request produces a 500 or shows a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from camvault.aio import AsyncEventStore
+from camvault.errors import (
+    CamvaultError,
+    DatabaseBusyError,
+    DatabaseWriteError,
+    InvalidInputError,
+    StoreClosedError,
+)
+from camvault.web.api import router
+from camvault.web.metrics import Metrics
+from camvault.web.security import Auth, BodyLimit
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("camvault.web")
+STATIC = Path(__file__).parent / "static"
+MAX_BODY = 16 * 1024 * 1024
+
+
+def _problem(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    """Name a request field from a FastAPI error location (dropping 'query', 'body'...)."""
+    parts = [str(p) for p in loc if p not in ("query", "path", "body", "header")]
+    return ".".join(parts) or "body"
+
+
+def create_app(
+    database: str | os.PathLike[str] | AsyncEventStore,
+    *,
+    token: str | None = None,
+    public_read: bool = False,
+    max_body: int = MAX_BODY,
+) -> FastAPI:
+    """Build the app over a database path (opened for the app's lifetime) or an open store."""
+    store = database if isinstance(database, AsyncEventStore) else AsyncEventStore(database)
+    owns_store = not isinstance(database, AsyncEventStore)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await store.initialize()
+        try:
+            yield
+        finally:
+            if owns_store:
+                await store.close()
+
+    app = FastAPI(
+        title="camvault",
+        summary="The event store for camera and smart-lock pipelines.",
+        version=_version(),
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
+    app.state.auth = Auth(token, public_read=public_read)
+    app.state.metrics = Metrics()
+    app.include_router(router)
+    app.add_middleware(BodyLimit, max_bytes=max_body)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.state.store = store
+
+    @app.get("/", include_in_schema=False)
+    async def dashboard() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.exception_handler(InvalidInputError)
+    async def invalid(_: Request, exc: InvalidInputError) -> JSONResponse:
+        fields = [{"field": f, "message": m} for f, m in exc.problems]
+        return _problem(422, fields)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = [
+            {"field": _field(e.get("loc", ())), "message": e.get("msg")} for e in exc.errors()
+        ]
+        return _problem(422, fields)
+
+    @app.exception_handler(CamvaultError)
+    async def unavailable(_: Request, exc: CamvaultError) -> JSONResponse:
+        if isinstance(exc, DatabaseBusyError | StoreClosedError):
+            return _problem(503, str(exc), {"Retry-After": "1"})
+        if isinstance(exc, DatabaseWriteError):
+            return _problem(507, str(exc))
+        return _problem(503, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _problem(exc.status_code, exc.detail, getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover
+        log.exception("unexpected error serving %s %s", request.method, request.url.path)
+        return _problem(500, "unexpected server error; see the server log")
+
+    return app
+
+
+def _version() -> str:
+    from camvault import __version__
+
+    return __version__
