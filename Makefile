@@ -21,7 +21,7 @@ install: $(VENV)/.run-installed
 install-dev: $(VENV)/.dev-installed
 
 run: install
-	$(BIN)/camvault demo --db camvault.db
+	$(BIN)/camvault serve --db camvault.db --demo
 
 lint: install-dev
 	$(BIN)/ruff check camvault tests benchmarks

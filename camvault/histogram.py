@@ -106,7 +106,9 @@ def _offset(tz: tzinfo, ts: int) -> int:
 def offset_periods(tz: tzinfo, lo: int, hi: int) -> tuple[tuple[int, int], ...]:
     """Return the (start, offset) periods of ``tz`` covering [lo, hi]."""
     periods = [(lo, _offset(tz, lo))]
-    step = 6 * HOUR
+    if not isinstance(tz, ZoneInfo):
+        return tuple(periods)  # UTC and fixed offsets never change
+    step = DAY
     ts = lo
     while ts < hi:
         nxt = min(ts + step, hi)
@@ -130,7 +132,7 @@ def make_spec(
     tz: str | tzinfo | None,
     data_range: tuple[int, int] | None,
 ) -> HistogramSpec:
-    """Validate histogram arguments; ``data_range`` fills bounds the caller left open."""
+    """Validate histogram arguments; ``data_range`` is the (oldest, newest) stored event."""
     problems = []
     if bucket not in ("hour", "day"):
         problems.append(("bucket", "must be 'hour' or 'day'"))
@@ -139,14 +141,17 @@ def make_spec(
     if problems:
         raise InvalidQueryError("histogram", problems)
     zone = _zone(tz)
-    lo = filters.since if filters.since is not None else (data_range or (0, 0))[0]
-    hi = filters.until if filters.until is not None else (data_range or (0, 0))[1] + 1
+    # buckets exist only where events are: the offsets matter only within the data's range
+    data_lo, data_hi = data_range or (0, 0)
+    lo = max(filters.since, data_lo) if filters.since is not None else data_lo
+    hi = min(filters.until, data_hi + 1) if filters.until is not None else data_hi + 1
+    periods = offset_periods(zone, lo, max(lo, hi)) if bucket == "day" else ((lo, 0),)
     return HistogramSpec(
         filters=filters,
         bucket="hour" if bucket == "hour" else "day",
         by=by,  # type: ignore[arg-type]
         tz=zone,
-        periods=offset_periods(zone, lo, max(lo, hi)),
+        periods=periods,
     )
 
 

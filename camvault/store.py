@@ -404,13 +404,10 @@ class EventStore:
         """
         spec = build_query(**filters)
         self._open()
-        data_range = None
-        if spec.since is None or spec.until is None:
-            data_range = self._backend.data_range()
-            if data_range is None:
-                make_spec(spec, bucket, by, tz, None)  # still validate the arguments
-                return []
-        hspec = make_spec(spec, bucket, by, tz, data_range)
+        data_range = self._backend.data_range()
+        hspec = make_spec(spec, bucket, by, tz, data_range)  # validates even when empty
+        if data_range is None:
+            return []
         return to_buckets(hspec, self._backend.histogram(hspec))
 
     # -- persons and cameras ----------------------------------------------------------

@@ -407,3 +407,17 @@ def test_text_query_sees_an_event_inserted_a_moment_ago(fresh_store: EventStore)
     assert fresh_store.count(text="heron") == 0
     conn = fresh_store._backend._writer  # type: ignore[attr-defined]
     assert conn.execute("INSERT INTO events_fts(events_fts) VALUES('integrity-check')") is not None
+
+
+def test_far_away_bounds_only_walk_the_data_range(loaded: EventStore) -> None:
+    from camvault.histogram import make_spec
+    from camvault.query import build_query
+    from camvault.rows import to_micros
+
+    far = {"since": datetime(1, 1, 1, tzinfo=UTC), "until": datetime(9999, 1, 1, tzinfo=UTC)}
+    data = (to_micros(EVENTS[0].timestamp), to_micros(EVENTS[-1].timestamp))
+    spec = make_spec(build_query(**far), "day", None, "Europe/Berlin", data)
+    assert len(spec.periods) == 2  # one DST change inside the data, not 10,000 years of them
+    assert spec.periods[0][0] == data[0]
+    buckets = loaded.histogram("day", tz="Europe/Berlin", **far)
+    assert sum(b.count for b in buckets) == len(EVENTS)

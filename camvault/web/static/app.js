@@ -1,13 +1,16 @@
 // camvault dashboard: events (filters, chart, endless list, live), one event, persons.
 "use strict";
 
-const COLORS = ["#38bdf8", "#f472b6", "#34d399", "#fbbf24", "#a78bfa", "#fb7185", "#2dd4bf", "#f97316"];
+const COLORS = ["#38bdf8", "#f472b6", "#34d399", "#fbbf24", "#a78bfa", "#fb7185", "#2dd4bf", "#f97316", "#a3e635"];
 const state = { filters: {}, bucket: "hour", cursor: null, loading: false, done: false, stream: null };
 const view = document.getElementById("view");
-const colorOf = (() => { const seen = new Map(); return (key) => {
-  if (!seen.has(key)) seen.set(key, COLORS[seen.size % COLORS.length]);
-  return seen.get(key);
-}; })();
+const KNOWN = { person: 0, car: 1, dog: 3, cat: 4, package: 2, bicycle: 8, truck: 7 };
+function colorOf(key) {  // the same colour for a label everywhere, on every page load
+  if (key in KNOWN) return COLORS[KNOWN[key]];
+  let h = 0;
+  for (const ch of String(key)) h = (h * 31 + ch.codePointAt(0)) >>> 0;
+  return COLORS[h % COLORS.length];
+}
 
 // -- talking to the API -------------------------------------------------------------------
 const token = () => localStorage.getItem("camvault-token") || "";
@@ -57,6 +60,7 @@ const el = (tag, attrs = {}, ...children) => {
   return node;
 };
 const when = (iso) => new Date(iso).toLocaleString([], { dateStyle: "medium", timeStyle: "medium" });
+const short = (iso) => new Date(iso).toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
 const localInput = (value) => (value ? new Date(value).toISOString() : "");
 const labelsOf = (ev) => [...new Set(ev.detected_objects.map((o) => o.label))];
 
@@ -79,7 +83,7 @@ function card(ev, fresh = false) {
     "data-event-id": ev.event_id },
     thumb(ev),
     el("div", { class: "body" },
-      el("div", { class: "meta" }, el("span", { class: "cam" }, ev.camera_id), el("time", { datetime: ev.timestamp }, when(ev.timestamp))),
+      el("div", { class: "meta" }, el("span", { class: "cam" }, ev.camera_id), el("time", { datetime: ev.timestamp, title: when(ev.timestamp) }, short(ev.timestamp))),
       chips(ev),
       ev.llm_description ? el("p", { class: "desc" }, ev.llm_description) : null));
 }
