@@ -35,26 +35,8 @@ __all__ = [
 
 Format = Literal["jsonl", "csv", "parquet"]
 Progress = Callable[[int], None]
-CSV_COLUMNS = (
-    "event_id",
-    "timestamp",
-    "camera_id",
-    "motion_confidence",
-    "labels",
-    "detected_objects",
-    "llm_description",
-    "person_name",
-    "face_confidence",
-    "face_distance",
-    "unlock_granted",
-    "door_action",
-    "recording_id",
-    "image_path",
-    "json_log_path",
-    "thumbnail_path",
-    "retain",
-    "metadata",
-)
+_FIRST = ("event_id", "timestamp", "camera_id")
+CSV_COLUMNS = (*_FIRST, "labels", *(f for f in Event.model_fields if f not in _FIRST))
 """One row per event; ``labels`` is derived (``person;car``), the JSON columns hold the rest."""
 _JSON_COLUMNS = ("detected_objects", "metadata")
 _MAX_REPORTED = 100
