@@ -143,6 +143,12 @@ class _Model(BaseModel):
 class DetectedObject(_Model):
     """One object a detector found in a frame: label, confidence and bounding box."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"label": "person", "confidence": 0.91, "bbox": [0.1, 0.2, 0.3, 0.6]}]
+        }
+    )
+
     label: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_name)]
     confidence: Confidence
     bbox: tuple[Finite, Finite, Finite, Finite] | None = None
@@ -167,6 +173,29 @@ class DetectedObject(_Model):
 
 class Event(_Model):
     """One thing that happened in front of a camera or at a door."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "event_id": "01a1ffd3-f710-70bc-aeeb-a14ffd9af549",
+                    "timestamp": "2026-11-21T18:04:05Z",
+                    "camera_id": "porch-lock",
+                    "motion_confidence": 0.82,
+                    "detected_objects": [
+                        {"label": "person", "confidence": 0.91, "bbox": [0.1, 0.2, 0.3, 0.6]}
+                    ],
+                    "llm_description": "A courier leaves a package on the step.",
+                    "person_name": "alice",
+                    "face_confidence": 0.93,
+                    "face_distance": 0.31,
+                    "unlock_granted": True,
+                    "door_action": "unlock",
+                    "metadata": {"zone": "door"},
+                }
+            ]
+        }
+    )
 
     event_id: Annotated[str, Field(min_length=1, max_length=128), AfterValidator(_name)] = Field(
         default_factory=new_event_id
@@ -214,6 +243,10 @@ class Event(_Model):
 class Person(_Model):
     """A known face: who they are and whether the lock may open for them."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "alice", "authorized": True, "notes": "owner"}]}
+    )
+
     _error: ClassVar[type[InvalidInputError]] = InvalidPersonError
 
     name: Name
@@ -225,6 +258,10 @@ class Person(_Model):
 
 class Camera(_Model):
     """A camera (or lock) that has produced events; registered on its first event."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"camera_id": "front-door", "name": None}]}
+    )
 
     camera_id: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_name)]
     name: Annotated[Text, Field(max_length=256)] | None = None

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from sse_starlette.sse import EventSourceResponse
 
 from camvault.aio import AsyncEventStore
@@ -31,12 +31,30 @@ MAX_BATCH = 1000
 class PageOut(BaseModel):
     """One page of events, newest first, and the cursor of the next page."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"events": [], "next_cursor": "AQAGYMsfiHObAAAAAAAAAec"}]}
+    )
+
     events: list[Event]
     next_cursor: str | None = Field(None, description="Pass back as ?cursor= for the next page.")
 
 
 class EventResult(BaseModel):
     """What happened to one posted event."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"event_id": "cam1-0001", "status": "inserted", "error": None, "fields": []},
+                {
+                    "event_id": None,
+                    "status": "error",
+                    "error": "invalid Event: camera_id: string should have at least 1 character",
+                    "fields": ["camera_id"],
+                },
+            ]
+        }
+    )
 
     event_id: str | None
     status: Literal["inserted", "duplicate", "error"]
@@ -47,6 +65,19 @@ class EventResult(BaseModel):
 class PostResult(BaseModel):
     """Per-event results of a POST, in the order the events were sent, and the counts."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "inserted": 1,
+                    "duplicates": 0,
+                    "failed": 0,
+                    "results": [{"event_id": "cam1-0001", "status": "inserted", "fields": []}],
+                }
+            ]
+        }
+    )
+
     inserted: int
     duplicates: int
     failed: int
@@ -56,6 +87,12 @@ class PostResult(BaseModel):
 class BucketOut(BaseModel):
     """One histogram cell."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"start": "2026-11-21T18:00:00Z", "key": "person", "count": 12}]
+        }
+    )
+
     start: datetime
     key: str | None
     count: int
@@ -64,18 +101,40 @@ class BucketOut(BaseModel):
 class PersonIn(BaseModel):
     """The editable fields of a person (the name comes from the path)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"authorized": True, "notes": "owner"}]}
+    )
+
     authorized: bool = False
     notes: str | None = None
 
 
+class ThumbnailOut(BaseModel):
+    """Where an uploaded thumbnail was stored."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"thumbnail_path": "/data/events-thumbnails/front-door/2026-11-21/e1.jpg"}]
+        }
+    )
+
+    thumbnail_path: str
+
+
 class CountOut(BaseModel):
     """How many events match."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"count": 1234}]})
 
     count: int
 
 
 class Health(BaseModel):
     """Liveness and what is behind it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "ok", "engine": "sqlite", "schema_version": 2}]}
+    )
 
     status: Literal["ok"]
     engine: str
@@ -104,10 +163,17 @@ def _json(content: bytes, status: int = 200) -> Response:
 
 
 def filters(  # noqa: PLR0917 - FastAPI reads each query parameter from the signature
-    camera_id: Annotated[list[str] | None, Query(description="Camera(s).")] = None,
-    label: Annotated[list[str] | None, Query(description="Label(s), e.g. person.")] = None,
+    camera_id: Annotated[
+        list[str] | None, Query(description="Camera(s).", examples=[["front-door"]])
+    ] = None,
+    label: Annotated[
+        list[str] | None, Query(description="Label(s).", examples=[["person", "car"]])
+    ] = None,
     min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
-    since: Annotated[datetime | None, Query(description="Inclusive, ISO 8601 with zone.")] = None,
+    since: Annotated[
+        datetime | None,
+        Query(description="Inclusive, ISO 8601 with zone.", examples=["2026-11-20T00:00:00Z"]),
+    ] = None,
     until: Annotated[datetime | None, Query(description="Exclusive, ISO 8601 with zone.")] = None,
     person_name: Annotated[str | None, Query(min_length=1)] = None,
     door_action: Annotated[list[str] | None, Query()] = None,
@@ -289,6 +355,7 @@ async def get_thumbnail(event_id: str, store: Store) -> Response:
 
 @router.put(
     "/events/{event_id}/thumbnail",
+    response_model=ThumbnailOut,
     dependencies=can_write,
     openapi_extra={
         "requestBody": {
@@ -298,14 +365,14 @@ async def get_thumbnail(event_id: str, store: Store) -> Response:
     },
     responses={404: {}},
 )
-async def put_thumbnail(event_id: str, request: Request, store: Store) -> dict[str, str]:
+async def put_thumbnail(event_id: str, request: Request, store: Store) -> ThumbnailOut:
     """Upload an image (JPEG, PNG, WebP...); stored as a bounded JPEG thumbnail."""
     if await store.get_event(event_id) is None:
         return _not_found(f"no event {event_id!r}")  # type: ignore[return-value]
     path = await store.save_thumbnail(event_id, await request.body())
     if path is None:
         raise InvalidInputError("thumbnail", [("body", "is not a readable image")])
-    return {"thumbnail_path": str(path)}
+    return ThumbnailOut(thumbnail_path=str(path))
 
 
 @router.get("/histogram", response_model=list[BucketOut], dependencies=can_read)

@@ -234,11 +234,26 @@ async def test_dashboard_and_assets_are_served_locally(client: httpx.AsyncClient
         assert (await client.get(asset)).status_code == 200
 
 
-async def test_openapi_has_examples_for_posting(client: httpx.AsyncClient) -> None:
+async def test_openapi_has_examples_for_every_endpoint(client: httpx.AsyncClient) -> None:
     spec = (await client.get("/api/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
     post = spec["paths"]["/api/events"]["post"]
     assert post["requestBody"]["content"]["application/json"]["examples"]
     assert {"/api/events", "/api/histogram", "/api/metrics", "/api/stream"} <= set(spec["paths"])
+
+    def has_example(schema: dict[str, object]) -> bool:
+        if "$ref" in schema:
+            return has_example(schemas[str(schema["$ref"]).rsplit("/", 1)[1]])
+        if "items" in schema:
+            return has_example(schema["items"])  # type: ignore[arg-type]
+        return bool(schema.get("examples"))
+
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            content = op["responses"].get("200", op["responses"].get("204", {})).get("content")
+            if not content or "application/json" not in content:
+                continue  # images, metrics text, event streams, 204s
+            assert has_example(content["application/json"]["schema"]), f"{method} {path}"
 
 
 async def test_since_and_until_filter_by_time(client: httpx.AsyncClient) -> None:
