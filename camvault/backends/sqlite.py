@@ -78,7 +78,7 @@ _FLUSH_ROWS = 4096
 class _Transaction:
     """An open write transaction on the writer connection."""
 
-    __slots__ = ("_backend", "_detections", "_rollups", "conn", "new_cameras", "texts")
+    __slots__ = ("_backend", "_detections", "_rollups", "conn", "indexed", "new_cameras", "texts")
 
     def __init__(self, backend: SQLiteBackend, conn: apsw.Connection) -> None:
         self._backend = backend
@@ -87,6 +87,7 @@ class _Transaction:
         self._rollups: Counter[RollupKey] = Counter()
         self.new_cameras: set[str] = set()
         self.texts = 0
+        self.indexed = False
 
     def insert(self, event: Event) -> bool:
         """Insert one event and its detections; False if its event_id already exists."""
@@ -116,6 +117,7 @@ class _Transaction:
         self.conn.execute(_INDEX_TEXT)
         self.conn.execute("DELETE FROM fts_pending")
         self.texts = 0
+        self.indexed = True
 
     def delete(self, condition: str, params: tuple[Any, ...]) -> tuple[int, list[str]]:
         """Delete the events matching ``condition`` (on ``events``) with their rollup counts.
@@ -297,6 +299,8 @@ class SQLiteBackend:
                     raise translate(exc, action, str(self.path), write=True) from exc
                 raise
             self.known_cameras |= tx.new_cameras
+            if tx.indexed:  # everything pending, from any transaction, is indexed now
+                self._pending_texts = 0
             if tx.texts:
                 self._pending_texts += tx.texts
                 if self._pending_texts >= _BACKGROUND_TEXTS:
@@ -309,7 +313,6 @@ class SQLiteBackend:
         if row[0]:
             with self.write_transaction("index descriptions") as tx:
                 tx.index_text()
-            self._pending_texts = 0
 
     def set_thumbnail_path(self, event_id: str, path: str) -> bool:
         """Record an event's thumbnail file; False if the event does not exist."""
@@ -652,7 +655,6 @@ class SQLiteBackend:
                 if self._pending_texts >= _BACKGROUND_TEXTS or (self._pending_texts and due):
                     with self.write_transaction("index descriptions") as tx:
                         tx.index_text()
-                    self._pending_texts = 0
                     last_index = time.monotonic()
                 if self._need_checkpoint:
                     if conn is None:

@@ -421,3 +421,22 @@ def test_far_away_bounds_only_walk_the_data_range(loaded: EventStore) -> None:
     assert spec.periods[0][0] == data[0]
     buckets = loaded.histogram("day", tz="Europe/Berlin", **far)
     assert sum(b.count for b in buckets) == len(EVENTS)
+
+
+def test_pending_descriptions_are_indexed_in_the_background(fresh_store: EventStore) -> None:
+    import time as clock
+
+    for i in range(5):
+        fresh_store.insert_event(Event(camera_id="c", llm_description=f"a fox number {i}"))
+    conn = fresh_store._backend._writer  # type: ignore[attr-defined]
+
+    def pending() -> int:
+        return int(conn.execute("SELECT count(*) FROM fts_pending").fetchall()[0][0])
+
+    assert pending() == 5  # single inserts leave their text for the indexer
+    deadline = clock.monotonic() + 10
+    while pending() and clock.monotonic() < deadline:
+        clock.sleep(0.05)
+    assert pending() == 0  # indexed within about a second, with no text query asking
+    fts = "SELECT count(*) FROM events_fts WHERE events_fts MATCH 'fox'"
+    assert conn.execute(fts).fetchall()[0][0] == 5
