@@ -23,6 +23,7 @@ import apsw
 
 from camvault.backends.sqlite_errors import translate
 from camvault.backends.sqlite_sql import COLUMNS, bucket_number, local_time, select_events, where
+from camvault.backends.sqlite_text import text_page
 from camvault.errors import DatabaseError, InvalidQueryError, MigrationError
 from camvault.histogram import HistogramSpec, RollupPlan
 from camvault.migrations import Migration, load_migrations
@@ -440,9 +441,12 @@ class SQLiteBackend:
     def query(self, spec: QuerySpec) -> tuple[list[Event], tuple[int, int] | None]:
         """Return events matching ``spec`` in its order, and the keyset of the last one."""
         self._before_text(spec)
-        sql, params = select_events(spec)
         with self._reader("query events") as conn, self._text_errors(spec):
-            rows: list[Any] = conn.execute(sql, params).fetchall()
+            if spec.text is not None:
+                rows: list[Any] = text_page(conn, spec)
+            else:
+                sql, params = select_events(spec)
+                rows = conn.execute(sql, params).fetchall()
         events = [event_from_row(r) for r in rows]
         last = (rows[-1][2], rows[-1][0]) if len(rows) == spec.limit else None
         return events, last
@@ -477,8 +481,9 @@ class SQLiteBackend:
     def data_range(self) -> tuple[int, int] | None:
         """Return the (oldest, newest) event timestamps, or None when empty."""
         with self._reader("read the time range") as conn:
-            row: Any = conn.execute("SELECT min(ts), max(ts) FROM events").fetchall()[0]
-        lo, hi = row
+            # two statements: SQLite answers min() or max() alone from the index, both scan
+            lo: Any = conn.execute("SELECT min(ts) FROM events").fetchall()[0][0]
+            hi: Any = conn.execute("SELECT max(ts) FROM events").fetchall()[0][0]
         return None if lo is None else (int(lo), int(hi))
 
     def histogram(self, spec: HistogramSpec) -> list[tuple[int, str | None, int]]:

@@ -440,3 +440,30 @@ def test_pending_descriptions_are_indexed_in_the_background(fresh_store: EventSt
     assert pending() == 0  # indexed within about a second, with no text query asking
     fts = "SELECT count(*) FROM events_fts WHERE events_fts MATCH 'fox'"
     assert conn.execute(fts).fetchall()[0][0] == 5
+
+
+@pytest.mark.parametrize("order", ["newest", "oldest"])
+def test_text_pages_stay_exact_when_old_events_arrive_late(db_path: Path, order: str) -> None:
+    events = build_events(2500, seed=8)
+    shuffled = events[:]
+    random.Random(1).shuffle(shuffled)  # rowid order no longer follows time
+    with EventStore(db_path) as store:
+        store.insert_events(shuffled[:1200])
+        for ev in shuffled[1200:1300]:
+            store.insert_event(ev)
+        store.insert_events(shuffled[1300:])
+        for text, f in (("red", {}), ("red OR blue", {"camera_id": "driveway"}), ("ga*", {})):
+            expected = sorted(
+                (e for e in events if text_matches(text, e.llm_description) and matches(e, f)),
+                key=lambda e: e.timestamp,
+                reverse=order == "newest",
+            )
+            assert len(expected) > 300  # more matches than one batch of the index walk
+            got: list[str] = []
+            cursor = None
+            while True:
+                page = store.query(text=text, limit=37, cursor=cursor, order=order, **f)
+                got += [e.event_id for e in page.events]
+                if (cursor := page.next_cursor) is None:
+                    break
+            assert got == [e.event_id for e in expected]
