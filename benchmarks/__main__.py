@@ -1,4 +1,4 @@
-"""Command line: ``python -m benchmarks [--events N] [--bulk N] [--quick] [--json PATH]``."""
+"""Command line: ``python -m benchmarks [--only SECTIONS] [--quick] [--json PATH] ...``."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import dataclasses
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
-from benchmarks import summary
-from benchmarks.report import machine, print_tables, write_json
+from benchmarks import sections, summary
+from benchmarks.report import machine, print_section, print_tables, write_json
 from benchmarks.suite import Config, run
 
 DEFAULT_JSON = Path(__file__).parent / "results" / "latest.json"
@@ -24,38 +25,85 @@ QUICK = Config(
     read_ids=200,
     read_repeats=30,
     construct=500,
+    async_events=2_000,
+    async_single=1_000,
+    reads_events=50_000,
+    read_reps=200,
+    http_single=500,
+    http_batches=50,
+    http_reads=200,
 )
+
+
+def _sections(text: str) -> tuple[str, ...]:
+    """Parse a comma-separated list of section names."""
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    unknown = [n for n in names if n not in sections.NAMES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown section(s) {', '.join(unknown) or '(none)'}; "
+            f"choose from {', '.join(sections.NAMES)}"
+        )
+    return names
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
-        description="Benchmark camvault against a hand-written stdlib sqlite3 baseline.",
+        description="Benchmark camvault against hand-written baselines (stdlib sqlite3, "
+        "aiosqlite), section by section.",
+    )
+    parser.add_argument(
+        "--only",
+        type=_sections,
+        default=sections.NAMES,
+        help=f"comma-separated sections to run (default: all of {','.join(sections.NAMES)})",
     )
     parser.add_argument("--events", type=int, help="events for the single-insert run (20,000)")
     parser.add_argument("--bulk", type=int, help="events for the bulk-insert run (100,000)")
+    parser.add_argument(
+        "--reads-events", type=int, help="events in the history database (1,000,000; quick 50,000)"
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to save results")
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run the benchmarks, print the tables and save the JSON."""
-    args = parse_args(argv)
+def config(args: argparse.Namespace) -> Config:
+    """Return the sizes of this run."""
     cfg = QUICK if args.quick else Config()
     if args.events is not None:
         cfg = dataclasses.replace(cfg, events=max(args.events, 1))
     if args.bulk is not None:
         cfg = dataclasses.replace(cfg, bulk=max(args.bulk, 1))
+    if args.reads_events is not None:
+        cfg = dataclasses.replace(cfg, reads_events=max(args.reads_events, 1_000))
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmarks, print the tables and save the JSON."""
+    args = parse_args(argv)
+    cfg = config(args)
+    only: tuple[str, ...] = args.only
     console = Console(width=None if sys.stdout.isatty() else 110)
     status = Console(stderr=True, log_path=False, width=None if sys.stderr.isatty() else 110)
     start = time.perf_counter()
-    raw = run(cfg, status)
+    payload: dict[str, Any] = {}
+    timings: dict[str, float] = {}
+    if "inserts" in only:
+        raw = run(cfg, status)
+        timings["inserts"] = time.perf_counter() - start
+        payload = {
+            "figures": summary.figures(raw, cfg.bulk),
+            "drivers": summary.driver_figures(raw),
+            "notes": summary.notes(raw, dataclasses.asdict(cfg)),
+            "raw": raw,
+        }
+    done = sections.run(cfg, only, status)
+    timings.update({name: s.seconds for name, s in done.items()})
     elapsed = time.perf_counter() - start
-    config = dataclasses.asdict(cfg)
-    figures, drivers = summary.figures(raw, cfg.bulk), summary.driver_figures(raw)
-    notes = summary.notes(raw, config)
     info = machine()
     console.print(
         f"camvault {info['camvault']} ({info['git_commit']}) on Python {info['python']}, "
@@ -63,17 +111,24 @@ def main(argv: list[str] | None = None) -> None:
         f"{info['sqlite_baseline']}; {elapsed:.0f} s",
         highlight=False,
     )
-    print_tables(figures, drivers, notes, console)
+    if payload:
+        print_tables(payload["figures"], payload["drivers"], payload["notes"], console)
+    for section in done.values():
+        print_section(section.title, section.figures, section.notes, console)
+    console.print(
+        "seconds per section: " + ", ".join(f"{k} {v:,.0f} s" for k, v in timings.items()),
+        highlight=False,
+    )
     write_json(
         args.json,
         {
             "machine": info,
-            "config": config,
+            "config": dataclasses.asdict(cfg),
+            "sections_run": list(only),
             "seconds": elapsed,
-            "figures": figures,
-            "drivers": drivers,
-            "notes": notes,
-            "raw": raw,
+            "section_seconds": timings,
+            **payload,
+            "sections": {name: s.as_dict() for name, s in done.items()},
         },
     )
     console.print(f"saved {args.json}", highlight=False)

@@ -60,16 +60,16 @@ def _fmt(value: float | None, unit: str) -> str:
         return f"{value:,.0f}"
     if unit == "MiB":
         return f"{value:,.1f}"
-    if unit in ("", "resets"):
+    if unit in ("", "resets", "tx", "events", "requests"):
         return f"{value:,.0f}"
+    if unit == "ms":
+        return f"{value:,.3f}" if value < 10 else f"{value:,.1f}"
     return f"{value:,.1f}"
 
 
-def print_tables(
-    figures: list[Figure], drivers: list[Figure], notes: list[str], console: Console
-) -> None:
-    """Print the camvault/baseline table, the driver table and the notes."""
-    table = Table(title="camvault vs hand-written stdlib sqlite3 (best of alternated runs)")
+def figure_table(title: str, figures: list[Figure]) -> Table:
+    """Return a figure | camvault | baseline | ratio | goal table."""
+    table = Table(title=title)
     for column in ("figure", "camvault", "baseline", "ratio", "goal"):
         table.add_column(column, justify="left" if column in ("figure", "goal") else "right")
     for f in figures:
@@ -79,7 +79,22 @@ def print_tables(
         table.add_row(
             f.name + unit, _fmt(f.camvault, f.unit), _fmt(f.baseline, f.unit), ratio, f.goal + mark
         )
-    console.print(table)
+    return table
+
+
+def print_section(title: str, figures: list[Figure], notes: list[str], console: Console) -> None:
+    """Print one section's table and its notes (multi-line notes keep their lines)."""
+    console.print(figure_table(title, figures))
+    for note in notes:
+        console.print(f"- {note}", highlight=False, markup=False)
+
+
+def print_tables(
+    figures: list[Figure], drivers: list[Figure], notes: list[str], console: Console
+) -> None:
+    """Print the camvault/baseline table, the driver table and the notes."""
+    title = "camvault vs hand-written stdlib sqlite3 (best of alternated runs)"
+    console.print(figure_table(title, figures))
     driver_table = Table(
         title="driver: the same raw insert (commit per event) on APSW and sqlean.py"
     )

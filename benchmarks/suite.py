@@ -32,6 +32,16 @@ class Config:
     read_ids: int = 2_000
     read_repeats: int = 300
     construct: int = 5_000
+    async_events: int = 20_000
+    async_single: int = 5_000
+    reads_events: int = 1_000_000
+    reads_chunk: int = 50_000
+    reads_days: int = 60
+    read_reps: int = 300
+    http_single: int = 3_000
+    http_batches: int = 300
+    http_batch_size: int = 100
+    http_reads: int = 300
 
 
 def alternate(
