@@ -1,0 +1,127 @@
+"""The history database: N sample events loaded chunk by chunk into camvault and the baseline.
+
+Events are generated in chunks with distinct seeds over adjacent time spans (untimed) and
+streamed into both stores, so N events never sit in memory at once. Only the insert calls
+are timed. Both files live in a temporary folder deleted when the block ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from benchmarks.baseline import Baseline
+from benchmarks.workload import counting_logs, scratch, to_tuple
+from camvault import EventStore
+from camvault.models import utcnow
+from camvault.sample import sample_events
+
+
+@dataclass(slots=True)
+class History:
+    """Where the loaded databases are, what they hold and how long loading took."""
+
+    camvault: Path
+    baseline: Path | None
+    events: int
+    start: datetime
+    end: datetime
+    camvault_s: float = 0.0
+    baseline_s: float = 0.0
+    generate_s: float = 0.0
+    chunk_rates: list[tuple[float, float | None]] = field(default_factory=list)
+    """(camvault, baseline) events/s of every chunk, in load order."""
+
+    @property
+    def camvault_rate(self) -> float:
+        return self.events / self.camvault_s
+
+    @property
+    def baseline_rate(self) -> float | None:
+        return self.events / self.baseline_s if self.baseline and self.baseline_s else None
+
+
+def file_bytes(db: Path) -> int:
+    """Bytes on disk of a database with its WAL and shared-memory files."""
+    return sum(p.stat().st_size for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm")) if p.exists())
+
+
+def _timed(call: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+@contextlib.contextmanager
+def loaded(
+    n: int, chunk: int, days: int, *, baseline: bool, log: Callable[[str], None]
+) -> Iterator[History]:
+    """Load ``n`` events over ``days`` days into fresh databases, closed when yielded."""
+    with scratch("history") as folder:
+        end = utcnow().replace(microsecond=0)
+        history = History(
+            folder / "camvault.db",
+            folder / "baseline.db" if baseline else None,
+            n,
+            end - timedelta(days=days),
+            end,
+        )
+        chunks = max(1, math.ceil(n / chunk))
+        span = timedelta(days=days) / chunks
+        cv = EventStore(history.camvault)
+        bl = Baseline(history.baseline) if history.baseline else None
+        try:
+            with counting_logs():
+                for k in range(chunks):
+                    _load_chunk(history, cv, bl, k, chunks, min(chunk, n - k * chunk), span)
+                    if k % 4 == 3 or k == chunks - 1:
+                        done = min(n, (k + 1) * chunk)
+                        log(
+                            f"history: {done:,} of {n:,} events loaded "
+                            f"(camvault {done / history.camvault_s:,.0f} ev/s"
+                            + (f", baseline {done / history.baseline_s:,.0f} ev/s)" if bl else ")")
+                        )
+        finally:
+            cv.close()
+            if bl is not None:
+                bl.close()
+        yield history
+
+
+def _load_chunk(
+    history: History,
+    cv: EventStore,
+    bl: Baseline | None,
+    k: int,
+    chunks: int,
+    size: int,
+    span: timedelta,
+) -> None:
+    """Generate one chunk (untimed) and insert it into both stores, alternating who goes first."""
+    start = time.perf_counter()
+    events = list(
+        sample_events(size, seed=1000 + k, end=history.end - span * (chunks - 1 - k), span=span)
+    )
+    tuples = [to_tuple(e) for e in events] if bl is not None else []
+    history.generate_s += time.perf_counter() - start
+
+    def camvault() -> None:
+        result = cv.insert_events(events)
+        if result.inserted != size:
+            raise RuntimeError(f"camvault stored {result} of {size} events")
+
+    sides: list[tuple[str, Callable[[], None]]] = [("camvault", camvault)]
+    if bl is not None:
+        sides.append(("baseline", lambda: bl.insert_bulk(tuples)))
+    if k % 2:
+        sides.reverse()
+    seconds = {side: _timed(call) for side, call in sides}
+    history.camvault_s += seconds["camvault"]
+    history.baseline_s += seconds.get("baseline", 0.0)
+    bl_s = seconds.get("baseline")
+    history.chunk_rates.append((size / seconds["camvault"], size / bl_s if bl_s else None))
