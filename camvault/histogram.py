@@ -157,15 +157,21 @@ def make_spec(
 
 def to_buckets(spec: HistogramSpec, rows: list[tuple[int, str | None, int]]) -> list[Bucket]:
     """Turn (bucket number, key, count) rows into Buckets ordered by start, then key."""
+    starts: dict[int, datetime] = {}  # a week by label is 1,183 rows but only 168 hours
     out = []
     # sort by bucket number: same-zone datetimes compare by wall clock and would misplace
     # the repeated hour when daylight saving ends
     for number, key, count in sorted(rows, key=lambda r: (r[0], r[1] or "")):
         if count <= 0:
             continue
-        if spec.bucket == "hour":
-            start = from_micros(number * HOUR).astimezone(spec.tz)
-        else:
-            start = datetime.combine(date(1970, 1, 1) + timedelta(days=number), time(0), spec.tz)
+        start = starts.get(number)
+        if start is None:
+            if spec.bucket == "hour":
+                start = from_micros(number * HOUR).astimezone(spec.tz)
+            else:
+                start = datetime.combine(
+                    date(1970, 1, 1) + timedelta(days=number), time(0), spec.tz
+                )
+            starts[number] = start
         out.append(Bucket(start, key, count))
     return out
