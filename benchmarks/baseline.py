@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -11,52 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.workload import EventTuple
+from camvault.migrations import load_migrations
 
-SCHEMA: tuple[str, ...] = (
-    """CREATE TABLE cameras (
-        camera_id TEXT PRIMARY KEY, name TEXT, created_at INTEGER NOT NULL
-    ) WITHOUT ROWID""",
-    """CREATE TABLE events (
-        id INTEGER PRIMARY KEY,
-        event_id TEXT NOT NULL UNIQUE,
-        ts INTEGER NOT NULL,
-        camera_id TEXT NOT NULL REFERENCES cameras (camera_id),
-        motion_confidence REAL,
-        detected_objects TEXT NOT NULL DEFAULT '[]',
-        llm_description TEXT,
-        image_path TEXT,
-        json_log_path TEXT,
-        thumbnail_path TEXT,
-        person_name TEXT,
-        face_confidence REAL,
-        face_distance REAL,
-        unlock_granted INTEGER,
-        door_action TEXT,
-        recording_id TEXT,
-        metadata TEXT NOT NULL DEFAULT '{}'
-    )""",
-    "CREATE INDEX events_ts ON events (ts)",
-    "CREATE INDEX events_camera_ts ON events (camera_id, ts)",
-    "CREATE INDEX events_person_ts ON events (person_name, ts) WHERE person_name IS NOT NULL",
-    """CREATE TABLE detections (
-        event_rowid INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
-        idx INTEGER NOT NULL,
-        label TEXT NOT NULL,
-        confidence REAL NOT NULL,
-        x1 REAL, y1 REAL, x2 REAL, y2 REAL,
-        ts INTEGER NOT NULL,
-        PRIMARY KEY (event_rowid, idx)
-    ) WITHOUT ROWID""",
-    "CREATE INDEX detections_label_ts ON detections (label, ts, confidence)",
-    """CREATE TABLE persons (
-        name TEXT PRIMARY KEY,
-        authorized INTEGER NOT NULL DEFAULT 0,
-        notes TEXT,
-        created_at INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL
-    ) WITHOUT ROWID""",
+SCHEMA: tuple[str, ...] = tuple(
+    statement.strip()
+    for statement in re.sub(r"--[^\n]*", "", load_migrations("sqlite")[0].sql).split(";")
+    if statement.strip()
 )
-"""The CREATE statements of camvault's migration 0001, copied verbatim (comments dropped)."""
+"""The CREATE statements of camvault's migration 0001, read from the migration itself."""
 
 COLUMNS = (
     "event_id, ts, camera_id, motion_confidence, detected_objects, llm_description, "

@@ -204,14 +204,7 @@ def demo(
 ) -> None:
     """Record realistic sample events (with thumbnails) and print what is stored."""
     with open_store(db, create=True) as store:
-        batch = list(sample_events(events, seed=seed))
-        with _progress() as progress:
-            task = progress.add_task("recording events", total=len(batch))
-            for event in batch:
-                store.insert_event(event)
-                if thumbnails:
-                    store.save_thumbnail(event.event_id, sample_frame(event, (640, 360)))
-                progress.advance(task)
+        record_samples(store, events, seed=seed, thumbnails=thumbnails)
         _print_recent(store)
         _print_info(store.info(), as_json=False)
 
@@ -371,14 +364,10 @@ def import_(
     with open_store(db, create=True) as store, _progress() as progress:
         total = path.stat().st_size if path.is_file() else None
         task = progress.add_task(f"importing {path.name}", total=total)
-        try:
-            report = exchange.import_events(
-                store, path, exchange.format_of(path, fmt),
-                progress=lambda done: progress.update(task, completed=done),
-            )  # fmt: skip
-        except CamvaultError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
+        report = exchange.import_events(
+            store, path, exchange.format_of(path, fmt),
+            progress=lambda done: progress.update(task, completed=done),
+        )  # fmt: skip
     summary = {"inserted": report.inserted, "duplicates": report.duplicates}
     if as_json:
         summary["failed"] = report.failed
@@ -423,18 +412,24 @@ def export(
     err.print(f"exported {n} event(s) to {dest}")
 
 
-def fill_demo(store: EventStore, events: int) -> int:
-    """Record sample events with thumbnails into an empty store; return how many."""
-    if store.count():
-        return 0
-    batch = list(sample_events(events, seed=0))
+def record_samples(
+    store: EventStore, events: int, *, seed: int = 0, thumbnails: bool = True
+) -> int:
+    """Record realistic sample events (and their thumbnails) with a progress bar."""
+    batch = list(sample_events(events, seed=seed))
     with _progress() as progress:
-        task = progress.add_task("recording demo events", total=len(batch))
+        task = progress.add_task("recording sample events", total=len(batch))
         store.insert_events(batch)
         for event in batch:
-            store.save_thumbnail(event.event_id, sample_frame(event, (640, 360)))
+            if thumbnails:
+                store.save_thumbnail(event.event_id, sample_frame(event, (640, 360)))
             progress.advance(task)
     return len(batch)
+
+
+def fill_demo(store: EventStore, events: int) -> int:
+    """Record sample events with thumbnails into an empty store; return how many."""
+    return 0 if store.count() else record_samples(store, events)
 
 
 @app.command()

@@ -227,9 +227,9 @@ def _records(src: Path, fmt: Format) -> Iterator[tuple[int, int, Any]]:
                 if line.strip():
                     yield number, fh.tell(), line
             return
-        text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
-        for row in csv.DictReader(text):
-            yield 0, fh.tell(), row
+        reader = csv.DictReader(io.TextIOWrapper(fh, encoding="utf-8", newline=""))
+        for row in reader:
+            yield reader.line_num, fh.tell(), row
 
 
 def import_events(
@@ -255,11 +255,8 @@ def import_events(
         if progress is not None:
             progress(done)
 
-    row_number = 1  # CSV: the header is row 1
     try:
         for number, done, record in _records(path, kind):
-            row_number += 1
-            where = number or row_number
             try:
                 if kind == "jsonl":
                     event: Event = Event.model_validate_json(record)
@@ -270,7 +267,7 @@ def import_events(
             except (InvalidEventError, orjson.JSONDecodeError) as exc:
                 report.failed += 1
                 if len(report.errors) < _MAX_REPORTED:
-                    report.errors.append((where, str(exc)))
+                    report.errors.append((number, str(exc)))
                 continue
             chunk.append(event)
             if len(chunk) >= _CHUNK:

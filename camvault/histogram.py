@@ -54,11 +54,9 @@ class HistogramSpec:
         if not f.only_time_and_camera:
             return None
         if self.bucket == "day" and any(
-            start % HOUR or offset % HOUR for start, offset in self.periods[1:]
+            offset % HOUR or (i and start % HOUR) for i, (start, offset) in enumerate(self.periods)
         ):
             return None  # local days do not start on UTC hours (half-hour zones)
-        if self.bucket == "day" and self.periods and self.periods[0][1] % HOUR:
-            return None
         group: Literal["key", "camera_id"] | None = "camera_id" if self.by == "camera_id" else None
         if f.labels and f.person_name is not None:
             return None
