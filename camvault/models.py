@@ -2,7 +2,7 @@
 
 Every model validates on construction and on assignment; bad input raises an
 :class:`~camvault.errors.InvalidInputError` subclass that names each wrong field.
-Timestamps must be timezone-aware and are kept in UTC.
+Timestamps must be timezone-aware, lie in [1970-01-01, 2200-01-01) UTC, and are kept in UTC.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ from pydantic import (
 from camvault.errors import InvalidEventError, InvalidInputError, InvalidPersonError
 
 __all__ = [
+    "MAX_TIME",
+    "MIN_TIME",
+    "TIME_RANGE",
     "BatchFailure",
     "BatchResult",
     "Bucket",
@@ -39,9 +42,18 @@ __all__ = [
     "Page",
     "Person",
     "PurgeResult",
+    "in_range",
     "new_event_id",
     "utcnow",
 ]
+
+
+MIN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+"""The earliest storable instant (inclusive)."""
+MAX_TIME = datetime(2200, 1, 1, tzinfo=UTC)
+"""The end of the storable range (exclusive)."""
+TIME_RANGE = "must lie from 1970-01-01T00:00:00Z (inclusive) to 2200-01-01T00:00:00Z (exclusive)"
+"""What a time outside the storable range is told, after its field name."""
 
 
 def new_event_id() -> str:
@@ -82,14 +94,26 @@ def _number(value: Any) -> Any:
     return value
 
 
+def in_range(value: datetime) -> datetime | None:
+    """Return an aware datetime in UTC, or None when it lies outside the storable range."""
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:  # the UTC instant falls before year 1 or after year 9999
+        return None
+    return utc if MIN_TIME <= utc < MAX_TIME else None
+
+
 def _aware_utc(value: datetime) -> datetime:
-    """Require a timezone-aware datetime and convert it to UTC."""
+    """Require a timezone-aware datetime in the storable range and convert it to UTC."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(
             "must be timezone-aware (got a naive datetime); "
             "use datetime.now(timezone.utc) or attach a tzinfo"
         )
-    return value.astimezone(UTC)
+    utc = in_range(value)
+    if utc is None:
+        raise ValueError(TIME_RANGE)
+    return utc
 
 
 Text = Annotated[str, AfterValidator(_text)]

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Literal, TypedDict
 
 from camvault.errors import FieldProblem, InvalidQueryError
+from camvault.models import TIME_RANGE, in_range
 from camvault.rows import to_micros
 
 __all__ = [
@@ -131,7 +132,11 @@ def _micros(name: str, value: datetime | None, problems: list[FieldProblem]) -> 
     if value.tzinfo is None or value.utcoffset() is None:
         problems.append((name, "must be timezone-aware (got a naive datetime)"))
         return None
-    return to_micros(value)
+    utc = in_range(value)
+    if utc is None:
+        problems.append((name, TIME_RANGE))
+        return None
+    return to_micros(utc)
 
 
 def _flag(name: str, value: object, problems: list[FieldProblem]) -> bool | None:

@@ -19,7 +19,6 @@ from camvault import thumbnails
 from camvault.backends import open_backend
 from camvault.errors import (
     CamvaultError,
-    DatabaseError,
     FieldProblem,
     InvalidEventError,
     InvalidInputError,
@@ -149,19 +148,21 @@ class EventStore:
         self,
         items: Sequence[Event | Mapping[str, Any]],
         started_ns: Sequence[int] | None = None,
-    ) -> list[bool | CamvaultError]:
+    ) -> list[bool | Exception]:
         """Insert events from many callers in one shared transaction (group commit).
 
-        Each item gets its own outcome: True, False for a duplicate, or the error that
-        applies to it alone. ``started_ns`` (``time.perf_counter_ns()`` when each caller
-        asked) makes slow-insert warnings report the latency the caller saw.
+        Each item gets its own outcome: True, False for a duplicate, or the exception that
+        applies to it alone: whatever one item raises (a validation, database or any other
+        error) fails that item and never its neighbours. ``started_ns``
+        (``time.perf_counter_ns()`` when each caller asked) makes slow-insert warnings
+        report the latency the caller saw.
         """
-        outcomes: list[bool | CamvaultError] = [False] * len(items)
+        outcomes: list[bool | Exception] = [False] * len(items)
         valid: list[tuple[int, Event]] = []
         for index, item in enumerate(items):
             try:
                 valid.append((index, as_event(item)))
-            except InvalidInputError as exc:
+            except Exception as exc:  # the outcome of this item alone
                 outcomes[index] = exc
         if not valid:
             return outcomes
@@ -170,16 +171,17 @@ class EventStore:
             with self._backend.write_transaction("insert a group of events") as tx:
                 for index, ev in valid:
                     outcomes[index] = tx.insert(ev)
-        except DatabaseError:
+        except Exception as exc:  # isolated below, each item alone
             if len(valid) == 1:
-                raise
-            # Isolate whatever failed: each event in a transaction of its own.
-            for index, ev in valid:
-                try:
-                    with self._backend.write_transaction("insert an event") as tx:
-                        outcomes[index] = tx.insert(ev)
-                except DatabaseError as exc:
-                    outcomes[index] = exc
+                outcomes[valid[0][0]] = exc
+            else:
+                # Isolate whatever failed: each event in a transaction of its own.
+                for index, ev in valid:
+                    try:
+                        with self._backend.write_transaction("insert an event") as tx:
+                            outcomes[index] = tx.insert(ev)
+                    except Exception as item_exc:  # this item's outcome
+                        outcomes[index] = item_exc
         end = time.perf_counter_ns()
         for index, ev in valid:
             outcome = outcomes[index]

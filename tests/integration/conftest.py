@@ -130,7 +130,7 @@ def full_events(prefix: str = "full") -> list[Event]:
         ),
         Event(
             event_id=f"{prefix}-epoch",
-            timestamp=datetime(1970, 1, 1, 3, tzinfo=timezone(timedelta(hours=4))),  # < epoch
+            timestamp=datetime(1970, 1, 1, 4, tzinfo=timezone(timedelta(hours=4))),  # the epoch
             camera_id="garage",
             detected_objects=[],
             person_name="alice",
