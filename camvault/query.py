@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import difflib
 import math
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, TypedDict
@@ -21,11 +22,13 @@ from camvault.models import TIME_RANGE, in_range
 from camvault.rows import to_micros
 
 __all__ = [
+    "FILTERS",
     "MAX_LIMIT",
     "Filters",
     "Order",
     "QuerySpec",
     "build_query",
+    "check_arguments",
     "decode_cursor",
     "encode_cursor",
 ]
@@ -51,6 +54,27 @@ class Filters(TypedDict, total=False):
     unlock_granted: bool | None
     has_thumbnail: bool | None
     text: str | None
+
+
+FILTERS: tuple[str, ...] = tuple(Filters.__annotations__)
+"""The names of the filters, in the order of :class:`Filters`."""
+
+
+def check_arguments(what: str, given: Iterable[str], extra: Sequence[str] = ()) -> None:
+    """Raise InvalidQueryError naming each argument of ``what`` that is not a filter or extra.
+
+    The message lists the valid arguments and suggests the closest one for a misspelling.
+    """
+    valid = (*extra, *FILTERS)
+    problems: list[FieldProblem] = []
+    for name in given:
+        if name in valid:
+            continue
+        close = difflib.get_close_matches(name, valid, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        problems.append((name, f"is not an argument of {what}() ({hint}valid: {', '.join(valid)})"))
+    if problems:
+        raise InvalidQueryError(what, problems)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ from camvault.models import (
     PurgeResult,
     utcnow,
 )
-from camvault.query import Filters, Order, build_query, encode_cursor
+from camvault.query import Filters, Order, build_query, check_arguments, encode_cursor
 from camvault.rows import to_micros
 
 __all__ = ["EventStore"]
@@ -367,6 +367,7 @@ class EventStore:
         **filters: Unpack[Filters],
     ) -> Page:
         """Return matching events (newest first by default) and a cursor to the next page."""
+        check_arguments("query", filters, ("limit", "cursor", "order"))
         spec = build_query(limit=limit, cursor=cursor, order=order, **filters)
         self._open()
         events, last = self._backend.query(spec)
@@ -387,6 +388,7 @@ class EventStore:
 
     def count(self, **filters: Unpack[Filters]) -> int:
         """Return how many events match the filters of query()."""
+        check_arguments("count", filters)
         spec = build_query(**filters)
         self._open()
         data_range = self._backend.data_range()
@@ -410,6 +412,7 @@ class EventStore:
         With ``by="label"`` an event counts once under each label it contains. Buckets with
         no events are left out. Answered from hourly rollups when the filters allow.
         """
+        check_arguments("histogram", filters, ("bucket", "by", "tz"))
         spec = build_query(**filters)
         self._open()
         data_range = self._backend.data_range()
