@@ -55,7 +55,12 @@ def create_app(
     public_read: bool = False,
     max_body: int = MAX_BODY,
 ) -> FastAPI:
-    """Build the app over a database path (opened for the app's lifetime) or an open store."""
+    """Build the app over a database path (opened for the app's lifetime) or an open store.
+
+    An empty or blank ``token`` is refused (InvalidInputError, a ValueError): leave it out
+    (None) for a loopback-only server.
+    """
+    auth = Auth(token, public_read=public_read)
     store = database if isinstance(database, AsyncEventStore) else AsyncEventStore(database)
     owns_store = not isinstance(database, AsyncEventStore)
 
@@ -77,7 +82,7 @@ def create_app(
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
-    app.state.auth = Auth(token, public_read=public_read)
+    app.state.auth = auth
     app.state.metrics = Metrics()
     app.include_router(router)
     app.add_middleware(BodyLimit, max_bytes=max_body)

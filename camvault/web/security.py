@@ -2,7 +2,8 @@
 
 Bearer tokens are compared in constant time. With a token configured, writes always need
 it and reads need it unless the server is started with ``public_read``; with no token the
-server only listens on loopback (see ``require_safe_bind``). Browsers cannot set headers on
+server only listens on loopback (see ``require_safe_bind``). An empty or blank token is a
+configuration error, never "no security". Browsers cannot set headers on
 ``<img>`` and ``EventSource`` requests, so GET requests may also carry ``?access_token=``.
 """
 
@@ -16,7 +17,9 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
-__all__ = ["Auth", "BodyLimit", "is_loopback", "require_safe_bind"]
+from camvault.errors import InvalidInputError
+
+__all__ = ["Auth", "BodyLimit", "check_token", "is_loopback", "require_safe_bind"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -34,9 +37,30 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def check_token(token: str | None) -> str | None:
+    """Return the token, or raise InvalidInputError (a ValueError) for an empty or padded one.
+
+    An empty token is a configuration mistake (an unset variable, a blank secret), never a
+    wish to switch security off: leaving the token out (None) is how a loopback-only server
+    is run.
+    """
+    if token is None:
+        return None
+    if not isinstance(token, str) or not token.strip():
+        problem = (
+            "must not be empty or blank: an empty token would let anyone write; set a real "
+            "secret (--token or CAMVAULT_TOKEN), or give none at all to serve on loopback only"
+        )
+    elif token != token.strip():
+        problem = "must not start or end with whitespace (clients could never send it)"
+    else:
+        return token
+    raise InvalidInputError("server configuration", [("token", problem)])
+
+
 def require_safe_bind(host: str, token: str | None) -> None:
     """Refuse to serve beyond loopback without a token; raise ValueError saying what to do."""
-    if token is None and not is_loopback(host):
+    if check_token(token) is None and not is_loopback(host):
         raise ValueError(
             f"refusing to listen on {host} without a token: anyone on the network could read "
             "and write events; pass --token (or set CAMVAULT_TOKEN), or use --host 127.0.0.1"
@@ -47,7 +71,8 @@ class Auth:
     """Checks bearer tokens for read and write routes."""
 
     def __init__(self, token: str | None, *, public_read: bool = False) -> None:
-        self._token = token.encode() if token else None
+        checked = check_token(token)
+        self._token = None if checked is None else checked.encode()
         self.public_read = public_read
 
     def _supplied(self, request: Request) -> bytes | None:
