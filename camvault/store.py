@@ -17,6 +17,7 @@ from typing import Any, Literal, Unpack
 
 from camvault import thumbnails
 from camvault.backends import open_backend
+from camvault.backends.base import PurgeBatch, ThumbnailRef
 from camvault.errors import (
     CamvaultError,
     FieldProblem,
@@ -39,7 +40,7 @@ from camvault.models import (
     utcnow,
 )
 from camvault.query import Filters, Order, build_query, check_arguments, encode_cursor
-from camvault.rows import to_micros
+from camvault.rows import from_micros, to_micros
 
 __all__ = ["EventStore"]
 
@@ -311,7 +312,7 @@ class EventStore:
         if problems:
             raise InvalidQueryError("purge", problems)
         self._open()
-        batches: list[Iterable[tuple[int, list[str]]]] = []
+        batches: list[Iterable[PurgeBatch]] = []
         if older_than is not None:
             cutoff = to_micros(utcnow() - older_than)
             batches.append(self._backend.purge_batches(cutoff, camera_id, labels, PURGE_BATCH))
@@ -319,9 +320,9 @@ class EventStore:
             batches.append(self._backend.trim_batches(max_bytes, PURGE_BATCH))
         removed = files = 0
         for source in batches:
-            for count, paths in source:
+            for count, refs in source:
                 removed += count
-                files += self._remove_thumbnails(paths)
+                files += self._remove_thumbnails(refs)
         if removed:
             log.info("purged %d event(s) and %d thumbnail(s)", removed, files)
         return PurgeResult(removed, files)
@@ -330,19 +331,23 @@ class EventStore:
         """Remove one event (its detections, counts and thumbnail); False if it was absent."""
         _text_arg("delete_event", "event_id", event_id)
         self._open()
-        paths = self._backend.delete_event(event_id)
-        if paths is None:
+        refs = self._backend.delete_event(event_id)
+        if refs is None:
             return False
-        self._remove_thumbnails(paths)
+        self._remove_thumbnails(refs)
         return True
 
-    def _remove_thumbnails(self, paths: Iterable[str]) -> int:
-        """Delete thumbnail files inside our folder (never a file camvault did not make)."""
+    def _remove_thumbnails(self, refs: Iterable[ThumbnailRef]) -> int:
+        """Delete the thumbnail files camvault made for these removed events, and no other."""
         root = self.thumbnails_dir.resolve()
         removed = 0
-        for name in paths:
-            path = Path(name)
-            if path.resolve().is_relative_to(root) and thumbnails.remove_quietly(path):
+        for event_id, camera_id, ts, name in refs:
+            path = thumbnails.owned(self.thumbnails_dir, camera_id, event_id, from_micros(ts), name)
+            if (
+                path is not None
+                and path.resolve().is_relative_to(root)
+                and thumbnails.remove_quietly(path)
+            ):
                 removed += 1
         return removed
 

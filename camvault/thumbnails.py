@@ -21,6 +21,7 @@ __all__ = [
     "MAX_SIDE",
     "ThumbnailError",
     "encode",
+    "owned",
     "remove_quietly",
     "safe_component",
     "thumbnail_path",
@@ -48,20 +49,40 @@ def safe_component(value: str) -> str:
     return cleaned
 
 
-def thumbnail_path(
-    root: Path, camera_id: str, event_id: str, timestamp: datetime, fmt: Format = "jpeg"
-) -> Path:
-    """Return where an event's thumbnail lives, always inside ``root``."""
+def _layout(root: Path, camera_id: str, event_id: str, timestamp: datetime, fmt: Format) -> Path:
+    """Return ``<root>/<camera>/<YYYY-MM-DD>/<event>.<ext>`` (no file system access)."""
     suffix = ".jpg" if fmt == "jpeg" else ".webp"
-    path = (
+    return (
         root
         / safe_component(camera_id)
         / timestamp.strftime("%Y-%m-%d")
         / f"{safe_component(event_id)}{suffix}"
     )
+
+
+def thumbnail_path(
+    root: Path, camera_id: str, event_id: str, timestamp: datetime, fmt: Format = "jpeg"
+) -> Path:
+    """Return where an event's thumbnail lives, always inside ``root``."""
+    path = _layout(root, camera_id, event_id, timestamp, fmt)
     if not path.resolve().is_relative_to(root.resolve()):  # pragma: no cover - defence in depth
         raise ThumbnailError(f"refusing a thumbnail path outside {root}")
     return path
+
+
+def owned(
+    root: Path, camera_id: str, event_id: str, timestamp: datetime, stored: str | None
+) -> Path | None:
+    """Return ``stored`` if it is exactly the file camvault makes for this event, else None.
+
+    Only such a file may be served or deleted for the event: a path a client set (another
+    event's thumbnail, a file of its own) is never camvault's to touch.
+    """
+    if not stored:
+        return None
+    path = Path(stored)
+    fmt: Format = "webp" if path.suffix == ".webp" else "jpeg"
+    return path if path == _layout(root, camera_id, event_id, timestamp, fmt) else None
 
 
 def _to_image(image: Any, bgr: bool) -> Image.Image:

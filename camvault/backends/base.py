@@ -14,10 +14,13 @@ from camvault.histogram import HistogramSpec
 from camvault.models import Camera, Event, Person
 from camvault.query import QuerySpec
 
-__all__ = ["Backend", "PurgeBatch", "WriteTransaction"]
+__all__ = ["Backend", "PurgeBatch", "ThumbnailRef", "WriteTransaction"]
 
-PurgeBatch = tuple[int, list[str]]
-"""(events removed, thumbnail paths of the removed events)."""
+ThumbnailRef = tuple[str, str, int, str]
+"""(event_id, camera_id, timestamp in microseconds, thumbnail_path) of a removed event."""
+
+PurgeBatch = tuple[int, list[ThumbnailRef]]
+"""(events removed, the thumbnail references of the removed events that had one)."""
 
 
 class WriteTransaction(Protocol):
@@ -63,8 +66,8 @@ class Backend(Protocol):
         """Delete the oldest non-retained events until the data fits in ``max_bytes``."""
         ...
 
-    def delete_event(self, event_id: str) -> list[str] | None:
-        """Delete one event; None if it did not exist, else its thumbnail paths."""
+    def delete_event(self, event_id: str) -> list[ThumbnailRef] | None:
+        """Delete one event; None if it did not exist, else its thumbnail reference."""
         ...
 
     def tail(self, after: int | None, limit: int) -> tuple[list[Event], int]:

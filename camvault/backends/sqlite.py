@@ -21,6 +21,7 @@ from typing import Any
 
 import apsw
 
+from camvault.backends.base import PurgeBatch, ThumbnailRef
 from camvault.backends.sqlite_errors import translate
 from camvault.backends.sqlite_sql import COLUMNS, bucket_number, local_time, select_events, where
 from camvault.backends.sqlite_text import text_page
@@ -62,7 +63,7 @@ _ROLLUP = (
 _ROLLUP_PRUNE = (
     "DELETE FROM rollup_hourly WHERE dim = ? AND hour = ? AND camera_id = ? AND key = ? AND n <= 0"
 )
-_DELETED = "RETURNING ts, camera_id, person_name, detected_objects, thumbnail_path"
+_DELETED = "RETURNING ts, camera_id, person_name, detected_objects, thumbnail_path, event_id"
 _INDEX_TEXT = (
     "INSERT INTO events_fts (rowid, llm_description) SELECT e.id, e.llm_description "
     "FROM fts_pending p JOIN events e ON e.id = p.rowid WHERE e.llm_description IS NOT NULL"
@@ -120,20 +121,20 @@ class _Transaction:
         self.texts = 0
         self.indexed = True
 
-    def delete(self, condition: str, params: tuple[Any, ...]) -> tuple[int, list[str]]:
+    def delete(self, condition: str, params: tuple[Any, ...]) -> PurgeBatch:
         """Delete the events matching ``condition`` (on ``events``) with their rollup counts.
 
         Detections go by cascade, the full-text entries by trigger. Returns how many events
-        were deleted and their thumbnail paths.
+        were deleted and the thumbnail references of those that had one.
         """
         rows = self.conn.execute(f"DELETE FROM events WHERE {condition} {_DELETED}", params)
-        removed, paths = 0, []
-        for ts, camera_id, person, objects, thumbnail in rows:
+        removed, refs = 0, []
+        for ts, camera_id, person, objects, thumbnail, event_id in rows:
             removed += 1
             add_event(self._rollups, ts, camera_id, labels_from_json(objects), person, sign=-1)
             if thumbnail:
-                paths.append(str(thumbnail))
-        return removed, paths
+                refs.append((str(event_id), str(camera_id), int(ts), str(thumbnail)))
+        return removed, refs
 
     def flush(self) -> None:
         """Write buffered detection rows and rollup counts."""
@@ -329,7 +330,7 @@ class SQLiteBackend:
         camera_id: str | None,
         labels: tuple[str, ...],
         batch_size: int,
-    ) -> Iterator[tuple[int, list[str]]]:
+    ) -> Iterator[PurgeBatch]:
         """Delete non-retained events in bounded transactions; yield (count, thumbnails).
 
         Filters: older than ``before``, of one camera, and only events whose detections all
@@ -361,7 +362,7 @@ class SQLiteBackend:
                 return
             yield removed, paths
 
-    def trim_batches(self, max_bytes: int, batch_size: int) -> Iterator[tuple[int, list[str]]]:
+    def trim_batches(self, max_bytes: int, batch_size: int) -> Iterator[PurgeBatch]:
         """Delete the oldest non-retained events until the data fits in ``max_bytes``."""
         condition = "id IN (SELECT id FROM events WHERE retain = 0 ORDER BY ts LIMIT ?)"
         while self.used_bytes() > max_bytes:
@@ -371,11 +372,11 @@ class SQLiteBackend:
                 return
             yield removed, paths
 
-    def delete_event(self, event_id: str) -> list[str] | None:
-        """Delete one event; None if it did not exist, else its thumbnail paths."""
+    def delete_event(self, event_id: str) -> list[ThumbnailRef] | None:
+        """Delete one event; None if it did not exist, else its thumbnail reference."""
         with self.write_transaction("delete an event") as tx:
-            removed, paths = tx.delete("event_id = ?", (event_id,))
-        return paths if removed else None
+            removed, refs = tx.delete("event_id = ?", (event_id,))
+        return refs if removed else None
 
     def used_bytes(self) -> int:
         """Bytes of the database file in use (free pages excluded)."""
