@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from datetime import datetime
 from pathlib import Path
@@ -16,16 +17,67 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic.json_schema import SkipJsonSchema
 from sse_starlette.sse import EventSourceResponse
 
+from camvault import thumbnails
 from camvault.aio import AsyncEventStore
 from camvault.errors import CamvaultError, InvalidInputError
-from camvault.models import Bucket, Camera, Event, Person
+from camvault.models import Bucket, Camera, Event, Person, new_event_id
 from camvault.web.metrics import Metrics
+from camvault.web.paths import event_path
 
-__all__ = ["router"]
+__all__ = ["StoredEvent", "add_request_schemas", "router", "stored", "thumbnail_url"]
+
+log = logging.getLogger("camvault.web")
 
 MAX_BATCH = 1000
+
+
+class StoredEvent(Event):
+    """An event as the API returns it: a ``thumbnail_url``, never the server's file path."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "event_id": "frigate/1700000000.123-abc",
+                    "timestamp": "2026-11-21T18:04:05Z",
+                    "camera_id": "porch-lock",
+                    "detected_objects": [
+                        {"label": "person", "confidence": 0.91, "bbox": [0.1, 0.2, 0.3, 0.6]}
+                    ],
+                    "llm_description": "A courier leaves a package on the step.",
+                    "thumbnail_url": "/api/events/frigate%2F1700000000.123-abc/thumbnail",
+                }
+            ]
+        }
+    )
+
+    thumbnail_path: SkipJsonSchema[str | None] = Field(None, exclude=True)
+    thumbnail_url: str | None = Field(
+        None,
+        description="Relative URL of the event's thumbnail (GET it), or null when it has none.",
+    )
+
+
+def _thumbnail_file(root: Path, event: Event) -> Path | None:
+    """Return the thumbnail file camvault made for this event, or None."""
+    return thumbnails.owned(
+        root, event.camera_id, event.event_id, event.timestamp, event.thumbnail_path
+    )
+
+
+def thumbnail_url(root: Path, event: Event) -> str | None:
+    """Return the URL of the thumbnail camvault made for this event, or None."""
+    made = _thumbnail_file(root, event)
+    return None if made is None else event_path(event.event_id, "/thumbnail")
+
+
+def stored(root: Path, event: Event) -> StoredEvent:
+    """Return the API form of a stored event (no revalidation: it was checked on the way in)."""
+    values = {**event.__dict__, "thumbnail_url": thumbnail_url(root, event)}
+    return StoredEvent.model_construct(_fields_set=set(values), **values)
 
 
 class PageOut(BaseModel):
@@ -35,7 +87,7 @@ class PageOut(BaseModel):
         json_schema_extra={"examples": [{"events": [], "next_cursor": "AQAGYMsfiHObAAAAAAAAAec"}]}
     )
 
-    events: list[Event]
+    events: list[StoredEvent]
     next_cursor: str | None = Field(None, description="Pass back as ?cursor= for the next page.")
 
 
@@ -113,12 +165,10 @@ class ThumbnailOut(BaseModel):
     """Where an uploaded thumbnail was stored."""
 
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"thumbnail_path": "/data/events-thumbnails/front-door/2026-11-21/e1.jpg"}]
-        }
+        json_schema_extra={"examples": [{"thumbnail_url": "/api/events/e1/thumbnail"}]}
     )
 
-    thumbnail_path: str
+    thumbnail_url: str
 
 
 class CountOut(BaseModel):
@@ -143,7 +193,7 @@ class Health(BaseModel):
 
 _PAGE = TypeAdapter(PageOut)
 _BUCKETS = TypeAdapter(list[BucketOut])
-_EVENT = TypeAdapter(Event)
+_EVENT = TypeAdapter(StoredEvent)
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "A bearer token is required."},
     413: {"description": "The request body is too large."},
@@ -156,6 +206,15 @@ _EXAMPLE_EVENT = {
     "detected_objects": [{"label": "person", "confidence": 0.91, "bbox": [0.1, 0.2, 0.3, 0.6]}],
     "llm_description": "A courier leaves a package on the step.",
 }
+
+
+def add_request_schemas(spec: dict[str, Any]) -> None:
+    """Add the Event schema to an OpenAPI document: POST /api/events reads its body raw."""
+    schema = Event.model_json_schema(ref_template="#/components/schemas/{model}")
+    components = spec.setdefault("components", {}).setdefault("schemas", {})
+    for name, sub in schema.pop("$defs", {}).items():
+        components.setdefault(name, sub)
+    components["Event"] = schema
 
 
 def _json(content: bytes, status: int = 200) -> Response:
@@ -205,6 +264,11 @@ Filters = Annotated[dict[str, Any], Depends(filters)]
 def _store(request: Request) -> AsyncEventStore:
     store: AsyncEventStore = request.app.state.store
     return store
+
+
+def _root(store: AsyncEventStore) -> Path:
+    """Return the folder of the thumbnails camvault makes."""
+    return store.store.thumbnails_dir
 
 
 def _metrics(request: Request) -> Metrics:
@@ -265,6 +329,11 @@ async def post_events(request: Request, store: Store, metrics: Stats) -> Respons
     items = body if isinstance(body, list) else [body]
     if not items or len(items) > MAX_BATCH:
         raise InvalidInputError("request", [("body", f"send 1 to {MAX_BATCH} events")])
+    # an event sent without an id gets it here, so that its result can name it
+    items = [
+        {**i, "event_id": new_event_id()} if isinstance(i, dict) and "event_id" not in i else i
+        for i in items
+    ]
     started = time.perf_counter()
     outcomes = await asyncio.gather(
         *(store.insert_event(i if isinstance(i, dict) else {"event": i}) for i in items),
@@ -283,6 +352,15 @@ async def post_events(request: Request, store: Store, metrics: Stats) -> Respons
             fields = outcome.fields if isinstance(outcome, InvalidInputError) else []
             results.append(
                 EventResult(event_id=event_id, status="error", error=str(outcome), fields=fields)
+            )
+        elif isinstance(outcome, Exception):  # a fault of this item alone: logged, reported
+            log.error("event %r not stored", event_id, exc_info=outcome)
+            results.append(
+                EventResult(
+                    event_id=event_id,
+                    status="error",
+                    error="unexpected error storing this event; see the server log",
+                )
             )
         else:
             raise outcome
@@ -310,7 +388,9 @@ async def get_events(
 ) -> Response:
     """Find matching events, newest first (or oldest), with a cursor to the next page."""
     page = await store.query(limit=limit, cursor=cursor, order=order, **f)
-    return _json(_PAGE.dump_json(PageOut(events=page.events, next_cursor=page.next_cursor)))
+    root = _root(store)
+    events = [stored(root, e) for e in page.events]
+    return _json(_PAGE.dump_json(PageOut(events=events, next_cursor=page.next_cursor)))
 
 
 @router.get("/count", response_model=CountOut, dependencies=can_read, summary="Count events")
@@ -319,16 +399,34 @@ async def count_events(store: Store, f: Filters) -> CountOut:
     return CountOut(count=await store.count(**f))
 
 
-@router.get("/events/{event_id}", response_model=Event, dependencies=can_read)
+# An id is one percent-encoded path segment (it may hold "/"): see camvault.web.paths.
+@router.get(
+    "/events/{event_id:event_id}/thumbnail",
+    dependencies=can_read,
+    response_class=FileResponse,
+    responses={200: {"content": {"image/jpeg": {}, "image/webp": {}}}, 404: {}},
+)
+async def get_thumbnail(event_id: str, store: Store) -> Response:
+    """Send the thumbnail camvault made for the event (never another file)."""
+    event = await store.get_event(event_id)
+    root = _root(store)
+    path = None if event is None else _thumbnail_file(root, event)
+    if path is None or not path.resolve().is_relative_to(root.resolve()) or not path.is_file():
+        return _not_found(f"no thumbnail for event {event_id!r}")
+    media = "image/webp" if path.suffix == ".webp" else "image/jpeg"
+    return FileResponse(path, media_type=media, headers={"Cache-Control": "max-age=3600"})
+
+
+@router.get("/events/{event_id:event_id}", response_model=StoredEvent, dependencies=can_read)
 async def get_event(event_id: str, store: Store) -> Response:
     """Get one event by id."""
     event = await store.get_event(event_id)
     if event is None:
         return _not_found(f"no event {event_id!r}")
-    return _json(_EVENT.dump_json(event))
+    return _json(_EVENT.dump_json(stored(_root(store), event)))
 
 
-@router.delete("/events/{event_id}", status_code=204, dependencies=can_write)
+@router.delete("/events/{event_id:event_id}", status_code=204, dependencies=can_write)
 async def delete_event(event_id: str, store: Store) -> Response:
     """Remove one event with its detections and thumbnail."""
     if not await store.delete_event(event_id):
@@ -336,25 +434,8 @@ async def delete_event(event_id: str, store: Store) -> Response:
     return Response(status_code=204)
 
 
-@router.get(
-    "/events/{event_id}/thumbnail",
-    dependencies=can_read,
-    response_class=FileResponse,
-    responses={200: {"content": {"image/jpeg": {}, "image/webp": {}}}, 404: {}},
-)
-async def get_thumbnail(event_id: str, store: Store) -> Response:
-    """Send the event's thumbnail (only files inside camvault's thumbnail folder)."""
-    event = await store.get_event(event_id)
-    root = store.store.thumbnails_dir.resolve()
-    path = Path(event.thumbnail_path).resolve() if event and event.thumbnail_path else None
-    if path is None or not path.is_relative_to(root) or not path.is_file():
-        return _not_found(f"no thumbnail for event {event_id!r}")
-    media = "image/webp" if path.suffix == ".webp" else "image/jpeg"
-    return FileResponse(path, media_type=media, headers={"Cache-Control": "max-age=3600"})
-
-
 @router.put(
-    "/events/{event_id}/thumbnail",
+    "/events/{event_id:event_id}/thumbnail",
     response_model=ThumbnailOut,
     dependencies=can_write,
     openapi_extra={
@@ -372,7 +453,7 @@ async def put_thumbnail(event_id: str, request: Request, store: Store) -> Thumbn
     path = await store.save_thumbnail(event_id, await request.body())
     if path is None:
         raise InvalidInputError("thumbnail", [("body", "is not a readable image")])
-    return ThumbnailOut(thumbnail_path=str(path))
+    return ThumbnailOut(thumbnail_url=event_path(event_id, "/thumbnail"))
 
 
 @router.get("/histogram", response_model=list[BucketOut], dependencies=can_read)
@@ -446,13 +527,14 @@ async def stream(
 ) -> EventSourceResponse:
     """Stream new events as server-sent events (`event: event`, data: the event JSON)."""
     _, position = await store.tail()
+    root = _root(store)
 
     async def feed() -> Any:
         nonlocal position
         while not await request.is_disconnected():
             events, position = await store.tail(position)
             for event in events:
-                yield {"event": "event", "data": event.model_dump_json()}
+                yield {"event": "event", "data": stored(root, event).model_dump_json()}
             if not events:
                 await asyncio.sleep(poll)
 

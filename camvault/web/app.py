@@ -27,8 +27,9 @@ from camvault.errors import (
     InvalidInputError,
     StoreClosedError,
 )
-from camvault.web.api import router
+from camvault.web.api import add_request_schemas, router
 from camvault.web.metrics import Metrics
+from camvault.web.paths import EncodedSlashes
 from camvault.web.security import Auth, BodyLimit
 
 __all__ = ["create_app"]
@@ -86,8 +87,16 @@ def create_app(
     app.state.metrics = Metrics()
     app.include_router(router)
     app.add_middleware(BodyLimit, max_bytes=max_body)
+    app.add_middleware(EncodedSlashes)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.store = store
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            add_request_schemas(FastAPI.openapi(app))
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/", include_in_schema=False)
     async def dashboard() -> FileResponse:

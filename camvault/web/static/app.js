@@ -66,7 +66,7 @@ const labelsOf = (ev) => [...new Set(ev.detected_objects.map((o) => o.label))];
 
 function thumb(ev) {
   const box = el("div", { class: "thumb" });
-  if (ev.thumbnail_path) {
+  if (ev.thumbnail_url) {
     box.append(el("img", { src: withToken(`/api/events/${encodeURIComponent(ev.event_id)}/thumbnail`),
       alt: `${ev.camera_id} at ${when(ev.timestamp)}`, loading: "lazy" }));
   } else box.append("no thumbnail");
@@ -237,7 +237,7 @@ async function showEvent(id) {
     return;
   }
   const frame = el("div", { class: "frame card" });
-  if (ev.thumbnail_path) {
+  if (ev.thumbnail_url) {
     const img = el("img", { src: withToken(`/api/events/${encodeURIComponent(ev.event_id)}/thumbnail`), alt: "event frame" });
     frame.append(img);
     img.addEventListener("load", () => drawBoxes(frame, img, ev));
