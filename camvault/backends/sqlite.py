@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import queue
 import threading
 import time
@@ -363,14 +364,28 @@ class SQLiteBackend:
             yield removed, paths
 
     def trim_batches(self, max_bytes: int, batch_size: int) -> Iterator[PurgeBatch]:
-        """Delete the oldest non-retained events until the data fits in ``max_bytes``."""
+        """Delete the oldest non-retained events until the data fits in ``max_bytes``.
+
+        Each step removes as many events as the excess holds at the average size of an
+        event (at most ``batch_size``), then measures again. Deletes free whole pages
+        only, so steps shrink as the target nears and hardly more is removed than needed.
+        """
         condition = "id IN (SELECT id FROM events WHERE retain = 0 ORDER BY ts LIMIT ?)"
-        while self.used_bytes() > max_bytes:
+        used = self.used_bytes()
+        if used <= max_bytes:
+            return
+        with self._reader("count events") as conn:
+            row: Any = conn.execute("SELECT count(*) FROM events").fetchall()[0]
+        events = int(row[0])
+        while used > max_bytes and events > 0:
+            step = min(batch_size, max(1, math.ceil((used - max_bytes) * events / used)))
             with self.write_transaction("trim the database to its size cap") as tx:
-                removed, paths = tx.delete(condition, (batch_size,))
+                removed, refs = tx.delete(condition, (step,))
             if not removed:
                 return
-            yield removed, paths
+            events -= removed
+            yield removed, refs
+            used = self.used_bytes()
 
     def delete_event(self, event_id: str) -> list[ThumbnailRef] | None:
         """Delete one event; None if it did not exist, else its thumbnail reference."""
