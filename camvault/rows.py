@@ -27,6 +27,7 @@ __all__ = [
     "labels_from_json",
     "person_from_row",
     "to_micros",
+    "trusted",
 ]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -70,7 +71,7 @@ def from_micros(value: int) -> datetime:
     return EPOCH + timedelta(microseconds=value)
 
 
-def _trusted(cls: type[_M], values: dict[str, Any]) -> _M:
+def trusted(cls: type[_M], values: dict[str, Any]) -> _M:
     """Build a model from already-validated values without validating again."""
     obj = cls.__new__(cls)
     _set(obj, "__dict__", values)
@@ -131,7 +132,7 @@ def _objects_from_json(text: str) -> list[DetectedObject]:
     if text == "[]":
         return []
     return [
-        _trusted(
+        trusted(
             DetectedObject,
             {
                 "label": o["label"],
@@ -146,7 +147,7 @@ def _objects_from_json(text: str) -> list[DetectedObject]:
 def event_from_row(row: Sequence[Any]) -> Event:
     """Rebuild an Event from a row in :data:`EVENT_COLUMNS` order."""
     unlock = row[13]
-    return _trusted(
+    return trusted(
         Event,
         {
             "event_id": row[1],
@@ -172,7 +173,7 @@ def event_from_row(row: Sequence[Any]) -> Event:
 
 def person_from_row(row: Sequence[Any]) -> Person:
     """Rebuild a Person from (name, authorized, notes, created_at, updated_at)."""
-    return _trusted(
+    return trusted(
         Person,
         {
             "name": row[0],
@@ -186,6 +187,4 @@ def person_from_row(row: Sequence[Any]) -> Person:
 
 def camera_from_row(row: Sequence[Any]) -> Camera:
     """Rebuild a Camera from (camera_id, name, created_at)."""
-    return _trusted(
-        Camera, {"camera_id": row[0], "name": row[1], "created_at": from_micros(row[2])}
-    )
+    return trusted(Camera, {"camera_id": row[0], "name": row[1], "created_at": from_micros(row[2])})

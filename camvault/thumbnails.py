@@ -21,6 +21,7 @@ __all__ = [
     "MAX_SIDE",
     "ThumbnailError",
     "encode",
+    "is_owned",
     "owned",
     "remove_quietly",
     "safe_component",
@@ -49,14 +50,16 @@ def safe_component(value: str) -> str:
     return cleaned
 
 
-def _layout(root: Path, camera_id: str, event_id: str, timestamp: datetime, fmt: Format) -> Path:
+def _layout(root: Path, camera_id: str, event_id: str, timestamp: datetime, fmt: Format) -> str:
     """Return ``<root>/<camera>/<YYYY-MM-DD>/<event>.<ext>`` (no file system access)."""
     suffix = ".jpg" if fmt == "jpeg" else ".webp"
-    return (
-        root
-        / safe_component(camera_id)
-        / timestamp.strftime("%Y-%m-%d")
-        / f"{safe_component(event_id)}{suffix}"
+    return os.sep.join(
+        (
+            str(root).rstrip(os.sep),
+            safe_component(camera_id),
+            timestamp.date().isoformat(),  # YYYY-MM-DD: event times lie in 1970..2200
+            safe_component(event_id) + suffix,
+        )
     )
 
 
@@ -64,7 +67,7 @@ def thumbnail_path(
     root: Path, camera_id: str, event_id: str, timestamp: datetime, fmt: Format = "jpeg"
 ) -> Path:
     """Return where an event's thumbnail lives, always inside ``root``."""
-    path = _layout(root, camera_id, event_id, timestamp, fmt)
+    path = Path(_layout(root, camera_id, event_id, timestamp, fmt))
     if not path.resolve().is_relative_to(root.resolve()):  # pragma: no cover - defence in depth
         raise ThumbnailError(f"refusing a thumbnail path outside {root}")
     return path
@@ -78,11 +81,19 @@ def owned(
     Only such a file may be served or deleted for the event: a path a client set (another
     event's thumbnail, a file of its own) is never camvault's to touch.
     """
-    if not stored:
+    if stored is None or not is_owned(root, camera_id, event_id, timestamp, stored):
         return None
-    path = Path(stored)
-    fmt: Format = "webp" if path.suffix == ".webp" else "jpeg"
-    return path if path == _layout(root, camera_id, event_id, timestamp, fmt) else None
+    return Path(stored)
+
+
+def is_owned(
+    root: Path, camera_id: str, event_id: str, timestamp: datetime, stored: str | None
+) -> bool:
+    """Return True if ``stored`` is exactly the file camvault makes for this event."""
+    if not stored:
+        return False
+    fmt: Format = "webp" if stored.endswith(".webp") else "jpeg"
+    return stored == _layout(root, camera_id, event_id, timestamp, fmt)
 
 
 def _to_image(image: Any, bgr: bool) -> Image.Image:

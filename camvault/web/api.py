@@ -24,6 +24,7 @@ from camvault import thumbnails
 from camvault.aio import AsyncEventStore
 from camvault.errors import CamvaultError, InvalidInputError
 from camvault.models import Bucket, Camera, Event, Person, new_event_id
+from camvault.rows import trusted
 from camvault.web.metrics import Metrics
 from camvault.web.paths import event_path
 
@@ -70,14 +71,15 @@ def _thumbnail_file(root: Path, event: Event) -> Path | None:
 
 def thumbnail_url(root: Path, event: Event) -> str | None:
     """Return the URL of the thumbnail camvault made for this event, or None."""
-    made = _thumbnail_file(root, event)
-    return None if made is None else event_path(event.event_id, "/thumbnail")
+    made = thumbnails.is_owned(
+        root, event.camera_id, event.event_id, event.timestamp, event.thumbnail_path
+    )
+    return event_path(event.event_id, "/thumbnail") if made else None
 
 
 def stored(root: Path, event: Event) -> StoredEvent:
     """Return the API form of a stored event (no revalidation: it was checked on the way in)."""
-    values = {**event.__dict__, "thumbnail_url": thumbnail_url(root, event)}
-    return StoredEvent.model_construct(_fields_set=set(values), **values)
+    return trusted(StoredEvent, {**event.__dict__, "thumbnail_url": thumbnail_url(root, event)})
 
 
 class PageOut(BaseModel):
