@@ -12,7 +12,7 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,7 +26,7 @@ from camvault import exchange
 from camvault.bench import quick_bench
 from camvault.errors import CamvaultError
 from camvault.models import Event
-from camvault.sample import sample_events, sample_frame
+from camvault.sample import SAMPLE_PERSONS, sample_events, sample_frame
 from camvault.store import EventStore
 
 __all__ = ["app", "main"]
@@ -201,10 +201,15 @@ def demo(
     events: Annotated[int, typer.Option(min=1, max=100_000, help="How many events.")] = 300,
     thumbnails: Annotated[bool, typer.Option(help="Draw and store a thumbnail per event.")] = True,
     seed: Annotated[int, typer.Option(help="Random seed for the sample data.")] = 0,
+    tz: Annotated[
+        str | None,
+        typer.Option("--tz", help="Time zone of the sample home (default: this machine's)."),
+    ] = None,
 ) -> None:
-    """Record realistic sample events (with thumbnails) and print what is stored."""
+    """Record realistic sample events (with thumbnails) and sample persons; print what is stored."""
+    home = zone(tz) if tz else None
     with open_store(db, create=True) as store:
-        record_samples(store, events, seed=seed, thumbnails=thumbnails)
+        record_samples(store, events, seed=seed, thumbnails=thumbnails, tz=home)
         _print_recent(store)
         _print_info(store.info(), as_json=False)
 
@@ -413,16 +418,24 @@ def export(
 
 
 def record_samples(
-    store: EventStore, events: int, *, seed: int = 0, thumbnails: bool = True
+    store: EventStore,
+    events: int,
+    *,
+    seed: int = 0,
+    thumbnails: bool = True,
+    tz: tzinfo | None = None,
 ) -> int:
-    """Record realistic sample events (and their thumbnails) with a progress bar."""
-    batch = list(sample_events(events, seed=seed))
+    """Record sample persons, events and thumbnails (times of day in ``tz``, default local)."""
+    home = tz or datetime.now().astimezone().tzinfo or UTC
+    batch = list(sample_events(events, seed=seed, tz=home))
+    for person in SAMPLE_PERSONS:
+        store.upsert_person(person)
     with _progress() as progress:
         task = progress.add_task("recording sample events", total=len(batch))
         store.insert_events(batch)
         for event in batch:
             if thumbnails:
-                store.save_thumbnail(event.event_id, sample_frame(event, (640, 360)))
+                store.save_thumbnail(event.event_id, sample_frame(event, (640, 360), tz=home))
             progress.advance(task)
     return len(batch)
 
