@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -499,28 +500,26 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the REST API and the dashboard (http://127.0.0.1:8765 by default)."""
-    import uvicorn
-
     from camvault.web import create_app
     from camvault.web.security import require_safe_bind
+    from camvault.web.server import bind_socket, run
 
     try:
         require_safe_bind(host, token)
+        sock = bind_socket(host, port)
     except ValueError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
-    with open_store(db, create=True) as store:
-        added = fill_demo(store, 400) if demo else 0
-    if added:
-        err.print(f"recorded {added} demo events with thumbnails in {db}")
-    shown = f"[{host}]" if ":" in host else host
-    out.print(f"camvault is serving {db} at [bold]http://{shown}:{port}/[/] (Ctrl+C stops)")
-    uvicorn.run(
-        create_app(db, token=token, public_read=public_read),
-        host=host,
-        port=port,
-        log_level="warning",
-    )
+        fail(str(exc))
+    with contextlib.closing(sock):
+        with open_store(db, create=True) as store:
+            added = fill_demo(store, 400) if demo else 0
+        if added:
+            err.print(f"recorded {added} demo events with thumbnails in {db}", markup=False)
+        shown = f"[{host}]" if ":" in host else host
+        out.print(
+            f"camvault is serving {escape(db)} at [bold]http://{shown}:{port}/[/] (Ctrl+C stops)",
+            highlight=False,
+        )
+        run(create_app(db, token=token, public_read=public_read), sock)
 
 
 @app.command()
