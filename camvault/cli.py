@@ -166,7 +166,7 @@ def filters_from(
 
 
 def _progress() -> Progress:
-    """Return a progress bar on stderr that disappears when done."""
+    """Return a progress bar on stderr that disappears when done (only on a terminal)."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -174,6 +174,7 @@ def _progress() -> Progress:
         TimeElapsedColumn(),
         console=err,
         transient=True,
+        disable=not err.is_terminal,  # in a pipe or a log it would leave a blank line
     )
 
 
@@ -395,19 +396,16 @@ def import_(
     as_json: JsonOption = False,
 ) -> None:
     """Import events from a file or stdin; reruns skip what is stored, bad lines are listed."""
-    with clean_errors():  # a wrong file or format creates no database
-        if path != "-":
-            exchange.check_source(path)
-        exchange.format_of(path if path != "-" else "stdin.jsonl", fmt)
     src = sys.stdin.buffer if path == "-" else Path(path)
+    with clean_errors():  # a wrong file or format creates no database
+        kind = exchange.check_source(src, fmt)
     name = "standard input" if path == "-" else Path(path).name
     total = Path(path).stat().st_size if path != "-" else None
     with open_store(db, create=True) as store, _progress() as progress:
         task = progress.add_task(f"importing {name}", total=total)
         report = exchange.import_events(
-            store, src, exchange.format_of(path if path != "-" else "stdin.jsonl", fmt),
-            progress=lambda done: progress.update(task, completed=done),
-        )  # fmt: skip
+            store, src, kind, progress=lambda done: progress.update(task, completed=done)
+        )
     summary = {"inserted": report.inserted, "duplicates": report.duplicates}
     if as_json:
         summary["failed"] = report.failed

@@ -229,15 +229,21 @@ def _export_parquet(
     return count
 
 
-def check_source(src: str | Path) -> Path:
-    """Return ``src`` as a Path, or raise InvalidInputError saying why it cannot be imported."""
+def check_source(src: str | Path | IO[bytes], fmt: str | None = None) -> Format:
+    """Return the format to import ``src`` (a path or a binary stream) with, or say why not."""
+    if not isinstance(src, str | Path):
+        kind = format_of("stream.jsonl", fmt)
+        if kind == "parquet":
+            problem = "parquet cannot be read from a stream; give a .parquet file"
+            raise InvalidInputError("import", [("src", problem)])
+        return kind
     path = Path(src)
     if path.is_dir():
         problem = f"{path} is a folder, not a file; give a .jsonl, .csv or .parquet file in it"
     elif not path.exists():
         problem = f"no such file: {path}"
     else:
-        return path
+        return format_of(path, fmt)
     raise InvalidInputError("import", [("src", problem)])
 
 
@@ -309,14 +315,10 @@ def import_events(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import events from a file or a binary stream, skipping stored ones, reporting bad lines."""
+    kind = check_source(src, fmt)
     if not isinstance(src, str | Path):
-        kind = format_of("stream.jsonl", fmt)
-        if kind == "parquet":
-            problem = "parquet cannot be read from a stream; give a .parquet file"
-            raise InvalidInputError("import", [("src", problem)])
         return _import_records(store, _text_records(src, kind), kind, "the input", progress)
-    path = check_source(src)
-    kind = format_of(path, fmt)
+    path = Path(src)
     if kind == "parquet":
         return _import_records(store, _parquet_records(path), kind, str(path), progress)
     with open(path, "rb") as fh:

@@ -25,7 +25,7 @@ def one_line_error(result: object, code: int = 1) -> str:
     assert result.exit_code == code, result.output  # type: ignore[attr-defined]
     assert result.exception is None or isinstance(result.exception, SystemExit)  # type: ignore[attr-defined]
     assert "Traceback" not in result.output  # type: ignore[attr-defined]
-    lines = result.stderr.strip().splitlines()  # type: ignore[attr-defined]
+    lines = result.stderr.splitlines()  # type: ignore[attr-defined]
     assert len(lines) == 1, result.stderr  # type: ignore[attr-defined]
     assert lines[0].startswith("error: ")
     return str(lines[0])
@@ -113,6 +113,13 @@ def test_import_of_what_is_not_parquet(
     result = runner.invoke(app, ["import", str(src), "--db", str(tmp_path / "x.db"), *args])
     line = one_line_error(result)
     assert f"{src} is not a readable Parquet file" in line
+
+
+def test_import_of_parquet_from_stdin_is_refused_before_any_write(tmp_path: Path) -> None:
+    args = ["import", "-", "--format", "parquet", "--db", str(tmp_path / "x.db")]
+    line = one_line_error(runner.invoke(app, args, input=b"PAR1"))
+    assert "parquet cannot be read from a stream" in line
+    assert not (tmp_path / "x.db").exists()
 
 
 def test_import_of_a_folder_says_it_is_a_folder(tmp_path: Path) -> None:
