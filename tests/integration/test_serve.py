@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from camvault.web.server import bind_socket
+
 from .conftest import CHILD_TIMEOUT, PYTHON, child_env
 
 
@@ -78,3 +80,13 @@ def test_ctrl_c_with_an_open_event_stream_shuts_down_cleanly(tmp_path: Path) -> 
         if child.poll() is None:
             child.kill()
             child.wait()
+
+
+def test_bind_socket_says_why_it_cannot_listen(busy_port: int) -> None:
+    with pytest.raises(ValueError, match=f"^port {busy_port} is in use on 127.0.0.1"):
+        bind_socket("127.0.0.1", busy_port)
+    with pytest.raises(ValueError, match=r"^cannot listen on 203\.0\.113\.9 port \d+: .*--host"):
+        bind_socket("203.0.113.9", free_port())  # a documentation address no machine has
+    sock = bind_socket("127.0.0.1", 0)
+    with sock, socket.create_connection(sock.getsockname()[:2], timeout=CHILD_TIMEOUT):
+        pass  # listening as soon as it is bound: clients wait for the server to accept
