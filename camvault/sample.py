@@ -9,7 +9,6 @@ and the time of day it mentions is the event's local hour in the home's time zon
 from __future__ import annotations
 
 import random
-from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
 
@@ -114,7 +113,7 @@ def _describe(
     when = _when(rng, camera, hour)
     if not labels:
         return None if rng.random() < 0.5 else f"Motion with nothing identified {when}."
-    seen = Counter(labels)
+    seen = {label: labels.count(label) for label in LABELS}
     sentences = []
     people = seen["person"]
     if people:
