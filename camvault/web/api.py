@@ -446,8 +446,8 @@ async def stream(
     request: Request, store: Store, poll: Annotated[float, Query(ge=0.05, le=10)] = 0.5
 ) -> EventSourceResponse:
     """Stream new events as server-sent events (`event: event`, data: the event JSON)."""
-    _, position = await store.tail()
     closing = anyio.Event()  # set on server shutdown: end the response cleanly, then exit
+    _, position = await store.tail()
 
     async def feed() -> Any:
         nonlocal position
