@@ -1,6 +1,7 @@
 """The ``camvault`` command line: thin commands over EventStore, with rich output.
 
-Every library error becomes one clear line on stderr and a non-zero exit, never a traceback.
+Every library error becomes one clear line on stderr and a non-zero exit, never a traceback;
+usage mistakes (an unknown option, a bad value) are one line too, with exit code 2.
 """
 
 from __future__ import annotations
@@ -12,37 +13,43 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from camvault import exchange
 from camvault.bench import quick_bench
+from camvault.cli_errors import CliGroup, err, fail
 from camvault.errors import CamvaultError
 from camvault.models import Event
-from camvault.sample import sample_events, sample_frame
+from camvault.sample import SAMPLE_PERSONS, sample_events, sample_frame
 from camvault.store import EventStore
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
+    cls=CliGroup,
     help="camvault: the event store for camera and smart-lock pipelines.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
 out = Console()
-err = Console(stderr=True)
 
 DbOption = Annotated[
-    Path,
-    typer.Option("--db", envvar="CAMVAULT_DB", help="Database file (or sqlite:/// URL)."),
+    str,
+    typer.Option(
+        "--db",
+        envvar="CAMVAULT_DB",
+        help="Database file or URL: events.db, sqlite:///events.db, sqlite:////abs/events.db.",
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 CameraOption = Annotated[
@@ -117,11 +124,14 @@ def parse_when(text: str | None, option: str, tz: str | None) -> datetime | None
         return datetime.now(UTC) - parse_age(text, option)
     try:
         value = datetime.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{text!r} is neither a date/time (2026-11-20, 2026-11-20T08:00) nor an age (7d)",
-            param_hint=option,
-        ) from None
+    except ValueError as exc:
+        if re.match(r"^\s*\d{4}-\d", text) and "isoformat" not in str(exc):
+            message = f"{text!r} is not a valid date: {exc}"  # 2026-13-45: month must be ...
+        else:
+            message = (
+                f"{text!r} is neither a date/time (2026-11-20, 2026-11-20T08:00) nor an age (7d)"
+            )
+        raise typer.BadParameter(message, param_hint=option) from None
     return value if value.tzinfo else value.replace(tzinfo=zone(tz))
 
 
@@ -139,6 +149,7 @@ def filters_from(
     tz: str | None,
 ) -> dict[str, Any]:
     """Turn filter options into the keyword filters of EventStore.query()."""
+    zone(tz)  # an unknown --tz is refused even when no date uses it
     found = {
         "camera_id": camera or None,
         "label": label or None,
@@ -155,7 +166,7 @@ def filters_from(
 
 
 def _progress() -> Progress:
-    """Return a progress bar on stderr that disappears when done."""
+    """Return a progress bar on stderr that disappears when done (only on a terminal)."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -163,18 +174,24 @@ def _progress() -> Progress:
         TimeElapsedColumn(),
         console=err,
         transient=True,
+        disable=not err.is_terminal,  # in a pipe or a log it would leave a blank line
     )
 
 
 @contextlib.contextmanager
-def open_store(db: Path, *, create: bool = False) -> Iterator[EventStore]:
-    """Open the store for one command, turning camvault errors into a clean exit."""
+def clean_errors() -> Iterator[None]:
+    """Turn camvault errors raised inside the block into one line on stderr and exit code 1."""
     try:
-        with EventStore(db, create=create) as store:
-            yield store
+        yield
     except CamvaultError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        fail(str(exc))
+
+
+@contextlib.contextmanager
+def open_store(db: str, *, create: bool = False) -> Iterator[EventStore]:
+    """Open the store (a path or URL) for one command, turning camvault errors into a clean exit."""
+    with clean_errors(), EventStore(db, create=create) as store:
+        yield store
 
 
 def _print_info(info: dict[str, Any], as_json: bool) -> None:
@@ -189,7 +206,7 @@ def _print_info(info: dict[str, Any], as_json: bool) -> None:
 
 
 @app.command()
-def info(db: DbOption = Path("camvault.db"), as_json: JsonOption = False) -> None:
+def info(db: DbOption = "camvault.db", as_json: JsonOption = False) -> None:
     """Show the engine, schema version, counts and file locations of a store."""
     with open_store(db) as store:
         _print_info(store.info(), as_json)
@@ -197,39 +214,56 @@ def info(db: DbOption = Path("camvault.db"), as_json: JsonOption = False) -> Non
 
 @app.command()
 def demo(
-    db: DbOption = Path("camvault.db"),
+    db: DbOption = "camvault.db",
     events: Annotated[int, typer.Option(min=1, max=100_000, help="How many events.")] = 300,
     thumbnails: Annotated[bool, typer.Option(help="Draw and store a thumbnail per event.")] = True,
     seed: Annotated[int, typer.Option(help="Random seed for the sample data.")] = 0,
+    tz: Annotated[
+        str | None,
+        typer.Option("--tz", help="Time zone of the sample home (default: this machine's)."),
+    ] = None,
 ) -> None:
-    """Record realistic sample events (with thumbnails) and print what is stored."""
+    """Record realistic sample events (with thumbnails) and sample persons; print what is stored."""
+    home = zone(tz) if tz else None
     with open_store(db, create=True) as store:
-        record_samples(store, events, seed=seed, thumbnails=thumbnails)
+        record_samples(store, events, seed=seed, thumbnails=thumbnails, tz=home)
         _print_recent(store)
         _print_info(store.info(), as_json=False)
 
 
-def _events_table(events: list[Event], title: str) -> Table:
-    """Return a table of events, one row each."""
+def shorten(text: str | None, width: int = 60) -> str:
+    """Cut text to at most ``width`` characters at a word boundary, marking the cut with '…'."""
+    text = " ".join((text or "").split())
+    if len(text) <= width:
+        return text
+    head = text[: width - 1]
+    if text[width - 1] != " " and " " in head:  # the cut falls inside a word: drop that word
+        head = head[: head.rindex(" ")]
+    return head.rstrip(" ,.;:") + "…"
+
+
+def _events_table(events: list[Event], title: str, tz: ZoneInfo) -> Table:
+    """Return a table of events, one row each, times in ``tz``."""
     table = Table(title=title)
-    for column in ("time (UTC)", "camera", "objects", "person", "door", "description"):
+    table.add_column(f"time ({tz.key})", no_wrap=True)
+    for column in ("camera", "objects", "person", "door", "description"):
         table.add_column(column, overflow="fold")
     for ev in events:
         objects = ", ".join(f"{o.label} {o.confidence:.2f}" for o in ev.detected_objects)
         table.add_row(
-            f"{ev.timestamp:%Y-%m-%d %H:%M:%S}",
+            f"{ev.timestamp.astimezone(tz):%Y-%m-%d %H:%M:%S}",
             ev.camera_id,
             objects or "-",
             ev.person_name or "-",
             ev.door_action or "-",
-            (ev.llm_description or "")[:60],
+            shorten(ev.llm_description),
         )
     return table
 
 
 def _print_recent(store: EventStore) -> None:
     """Print the newest events and the label counts among them."""
-    out.print(_events_table(store.get_recent_events(limit=10), "newest events"))
+    out.print(_events_table(store.get_recent_events(limit=10), "newest events", zone("UTC")))
     labels = Counter(label for ev in store.query(limit=1000).events for label in ev.labels)
     out.print(
         "labels in the newest 1000: " + ", ".join(f"{k} {v}" for k, v in labels.most_common())
@@ -238,7 +272,7 @@ def _print_recent(store: EventStore) -> None:
 
 @app.command()
 def query(
-    db: DbOption = Path("camvault.db"),
+    db: DbOption = "camvault.db",
     camera: CameraOption = None,
     label: LabelOption = None,
     min_confidence: ConfidenceOption = None,
@@ -274,14 +308,14 @@ def query(
             sys.stdout.write(json.dumps({"events": events, "next_cursor": page.next_cursor}))
             sys.stdout.write("\n")
             return
-        out.print(_events_table(page.events, f"{len(page.events)} event(s)"))
+        out.print(_events_table(page.events, f"{len(page.events)} event(s)", zone(tz)))
         if page.next_cursor:
             out.print(f"next page: --cursor {page.next_cursor}")
 
 
 @app.command()
 def stats(
-    db: DbOption = Path("camvault.db"),
+    db: DbOption = "camvault.db",
     bucket: Annotated[str, typer.Option(help="hour or day.")] = "day",
     by: Annotated[
         str | None, typer.Option(help="label, camera_id or person_name (none: totals).")
@@ -323,7 +357,7 @@ def stats(
 
 @app.command()
 def purge(
-    db: DbOption = Path("camvault.db"),
+    db: DbOption = "camvault.db",
     older_than: Annotated[str | None, typer.Option(help="Remove events older than: 30d.")] = None,
     camera: Annotated[str | None, typer.Option("--camera", "-c", help="Only this camera.")] = None,
     label: Annotated[
@@ -341,8 +375,7 @@ def purge(
     cap = parse_size(max_size) if max_size else None
     if not yes:
         if not sys.stdin.isatty():
-            err.print("[bold red]error:[/] purge removes events; pass --yes to confirm")
-            raise typer.Exit(1)
+            fail("purge removes events; pass --yes to confirm")
         typer.confirm("Remove these events for good?", abort=True)
     with open_store(db) as store:
         result = store.purge(age, camera, label=label or None, max_bytes=cap)
@@ -355,19 +388,24 @@ def purge(
 
 @app.command("import")
 def import_(
-    path: Annotated[Path, typer.Argument(help="A .jsonl, .csv or .parquet file.")],
-    db: DbOption = Path("camvault.db"),
+    path: Annotated[
+        str, typer.Argument(help="A .jsonl, .csv or .parquet file, or - for JSONL on stdin.")
+    ],
+    db: DbOption = "camvault.db",
     fmt: Annotated[str | None, typer.Option("--format", help="jsonl, csv or parquet.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Import events from a file; reruns skip what is stored, bad lines are listed."""
+    """Import events from a file or stdin; reruns skip what is stored, bad lines are listed."""
+    src = sys.stdin.buffer if path == "-" else Path(path)
+    with clean_errors():  # a wrong file or format creates no database
+        kind = exchange.check_source(src, fmt)
+    name = "standard input" if path == "-" else Path(path).name
+    total = Path(path).stat().st_size if path != "-" else None
     with open_store(db, create=True) as store, _progress() as progress:
-        total = path.stat().st_size if path.is_file() else None
-        task = progress.add_task(f"importing {path.name}", total=total)
+        task = progress.add_task(f"importing {name}", total=total)
         report = exchange.import_events(
-            store, path, exchange.format_of(path, fmt),
-            progress=lambda done: progress.update(task, completed=done),
-        )  # fmt: skip
+            store, src, kind, progress=lambda done: progress.update(task, completed=done)
+        )
     summary = {"inserted": report.inserted, "duplicates": report.duplicates}
     if as_json:
         summary["failed"] = report.failed
@@ -375,7 +413,7 @@ def import_(
     else:
         out.print(", ".join(f"{k} {v}" for k, v in summary.items()) + f", failed {report.failed}")
         for line, reason in report.errors[:20]:
-            err.print(f"line {line}: {reason}", highlight=False, soft_wrap=True)
+            err.print(f"line {line}: {reason}", highlight=False, soft_wrap=True, markup=False)
     if report.failed:
         raise typer.Exit(1)
 
@@ -383,7 +421,7 @@ def import_(
 @app.command()
 def export(
     dest: Annotated[str, typer.Argument(help="File to write, or - for standard output.")],
-    db: DbOption = Path("camvault.db"),
+    db: DbOption = "camvault.db",
     fmt: Annotated[str | None, typer.Option("--format", help="jsonl, csv or parquet.")] = None,
     camera: CameraOption = None,
     label: LabelOption = None,
@@ -398,8 +436,11 @@ def export(
     filters = filters_from(
         camera, label, min_confidence, since, until, person, None, None, None, text, tz
     )
+    with clean_errors():  # a folder or a missing folder is refused before any work
+        if dest != "-":
+            exchange.check_destination(dest)
+        kind = exchange.format_of(dest if dest != "-" else "stdout.jsonl", fmt)
     with open_store(db) as store:
-        kind = exchange.format_of(dest if dest != "-" else "x.jsonl", fmt)
         if dest == "-":
             exchange.export_events(store, sys.stdout, kind, **filters)
             return
@@ -413,16 +454,24 @@ def export(
 
 
 def record_samples(
-    store: EventStore, events: int, *, seed: int = 0, thumbnails: bool = True
+    store: EventStore,
+    events: int,
+    *,
+    seed: int = 0,
+    thumbnails: bool = True,
+    tz: tzinfo | None = None,
 ) -> int:
-    """Record realistic sample events (and their thumbnails) with a progress bar."""
-    batch = list(sample_events(events, seed=seed))
+    """Record sample persons, events and thumbnails (times of day in ``tz``, default local)."""
+    home = tz or datetime.now().astimezone().tzinfo or UTC
+    batch = list(sample_events(events, seed=seed, tz=home))
+    for person in SAMPLE_PERSONS:
+        store.upsert_person(person)
     with _progress() as progress:
         task = progress.add_task("recording sample events", total=len(batch))
         store.insert_events(batch)
         for event in batch:
             if thumbnails:
-                store.save_thumbnail(event.event_id, sample_frame(event, (640, 360)))
+                store.save_thumbnail(event.event_id, sample_frame(event, (640, 360), tz=home))
             progress.advance(task)
     return len(batch)
 
@@ -434,7 +483,7 @@ def fill_demo(store: EventStore, events: int) -> int:
 
 @app.command()
 def serve(
-    db: DbOption = Path("camvault.db"),
+    db: DbOption = "camvault.db",
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8765,
     token: Annotated[
@@ -449,28 +498,26 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the REST API and the dashboard (http://127.0.0.1:8765 by default)."""
-    import uvicorn
-
     from camvault.web import create_app
     from camvault.web.security import require_safe_bind
+    from camvault.web.server import bind_socket, run
 
     try:
         require_safe_bind(host, token)
+        sock = bind_socket(host, port)
     except ValueError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
-    with open_store(db, create=True) as store:
-        added = fill_demo(store, 400) if demo else 0
-    if added:
-        err.print(f"recorded {added} demo events with thumbnails in {db}")
-    shown = f"[{host}]" if ":" in host else host
-    out.print(f"camvault is serving {db} at [bold]http://{shown}:{port}/[/] (Ctrl+C stops)")
-    uvicorn.run(
-        create_app(db, token=token, public_read=public_read),
-        host=host,
-        port=port,
-        log_level="warning",
-    )
+        fail(str(exc))
+    with contextlib.closing(sock):
+        with open_store(db, create=True) as store:
+            added = fill_demo(store, 400) if demo else 0
+        if added:
+            err.print(f"recorded {added} demo events with thumbnails in {db}", markup=False)
+        shown = f"[{host}]" if ":" in host else host
+        out.print(
+            f"camvault is serving {escape(db)} at [bold]http://{shown}:{port}/[/] (Ctrl+C stops)",
+            highlight=False,
+        )
+        run(create_app(db, token=token, public_read=public_read), sock)
 
 
 @app.command()

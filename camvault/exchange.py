@@ -27,6 +27,8 @@ __all__ = [
     "CSV_COLUMNS",
     "Format",
     "ImportReport",
+    "check_destination",
+    "check_source",
     "export_events",
     "format_of",
     "import_events",
@@ -92,12 +94,33 @@ def _csv_row(event: Event) -> dict[str, Any]:
 
 def _from_csv(row: dict[str, str | None]) -> dict[str, Any]:
     """Turn a CSV row back into Event fields (empty cells are absent values)."""
-    out: dict[str, Any] = {}
-    for column, value in row.items():
-        if column is None or column == "labels" or value in (None, ""):
-            continue
-        out[column] = orjson.loads(value) if column in _JSON_COLUMNS else value
-    return out
+    return {
+        column: value
+        for column, value in row.items()
+        if column is not None and column != "labels" and value not in (None, "")
+    }
+
+
+def check_destination(dest: str | Path) -> Path:
+    """Return ``dest`` as a Path, or raise InvalidInputError saying why it cannot be written."""
+    path = Path(dest)
+    if path.is_dir():
+        problem = f"{path} is a folder; give a file name in it, such as {path / 'events.jsonl'}"
+    elif not path.parent.is_dir():
+        problem = f"cannot write {path}: the folder {path.parent} does not exist; create it first"
+    else:
+        return path
+    raise InvalidInputError("export", [("dest", problem)])
+
+
+def _open_destination(dest: str | Path, binary: bool) -> IO[Any]:
+    """Open an export file for writing, turning OS errors into InvalidInputError."""
+    path = check_destination(dest)
+    try:
+        return open(path, "wb") if binary else open(path, "w", encoding="utf-8", newline="")
+    except OSError as exc:
+        problem = f"cannot write {path}: {exc.strerror or exc}; choose another path"
+        raise InvalidInputError("export", [("dest", problem)]) from exc
 
 
 def export_events(
@@ -109,11 +132,13 @@ def export_events(
 ) -> int:
     """Write matching events to ``dest`` (a path or an open file); return how many."""
     events = iter_events(store, **filters)
+    if isinstance(dest, str | Path):
+        with _open_destination(dest, binary=fmt == "parquet") as fh:
+            if fmt == "parquet":
+                return _export_parquet(events, fh, progress)
+            return _export_text(events, fh, fmt, progress)
     if fmt == "parquet":
         return _export_parquet(events, dest, progress)
-    if isinstance(dest, str | Path):
-        with open(dest, "w", encoding="utf-8", newline="") as fh:
-            return _export_text(events, fh, fmt, progress)
     if isinstance(dest, io.TextIOBase):
         return _export_text(events, dest, fmt, progress)
     raise InvalidInputError("export", [("dest", "must be a path or a text file for jsonl/csv")])
@@ -204,45 +229,110 @@ def _export_parquet(
     return count
 
 
-def _records(src: Path, fmt: Format) -> Iterator[tuple[int, int, Any]]:
-    """Yield (line number, bytes read so far, record) from a file, streaming."""
-    if fmt == "parquet":
-        _, pq = _pyarrow()
-        number = 0
-        parquet = pq.ParquetFile(src)
-        done = 0
-        for batch in parquet.iter_batches(batch_size=_CHUNK):
+def check_source(src: str | Path | IO[bytes], fmt: str | None = None) -> Format:
+    """Return the format to import ``src`` (a path or a binary stream) with, or say why not."""
+    if not isinstance(src, str | Path):
+        kind = format_of("stream.jsonl", fmt)
+        if kind == "parquet":
+            problem = "parquet cannot be read from a stream; give a .parquet file"
+            raise InvalidInputError("import", [("src", problem)])
+        return kind
+    path = Path(src)
+    if path.is_dir():
+        problem = f"{path} is a folder, not a file; give a .jsonl, .csv or .parquet file in it"
+    elif not path.exists():
+        problem = f"no such file: {path}"
+    else:
+        return format_of(path, fmt)
+    raise InvalidInputError("import", [("src", problem)])
+
+
+def _parquet_records(src: Path) -> Iterator[tuple[int, int, Any]]:
+    """Yield (row number, bytes read so far, record) from a Parquet file, a batch at a time."""
+    pa, pq = _pyarrow()
+    number = 0
+    done = 0
+    try:
+        for batch in pq.ParquetFile(src).iter_batches(batch_size=_CHUNK):
             done += batch.nbytes
             for row in batch.to_pylist():
                 number += 1
-                row.pop("labels", None)
-                for column in _JSON_COLUMNS:
-                    if isinstance(row.get(column), str):
-                        row[column] = orjson.loads(row[column])
-                yield number, done, {k: v for k, v in row.items() if v is not None}
+                yield number, done, row
+    except (pa.ArrowException, OSError) as exc:
+        reason = str(exc).split(". ")[0].strip()
+        problem = f"{src} is not a readable Parquet file ({reason}); check the file and --format"
+        raise InvalidInputError("import", [("src", problem)]) from exc
+
+
+def _text_records(fh: IO[bytes], fmt: Format) -> Iterator[tuple[int, int, Any]]:
+    """Yield (line number, bytes read so far, record) from JSONL or CSV, a line at a time."""
+    seekable = fh.seekable()
+    if fmt == "jsonl":
+        done = 0
+        for number, line in enumerate(fh, start=1):
+            done = fh.tell() if seekable else done + len(line)
+            if line.strip():
+                yield number, done, line
         return
-    with open(src, "rb") as fh:
-        if fmt == "jsonl":
-            for number, line in enumerate(fh, start=1):
-                if line.strip():
-                    yield number, fh.tell(), line
-            return
-        reader = csv.DictReader(io.TextIOWrapper(fh, encoding="utf-8", newline=""))
-        for row in reader:
-            yield reader.line_num, fh.tell(), row
+    reader = csv.DictReader(io.TextIOWrapper(fh, encoding="utf-8", newline=""))
+    for row in reader:
+        yield reader.line_num, fh.tell() if seekable else 0, row
+
+
+def _json_columns(record: dict[str, Any]) -> dict[str, Any]:
+    """Decode the JSON-text columns of a CSV or Parquet record, naming a column that is bad."""
+    for column in _JSON_COLUMNS:
+        value = record.get(column)
+        if isinstance(value, str):
+            try:
+                record[column] = orjson.loads(value)
+            except orjson.JSONDecodeError as exc:
+                raise InvalidEventError("Event", [(column, f"is not JSON ({exc})")]) from None
+    return record
+
+
+def _event(kind: Format, record: Any) -> Event:
+    """Validate one record of an import as an Event."""
+    if kind == "jsonl":
+        event: Event = Event.model_validate_json(record)
+    elif kind == "csv":
+        event = Event.model_validate(_json_columns(_from_csv(record)))
+    else:
+        row = {k: v for k, v in record.items() if v is not None and k != "labels"}
+        event = Event.model_validate(_json_columns(row))
+    return event
+
+
+def _reason(exc: InvalidInputError) -> str:
+    """Say what is wrong with a line: each bad field, then its problem."""
+    return "; ".join(f"{f}: {m}" if f else m for f, m in exc.problems)
 
 
 def import_events(
     store: EventStore,
-    src: str | Path,
+    src: str | Path | IO[bytes],
     fmt: Format | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import events from a file, skipping ones already stored and reporting bad lines."""
+    """Import events from a file or a binary stream, skipping stored ones, reporting bad lines."""
+    kind = check_source(src, fmt)
+    if not isinstance(src, str | Path):
+        return _import_records(store, _text_records(src, kind), kind, "the input", progress)
     path = Path(src)
-    kind = format_of(path, fmt)
-    if not path.is_file():
-        raise InvalidInputError("import", [("src", f"no such file: {path}")])
+    if kind == "parquet":
+        return _import_records(store, _parquet_records(path), kind, str(path), progress)
+    with open(path, "rb") as fh:
+        return _import_records(store, _text_records(fh, kind), kind, str(path), progress)
+
+
+def _import_records(
+    store: EventStore,
+    records: Iterator[tuple[int, int, Any]],
+    kind: Format,
+    name: str,
+    progress: Progress | None,
+) -> ImportReport:
+    """Validate and insert records in chunks; count and list the bad ones."""
     report = ImportReport()
     chunk: list[Event] = []
     done = 0
@@ -256,18 +346,13 @@ def import_events(
             progress(done)
 
     try:
-        for number, done, record in _records(path, kind):
+        for number, done, record in records:
             try:
-                if kind == "jsonl":
-                    event: Event = Event.model_validate_json(record)
-                elif kind == "csv":
-                    event = Event.model_validate(_from_csv(record))
-                else:
-                    event = Event.model_validate(record)
-            except (InvalidEventError, orjson.JSONDecodeError) as exc:
+                event = _event(kind, record)
+            except InvalidInputError as exc:
                 report.failed += 1
                 if len(report.errors) < _MAX_REPORTED:
-                    report.errors.append((number, str(exc)))
+                    report.errors.append((number, _reason(exc)))
                 continue
             chunk.append(event)
             if len(chunk) >= _CHUNK:
@@ -275,7 +360,7 @@ def import_events(
         if chunk:
             flush(done)
     except (UnicodeDecodeError, csv.Error) as exc:
-        problem = f"{path} is not readable {kind}: {exc}"
+        problem = f"{name} is not readable {kind}: {exc}"
         raise InvalidInputError("import", [("src", problem)]) from exc
     if progress is not None:
         progress(done)

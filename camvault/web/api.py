@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import anyio
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -528,19 +529,23 @@ async def stream(
     request: Request, store: Store, poll: Annotated[float, Query(ge=0.05, le=10)] = 0.5
 ) -> EventSourceResponse:
     """Stream new events as server-sent events (`event: event`, data: the event JSON)."""
+    closing = anyio.Event()  # set on server shutdown: end the response cleanly, then exit
     _, position = await store.tail()
     root = _root(store)
 
     async def feed() -> Any:
         nonlocal position
-        while not await request.is_disconnected():
+        while not closing.is_set() and not await request.is_disconnected():
             events, position = await store.tail(position)
             for event in events:
                 yield {"event": "event", "data": stored(root, event).model_dump_json()}
             if not events:
-                await asyncio.sleep(poll)
+                with anyio.move_on_after(poll):
+                    await closing.wait()
 
-    return EventSourceResponse(feed(), ping=15)
+    return EventSourceResponse(
+        feed(), ping=15, shutdown_event=closing, shutdown_grace_period=poll + 5
+    )
 
 
 def _not_found(message: str) -> Response:

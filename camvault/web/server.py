@@ -1,0 +1,56 @@
+"""Run the web app under uvicorn: the port is bound before anything is announced.
+
+Binding first turns a busy port into one clear error instead of a "serving" line followed by
+uvicorn's own failure. On Ctrl+C uvicorn stops accepting, open event streams end their
+responses (see the /api/stream route) and the store is closed by the app's lifespan.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import socket
+from typing import Any
+
+__all__ = ["GRACEFUL_SHUTDOWN_S", "bind_socket", "run"]
+
+GRACEFUL_SHUTDOWN_S = 15
+"""Longest wait for open requests on shutdown before uvicorn cancels them."""
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind and listen on ``host:port``, or raise ValueError with one line saying why not."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as uvicorn does
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ValueError(
+                f"port {port} is in use on {host} (another camvault serve?); "
+                "stop that program or choose another port with --port"
+            ) from None
+        reason = exc.strerror or str(exc)
+        raise ValueError(f"cannot listen on {host} port {port}: {reason}; check --host") from None
+    sock.listen(2048)  # connections wait in the backlog until uvicorn accepts them
+    sock.set_inheritable(True)
+    return sock
+
+
+def run(app: Any, sock: socket.socket, *, log_level: str = "warning") -> None:
+    """Serve ``app`` on a bound socket until Ctrl+C (a normal end) or SIGTERM."""
+    import uvicorn
+
+    host, port = sock.getsockname()[:2]
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+    )
+    # uvicorn re-raises Ctrl+C after its clean shutdown; for a user it is a normal stop
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run(sockets=[sock])

@@ -1,0 +1,92 @@
+"""`camvault serve` as users run it: a child process, a real port, Ctrl+C with a stream open."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from camvault.web.server import bind_socket
+
+from .conftest import CHILD_TIMEOUT, PYTHON, child_env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve_args(db: Path, port: int) -> list[str]:
+    return [PYTHON, "-m", "camvault", "serve", "--db", str(db), "--port", str(port)]
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A port on which another program is listening."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield int(sock.getsockname()[1])
+
+
+def test_a_busy_port_is_one_line_and_nothing_is_served(tmp_path: Path, busy_port: int) -> None:
+    done = subprocess.run(
+        serve_args(tmp_path / "s.db", busy_port),
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=CHILD_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "serving" not in done.stdout + done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"error: port {busy_port} is in use on 127.0.0.1 (another camvault serve?); "
+        "stop that program or choose another port with --port"
+    ]
+
+
+def test_ctrl_c_with_an_open_event_stream_shuts_down_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    child = subprocess.Popen(
+        serve_args(tmp_path / "s.db", port),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(COLUMNS="200"),
+    )
+    try:
+        assert child.stdout is not None and child.stderr is not None
+        first = child.stdout.readline()  # printed once the port is bound and listening
+        assert f"serving {tmp_path / 's.db'} at http://127.0.0.1:{port}/" in first
+        url = f"http://127.0.0.1:{port}/api/stream"
+        with httpx.Client(timeout=CHILD_TIMEOUT) as client, client.stream("GET", url) as stream:
+            assert stream.status_code == 200
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            child.send_signal(signal.SIGINT)
+            body = b"".join(stream.iter_raw())  # ends cleanly: the response was completed
+        assert body == b"" or body.startswith(b":")
+        assert child.wait(timeout=CHILD_TIMEOUT) == 0
+        errors = child.stderr.read()
+        assert "ASGI callable returned without completing response" not in errors
+        assert "Traceback" not in errors and "Error" not in errors, errors
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
+def test_bind_socket_says_why_it_cannot_listen(busy_port: int) -> None:
+    with pytest.raises(ValueError, match=f"^port {busy_port} is in use on 127.0.0.1"):
+        bind_socket("127.0.0.1", busy_port)
+    with pytest.raises(ValueError, match=r"^cannot listen on 203\.0\.113\.9 port \d+: .*--host"):
+        bind_socket("203.0.113.9", free_port())  # a documentation address no machine has
+    sock = bind_socket("127.0.0.1", 0)
+    with sock, socket.create_connection(sock.getsockname()[:2], timeout=CHILD_TIMEOUT):
+        pass  # listening as soon as it is bound: clients wait for the server to accept
