@@ -35,8 +35,8 @@ _GROWTH = 4
 
 def index_pending(conn: apsw.Connection) -> None:
     """Give every pending description its time key and index them all (one segment)."""
-    rows: list[Any] = conn.execute(
-        "SELECT e.ts, e.id FROM fts_pending p JOIN events e ON e.id = p.rowid "
+    rows: list[Any] = conn.execute(  # CROSS JOIN: seek each pending row, never scan events
+        "SELECT e.ts, e.id FROM fts_pending p CROSS JOIN events e ON e.id = p.rowid "
         "WHERE e.llm_description IS NOT NULL"
     ).fetchall()
     conn.execute("DELETE FROM fts_pending")

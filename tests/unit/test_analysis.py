@@ -583,3 +583,41 @@ def test_a_text_page_reads_about_a_page_of_matches_whatever_the_insertion_order(
                 assert rows[0] <= 6 * 20
     finally:
         apsw.connection_hooks.remove(hook)
+
+
+def test_inserting_never_scans_the_stored_events(db_path: Path) -> None:
+    import re
+
+    import apsw
+
+    seen: dict[str, Any] = {}
+
+    def trace(_cursor: apsw.Cursor, sql: str, bindings: Any) -> bool:
+        seen[sql] = bindings
+        return True
+
+    def hook(conn: apsw.Connection) -> None:
+        conn.exec_trace = trace
+
+    with EventStore(db_path) as store:
+        store.insert_events(build_events(300, seed=15))
+        apsw.connection_hooks.append(hook)
+        try:  # a new connection sees the hook: the writer of a second store on the file
+            with EventStore(db_path) as again:
+                again.insert_events(build_events(300, seed=16))
+                again.insert_event(build_events(1, seed=17)[0])
+                again.query(text="red")  # indexes the pending description
+        finally:
+            apsw.connection_hooks.remove(hook)
+    statements = {
+        s: b for s, b in seen.items() if s.lstrip().upper().startswith(("SELECT", "INSERT"))
+    }
+    assert any("fts_pending" in s for s in statements)  # the indexing statements were seen
+    conn = apsw.Connection(str(db_path))
+    scans = {
+        s: detail
+        for s, b in statements.items()
+        for *_, detail in conn.execute(f"EXPLAIN QUERY PLAN {s}", b)
+        if re.fullmatch(r"SCAN (e|events)( USING .*)?", detail)
+    }
+    assert scans == {}  # each statement's work follows what it writes, not the store's size
