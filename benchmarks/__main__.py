@@ -28,6 +28,7 @@ QUICK = Config(
     async_events=2_000,
     async_single=1_000,
     reads_events=50_000,
+    reads_import=5_000,
     read_reps=200,
     http_single=500,
     http_batches=50,

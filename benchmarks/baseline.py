@@ -84,13 +84,14 @@ def fingerprint(db: Path) -> dict[str, Any]:
 class Baseline:
     """What a developer would write by hand with the standard library's sqlite3."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create: bool = True) -> None:
         self.path = path
         self.con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.con.execute("PRAGMA journal_mode=WAL")
         self.con.execute("PRAGMA synchronous=NORMAL")
-        for statement in SCHEMA:
-            self.con.execute(statement)
+        if create:
+            for statement in SCHEMA:
+                self.con.execute(statement)
 
     def insert_one(self, ev: EventTuple) -> None:
         """Write one event and its detections in a transaction of its own."""

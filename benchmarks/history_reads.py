@@ -11,6 +11,7 @@ from typing import Any
 
 from benchmarks.baseline import EPOCH, MICRO, SELECT, to_dict
 from camvault import EventStore
+from camvault.query import Order
 
 DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
@@ -153,3 +154,20 @@ def reads(
             reps=5,
         ),
     ]
+
+
+def imported_reads(store: EventStore, con: sqlite3.Connection, cap_s: float) -> list[Read]:
+    """The text reads timed again after an older history was imported, both orders."""
+
+    def read(order: Order, direction: str) -> Read:
+        like = f"{SELECT} WHERE llm_description LIKE ? ORDER BY ts {direction}, id {direction}"
+        return Read(
+            f"text_package_imported_{order}",
+            f"text 'package', {order} 50, after the import",
+            2.0,
+            lambda _: store.query(text="package", limit=50, order=order).events,
+            lambda _: _rows(con, f"{like} LIMIT 50", ("%package%",)),
+            Cap(con, cap_s),
+        )
+
+    return [read("newest", "DESC"), read("oldest", "ASC")]

@@ -36,6 +36,7 @@ class Config:
     async_single: int = 5_000
     reads_events: int = 1_000_000
     reads_chunk: int = 50_000
+    reads_import: int = 50_000
     reads_days: int = 60
     read_reps: int = 300
     http_single: int = 3_000

@@ -25,7 +25,7 @@ import apsw
 from camvault.backends.base import PurgeBatch, ThumbnailRef
 from camvault.backends.sqlite_errors import translate
 from camvault.backends.sqlite_sql import COLUMNS, bucket_number, local_time, select_events, where
-from camvault.backends.sqlite_text import text_page
+from camvault.backends.sqlite_text import index_pending, text_page
 from camvault.errors import DatabaseError, InvalidQueryError, MigrationError
 from camvault.histogram import HistogramSpec, RollupPlan
 from camvault.migrations import Migration, load_migrations
@@ -65,10 +65,6 @@ _ROLLUP_PRUNE = (
     "DELETE FROM rollup_hourly WHERE dim = ? AND hour = ? AND camera_id = ? AND key = ? AND n <= 0"
 )
 _DELETED = "RETURNING ts, camera_id, person_name, detected_objects, thumbnail_path, event_id"
-_INDEX_TEXT = (
-    "INSERT INTO events_fts (rowid, llm_description) SELECT e.id, e.llm_description "
-    "FROM fts_pending p JOIN events e ON e.id = p.rowid WHERE e.llm_description IS NOT NULL"
-)
 _INLINE_TEXTS = 64
 """A transaction with at least this many new descriptions indexes them before it commits."""
 _BACKGROUND_TEXTS = 256
@@ -117,8 +113,7 @@ class _Transaction:
 
     def index_text(self) -> None:
         """Move pending descriptions into the full-text index (one segment for all)."""
-        self.conn.execute(_INDEX_TEXT)
-        self.conn.execute("DELETE FROM fts_pending")
+        index_pending(self.conn)
         self.texts = 0
         self.indexed = True
 

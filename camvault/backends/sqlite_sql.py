@@ -52,7 +52,10 @@ def where(spec: QuerySpec, *, labels: bool = True) -> tuple[list[str], list[Any]
             "e.thumbnail_path IS NOT NULL" if spec.has_thumbnail else "e.thumbnail_path IS NULL"
         )
     if spec.text is not None:
-        clauses.append("e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)")
+        clauses.append(
+            "e.id IN (SELECT k.event_rowid FROM events_text t JOIN text_keys k "
+            "ON k.key = t.rowid WHERE events_text MATCH ?)"
+        )
         params.append(spec.text)
     if labels and (spec.labels or spec.min_confidence is not None):
         # d.ts = e.ts (always true: detections carry their event's ts) lets the planner seek

@@ -1,16 +1,18 @@
-"""One page of a full-text query, found without sorting every match.
+"""The full-text index keyed by time: indexing pending descriptions, and one page of a query.
 
-A common word can match a quarter of a million events; ordering all of them by time to keep
-fifty costs a second. Instead, matches are read from the FTS index in rowid order, newest
-rowid first (rowid order follows insertion, which mostly follows time), in batches that
-double, keeping the best ``limit`` rows by (ts, id). The walk stops once an indexed check
-proves that no event with a smaller rowid can fall between the page's last row and the
-cursor, so the page is exact even when old events were inserted late.
+Descriptions are indexed under a time key (schema v3): ``ts * 1024 + n`` with n telling
+apart the events of one microsecond, so the index's own order is time order. A page walks
+the matches from the cursor on, newest (or oldest) key first, in batches that grow, and
+stops as soon as the next key's timestamp is past the page's last row: no match is sorted
+that cannot be on the page, however late old events were inserted. Events with a timestamp
+outside [1970, 2200), or in a microsecond that already holds 1024 keys, get an unordered key
+(from :data:`UNORDERED` up) and are read in full by every page.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -19,9 +21,95 @@ import apsw
 from camvault.backends.sqlite_sql import COLUMNS, where
 from camvault.query import QuerySpec
 
-__all__ = ["text_page"]
+__all__ = ["LANE", "TS_END", "UNORDERED", "index_pending", "text_page"]
 
-_FIRST_BATCH = 256
+LANE = 1024
+"""Keys per microsecond: key = ts * LANE + n."""
+TS_END = 7_258_118_400_000_000
+"""2200-01-01T00:00:00Z in microseconds: timestamps in [0, TS_END) get ordered keys."""
+UNORDERED = 8_000_000_000_000_000_000
+"""First unordered key (above every ordered one, TS_END * LANE < UNORDERED < 2**63)."""
+
+_GROWTH = 4
+
+
+def index_pending(conn: apsw.Connection) -> None:
+    """Give every pending description its time key and index them all (one segment)."""
+    rows: list[Any] = conn.execute(  # CROSS JOIN: seek each pending row, never scan events
+        "SELECT e.ts, e.id FROM fts_pending p CROSS JOIN events e ON e.id = p.rowid "
+        "WHERE e.llm_description IS NOT NULL"
+    ).fetchall()
+    conn.execute("DELETE FROM fts_pending")
+    if not rows:
+        return
+    rows.sort()  # by (ts, id); usually sorted already, which makes this cheap
+    ordered = [(ts, rowid) for ts, rowid in rows if 0 <= ts < TS_END]
+    taken = _lanes_in_use(conn, ordered)
+    pairs: list[tuple[int, int]] = []
+    overflow: list[int] = []
+    last_lane, n = -1, 0
+    for ts, rowid in ordered:
+        if ts != last_lane:
+            last_lane = ts
+            n = taken(ts)
+        if n < LANE:
+            pairs.append((ts * LANE + n, rowid))
+            n += 1
+        else:
+            overflow.append(rowid)
+    overflow += [rowid for ts, rowid in rows if not 0 <= ts < TS_END]
+    if overflow:
+        top: Any = conn.execute("SELECT max(key) FROM text_keys").fetchall()[0][0]
+        first = max(UNORDERED, (top or 0) + 1)
+        pairs += [(first + i, rowid) for i, rowid in enumerate(sorted(overflow))]
+    conn.executemany("INSERT INTO text_keys (key, event_rowid) VALUES (?, ?)", pairs)
+    # one statement for all: FTS5 writes a segment at the end of every statement
+    conn.execute(
+        "INSERT INTO events_text (rowid, llm_description) SELECT j.value ->> 0, e.llm_description "
+        "FROM json_each(?) j CROSS JOIN events e ON e.id = j.value ->> 1",
+        (json.dumps(pairs),),
+    )
+
+
+def _lanes_in_use(conn: apsw.Connection, ordered: list[tuple[int, int]]) -> Callable[[int], int]:
+    """Return a function giving the first free n of a microsecond's lane.
+
+    New events usually land in microseconds nobody holds yet (live events are the newest,
+    an imported history its own stretch of time), so one range check usually answers all.
+    """
+    if not ordered:
+        return lambda ts: 0
+    lo, hi = ordered[0][0] * LANE, (ordered[-1][0] + 1) * LANE
+    busy = conn.execute(
+        "SELECT 1 FROM text_keys WHERE key >= ? AND key < ? LIMIT 1", (lo, hi)
+    ).fetchall()
+    if not busy:
+        return lambda ts: 0
+
+    def first_free(ts: int) -> int:
+        row: Any = conn.execute(
+            "SELECT max(key) FROM text_keys WHERE key >= ? AND key < ?",
+            (ts * LANE, (ts + 1) * LANE),
+        ).fetchall()[0]
+        return 0 if row[0] is None else int(row[0]) - ts * LANE + 1
+
+    return first_free
+
+
+def _key_range(spec: QuerySpec) -> tuple[int, int]:
+    """Return the ordered keys [lo, hi) that can hold the page's events."""
+    lo, hi = 0, UNORDERED
+    newest = spec.order == "newest"
+    if spec.since is not None:
+        lo = max(lo, spec.since * LANE)
+    if spec.until is not None:
+        hi = min(hi, spec.until * LANE)
+    if spec.after is not None:
+        if newest:
+            hi = min(hi, (spec.after[0] + 1) * LANE)
+        else:
+            lo = max(lo, spec.after[0] * LANE)
+    return max(lo, 0), min(hi, UNORDERED)
 
 
 def text_page(conn: apsw.Connection, spec: QuerySpec) -> list[Any]:
@@ -31,50 +119,57 @@ def text_page(conn: apsw.Connection, spec: QuerySpec) -> list[Any]:
     if spec.after is not None:
         clauses.append("(e.ts, e.id) < (?, ?)" if newest else "(e.ts, e.id) > (?, ?)")
         params.extend(spec.after)
-    filters = "".join(f" AND {c}" for c in clauses)
-    order = "DESC" if newest else "ASC"
-    beyond = "rowid < ?" if newest else "rowid > ?"
+    rows_sql = (
+        f"SELECT {COLUMNS} FROM text_keys k JOIN events e ON e.id = k.event_rowid "
+        "WHERE k.key IN (SELECT value FROM json_each(?))" + "".join(f" AND {c}" for c in clauses)
+    )
+
+    def rows_of(keys: list[int]) -> list[Any]:
+        return conn.execute(rows_sql, (json.dumps(keys), *params)).fetchall() if keys else []
+
+    def by_time(rows: list[Any]) -> list[Any]:
+        return sorted(rows, key=lambda r: (r[2], r[0]), reverse=newest)[: spec.limit]
+
     best: list[Any] = []
-    edge: int | None = None
-    batch = max(_FIRST_BATCH, 4 * spec.limit)
-    while True:
-        ids = [
-            row[0]
-            for row in conn.execute(
-                "SELECT rowid FROM events_fts WHERE events_fts MATCH ?"
-                + (f" AND {beyond}" if edge is not None else "")
-                + f" ORDER BY rowid {order} LIMIT ?",
-                (spec.text, edge, batch) if edge is not None else (spec.text, batch),
+    unordered = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM text_keys WHERE key >= ?)", (UNORDERED,)
+    ).fetchall()
+    if unordered[0][0]:
+        keys = [
+            r[0]
+            for r in conn.execute(
+                "SELECT rowid FROM events_text WHERE events_text MATCH ? AND rowid >= ?",
+                (spec.text, UNORDERED),
             )
         ]
-        if ids:
-            rows = conn.execute(
-                f"SELECT {COLUMNS} FROM events e WHERE e.id IN (SELECT value FROM json_each(?))"
-                + filters,
-                (json.dumps(ids), *params),
-            ).fetchall()
-            best = sorted([*best, *rows], key=lambda r: (r[2], r[0]), reverse=newest)
-            best = best[: spec.limit]
-        if len(ids) < batch:
-            return best  # every match has been seen
-        edge = ids[-1]
-        if len(best) == spec.limit and not _unseen_could_come_between(conn, spec, best[-1], edge):
-            return best
-        batch *= 2
-
-
-def _unseen_could_come_between(
-    conn: apsw.Connection, spec: QuerySpec, last: Any, edge: int
-) -> bool:
-    """Whether any event past ``edge`` in rowid order sorts between ``last`` and the cursor."""
-    newest = spec.order == "newest"
-    sql = (
-        "SELECT 1 FROM events e WHERE e.id < ? AND e.ts >= ? AND (e.ts, e.id) > (?, ?)"
-        if newest
-        else "SELECT 1 FROM events e WHERE e.id > ? AND e.ts <= ? AND (e.ts, e.id) < (?, ?)"
+        best = by_time(rows_of(keys))
+    lo, hi = _key_range(spec)
+    walk = (
+        "SELECT rowid FROM events_text WHERE events_text MATCH ? AND rowid >= ? AND rowid < ? "
+        f"ORDER BY rowid {'DESC' if newest else 'ASC'} LIMIT ?"
     )
-    params: list[Any] = [edge, last[2], last[2], last[0]]
-    if spec.after is not None:
-        sql += " AND (e.ts, e.id) < (?, ?)" if newest else " AND (e.ts, e.id) > (?, ?)"
-        params.extend(spec.after)
-    return bool(conn.execute(sql + " LIMIT 1", params).fetchall())
+
+    batch = spec.limit + 1
+    while lo < hi:
+        keys = [r[0] for r in conn.execute(walk, (spec.text, lo, hi, batch))]
+        best = by_time([*best, *rows_of(keys)])
+        if len(keys) < batch:
+            break  # every match in range has been seen
+        edge = keys[-1]
+        if newest:
+            hi = edge
+        else:
+            lo = edge + 1
+        if len(best) == spec.limit:
+            # every unseen key is past the edge, so its event is at or past the edge's time
+            edge_ts, last_ts = edge // LANE, best[-1][2]
+            if edge_ts == last_ts:  # only the rest of that microsecond can still be on the page
+                lane = (
+                    (max(lo, edge_ts * LANE), hi) if newest else (lo, min(hi, (edge_ts + 1) * LANE))
+                )
+                rest = [r[0] for r in conn.execute(walk, (spec.text, *lane, LANE))]
+                return by_time([*best, *rows_of(rest)])
+            if (edge_ts < last_ts) if newest else (edge_ts > last_ts):
+                break
+        batch *= _GROWTH
+    return best

@@ -170,3 +170,5 @@ def test_bench_prints_figures() -> None:
     figures = json.loads(result.output)
     assert figures["single insert p50 (us)"] > 0
     assert figures["bulk inserts per second"] > 0
+    assert figures["full-text query p50 (us)"] > 0  # after importing older events
+    assert figures["full-text query, oldest first p50 (us)"] > 0

@@ -156,3 +156,73 @@ def test_badly_named_or_gapped_migrations(tmp_path: Path, name: str, message: st
     (folder / name).write_text("CREATE TABLE t (x);")
     with pytest.raises(MigrationError, match=message):
         load_migrations("sqlite", folder)
+
+
+def test_upgrading_a_v2_database_keys_its_text_index_by_time(
+    tmp_path: Path, make_event: Callable[..., Event]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    for name in ("0001_initial.sql", "0002_analysis.sql"):
+        (v2 / name).write_text((SHIPPED / name).read_text())
+    t0 = datetime(2026, 5, 1, tzinfo=UTC)
+    stamps = [t0 - timedelta(minutes=i) for i in range(40)]  # inserted newest first
+    stamps[5] = stamps[6] = stamps[7]  # three events of one instant
+    events = [
+        make_event(timestamp=ts, llm_description=f"a red van number {i}")
+        for i, ts in enumerate(stamps)
+    ]
+    # stored before timestamps were bounded: model_copy skips today's range check
+    events[9] = events[9].model_copy(update={"timestamp": datetime(2301, 1, 1, tzinfo=UTC)})
+    events.insert(3, make_event(timestamp=t0, llm_description=None))
+    db = tmp_path / "events.db"
+    conn = apsw.Connection(str(db))
+    conn.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+        "name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+    )
+    for step in load_migrations("sqlite", v2):  # a v2 file, written the way v2 wrote it
+        conn.execute(step.sql)
+        conn.execute(
+            "INSERT INTO schema_migrations VALUES (?, ?, ?, 0)",
+            (step.version, step.name, step.checksum),
+        )
+    columns = ", ".join(INSERT_COLUMNS)
+    for i, ev in enumerate(events):
+        conn.execute("INSERT OR IGNORE INTO cameras VALUES (?, NULL, 0)", (ev.camera_id,))
+        row = event_to_row(ev)
+        conn.execute(f"INSERT INTO events ({columns}) VALUES ({', '.join('?' * len(row))})", row)
+        if i == 30:  # v2 indexed the first 31 rows; the rest is still pending
+            conn.execute(
+                "INSERT INTO events_fts (rowid, llm_description) SELECT e.id, e.llm_description "
+                "FROM fts_pending p JOIN events e ON e.id = p.rowid"
+            )
+            conn.execute("DELETE FROM fts_pending")
+    conn.close()
+    described = [e for e in events if e.llm_description]
+    rank = {e.event_id: i for i, e in enumerate(events)}
+    with EventStore(db) as store:
+        assert store.info()["schema_version"] == LATEST
+        for order in ("newest", "oldest"):
+            expected = sorted(
+                described, key=lambda e: (e.timestamp, rank[e.event_id]), reverse=order == "newest"
+            )
+            got, cursor = [], None
+            while True:
+                page = store.query(text="van", limit=4, order=order, cursor=cursor)
+                got += [e.event_id for e in page.events]
+                if (cursor := page.next_cursor) is None:
+                    break
+            assert got == [e.event_id for e in expected]  # each exactly once, in time order
+        assert store.count(text="van") == len(described)
+        assert store.count(text="number 9") == 1
+        for ev in (events[1], events[10], events[35]):  # indexed in v2, unordered, pending
+            assert store.delete_event(ev.event_id)
+        assert store.count(text="van") == len(described) - 3
+        assert store.query(text="number", limit=1, order="oldest").events == [events[-1]]
+    conn = apsw.Connection(str(db))
+    conn.execute("INSERT INTO events_text (events_text) VALUES ('integrity-check')")
+    fts = "SELECT count(*) FROM events_fts WHERE events_fts MATCH 'van'"
+    assert conn.execute(fts).fetchall() == [(0,)]  # the v2 index is retired, emptied
