@@ -46,6 +46,9 @@ __all__ = ["EventStore"]
 
 log = logging.getLogger("camvault")
 
+UPDATABLE = frozenset({"retain"})
+"""Event fields that update_event may change."""
+
 PURGE_BATCH = 500
 """Events removed per purge transaction: keeps a writer's wait behind purge short."""
 
@@ -334,6 +337,22 @@ class EventStore:
         self._remove_thumbnails(paths)
         return True
 
+    def update_event(self, event_id: str, **changes: Any) -> Event | None:
+        """Change fields of a stored event (for now only ``retain``); None if it is absent."""
+        _text_arg("update_event", "event_id", event_id)
+        problems: list[FieldProblem] = []
+        updatable = ", ".join(sorted(UPDATABLE))
+        if not changes:
+            problems.append(("changes", f"give at least one field to change: {updatable}"))
+        for name in sorted(set(changes) - UPDATABLE):
+            problems.append((name, f"cannot be updated; updatable fields: {updatable}"))
+        if "retain" in changes and not isinstance(changes["retain"], bool):
+            problems.append(("retain", "must be true or false"))
+        if problems:
+            raise InvalidQueryError("update_event", problems)
+        self._open()
+        return self._backend.update_event(event_id, {"retain": int(changes["retain"])})
+
     def _remove_thumbnails(self, paths: Iterable[str]) -> int:
         """Delete thumbnail files inside our folder (never a file camvault did not make)."""
         root = self.thumbnails_dir.resolve()
@@ -432,6 +451,12 @@ class EventStore:
         _text_arg("get_person", "name", name)
         self._open()
         return self._backend.get_person(name)
+
+    def delete_person(self, name: str) -> bool:
+        """Forget a known person; False if there was none (their events stay)."""
+        _text_arg("delete_person", "name", name)
+        self._open()
+        return self._backend.delete_person(name)
 
     def list_persons(self) -> list[Person]:
         """Return every known person, by name."""
