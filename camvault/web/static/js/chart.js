@@ -7,6 +7,7 @@ import { colorOf, el, plural } from "./core.js";
 const HOUR = 3600e3;
 const AUTO_HOURS_UP_TO = 4 * 24 * HOUR;  // longer periods are shown per day
 const MAX_SLOTS = 20000;
+const MAX_TABLE_ROWS = 500;
 export const TZ = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 
 const floorHour = (ms) => Math.floor(ms / HOUR) * HOUR;
@@ -73,7 +74,6 @@ export function drawChart(box, legend, s, onZoom) {
   const order = keys.map((_, i) => keys.length - 1 - i);
   const css = getComputedStyle(document.documentElement);
   const muted = css.getPropertyValue("--muted").trim(), line = css.getPropertyValue("--line").trim();
-  const width = s.bucket === "hour" ? HOUR / 1000 : 86400;
   const bars = uPlot.paths.bars({ size: [0.86, 64], align: 1 });
   const opts = {
     width: Math.max(box.clientWidth, 200),
@@ -113,11 +113,23 @@ export function drawChart(box, legend, s, onZoom) {
   };
   box.replaceChildren();
   plot = new uPlot(opts, [s.xs.map((t) => t / 1000), ...order.map((i) => stacked[i])], box);
-  box.dataset.buckets = String(s.xs.length);
-  box.dataset.bucketWidth = String(width);
+  plot.root.setAttribute("aria-hidden", "true");
+  box.append(chartTable(s, raw));
   resize = new ResizeObserver(() => plot && plot.setSize({ width: Math.max(box.clientWidth, 200), height: box.clientHeight || 160 }));
   resize.observe(box);
   legend.replaceChildren(...keys.filter(Boolean).map((k) => el("span", {}, el("i", { style: `background:${colorOf(k)}` }), k)));
+}
+
+/** The chart's numbers as a (visually hidden) table for screen readers, one row per bucket. */
+function chartTable(s, raw) {
+  const fmt = s.bucket === "hour" ? { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }
+    : { weekday: "short", month: "short", day: "numeric", year: "numeric" };
+  const rows = s.xs.length <= MAX_TABLE_ROWS ? s.xs.map((t, i) => el("tr", {},
+    el("th", { scope: "row", "data-start": new Date(t).toISOString() }, new Date(t).toLocaleString([], fmt)),
+    el("td", {}, String(raw.reduce((sum, r) => sum + r[i], 0))))) : [];
+  return el("table", { class: "sr", id: "chart-table" },
+    el("caption", {}, rows.length ? `Events per ${s.bucket}` : `Events per ${s.bucket}: too many to list; zoom in`),
+    el("tbody", {}, rows));
 }
 
 /** Snap a dragged instant to its bucket's start (or the next bucket's start for the end). */

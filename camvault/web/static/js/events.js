@@ -159,7 +159,6 @@ async function summary() {
     drawHeatmap($("#heatmap"), buckets);
     card.classList.remove("stale");
     $("#period").textContent = series && series.xs.length ? `${describePeriod(series)}, ${plural(count, "event")}` : "No events match these filters.";
-    $("#chart").setAttribute("aria-label", $("#period").textContent);
     $("#zoom-out").hidden = !(state.filters.since || state.filters.until);
     showCount();
   } catch (err) {
