@@ -55,6 +55,7 @@ export async function api(path, options = {}) {
 }
 
 let asking = null;
+document.getElementById("token-cancel").addEventListener("click", () => document.getElementById("token-dialog").close("cancel"));
 /** Show the token dialog (with an error when the last token was refused); resolves once saved. */
 export function askToken(refused = false) {
   if (asking) return asking;
