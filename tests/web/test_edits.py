@@ -48,3 +48,10 @@ async def test_edits_need_the_token(make_client: Callable[..., httpx.AsyncClient
     assert (await client.patch("/api/events/ev-1", json={"retain": True})).status_code == 401
     assert (await client.delete("/api/persons/alice")).status_code == 401
     assert (await client.get("/api/persons/alice", headers=AUTH)).status_code == 200
+
+
+async def test_patch_accepts_an_encoded_id_with_a_slash(client: httpx.AsyncClient) -> None:
+    await client.post("/api/events", json={"event_id": "frigate/1.5-abc", "camera_id": "c"})
+    r = await client.patch("/api/events/frigate%2F1.5-abc", json={"retain": True})
+    assert r.status_code == 200 and r.json()["event_id"] == "frigate/1.5-abc"
+    assert r.json()["retain"] is True
