@@ -2,7 +2,7 @@
 // weekday x hour heatmap, both from one /api/histogram answer: hour buckets by camera, in the
 // browser's time zone (every event has one camera, so the sums are event counts).
 
-import { colorOf, el, plural } from "./core.js";
+import { el, plural } from "./core.js";
 
 const HOUR = 3600e3;
 const AUTO_HOURS_UP_TO = 4 * 24 * HOUR;  // longer periods are shown per day
@@ -58,7 +58,7 @@ let plot = null;
 let resize = null;
 
 /** Draw (or redraw) the stacked bar chart; `onZoom(fromMs, toMs)` gets a dragged range. */
-export function drawChart(box, legend, s, onZoom) {
+export function drawChart(box, legend, s, colorOf, onZoom) {
   plot?.destroy();
   plot = null;
   resize?.disconnect();
@@ -78,7 +78,7 @@ export function drawChart(box, legend, s, onZoom) {
   const opts = {
     width: Math.max(box.clientWidth, 200),
     height: box.clientHeight || 160,
-    padding: [8, 8, 0, 0],
+    padding: [8, 24, 0, 0],  // room for the last date under the axis
     scales: {
       x: { time: true, range: () => [s.xs[0] / 1000, s.end / 1000] },
       y: { range: (u, min, max) => [0, Math.max(1, Math.ceil(max * 1.1))] },

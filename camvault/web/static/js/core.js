@@ -3,7 +3,13 @@
 const COLORS = ["#38bdf8", "#f472b6", "#34d399", "#fbbf24", "#a78bfa", "#fb7185", "#2dd4bf", "#f97316", "#a3e635"];
 const KNOWN = { person: 0, car: 1, dog: 3, cat: 4, package: 2, bicycle: 8, truck: 7 };
 
-/** The same colour for a key (label, camera) everywhere, on every page load. */
+/** A colour per camera: its place among all cameras (sorted), so no two share one. */
+export function cameraColors(cameraIds) {
+  const order = new Map([...cameraIds].sort().map((id, i) => [id, COLORS[i % COLORS.length]]));
+  return (id) => order.get(id) || colorOf(id);
+}
+
+/** The same colour for a label everywhere, on every page load. */
 export function colorOf(key) {
   if (key in KNOWN) return COLORS[KNOWN[key]];
   let h = 0;

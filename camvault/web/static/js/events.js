@@ -1,6 +1,6 @@
 // The events view: filters (kept in the URL), period line, chart, heatmap, endless list, live.
 
-import { api, chips, el, eventHash, filtersOf, labelsOf, plural, query, replaceHash, short, thumb, when, withToken } from "./core.js";
+import { api, cameraColors, chips, el, eventHash, filtersOf, labelsOf, plural, query, replaceHash, short, thumb, when, withToken } from "./core.js";
 import { describePeriod, drawChart, drawHeatmap, toSeries, TZ } from "./chart.js";
 
 const PAGE = 48;
@@ -9,6 +9,8 @@ const state = {
   gen: 0, ctrl: null, key: null, count: null, view: null, stream: null, refresh: null,
 };
 const $ = (sel) => state.view.querySelector(sel);
+let cameraList = null;  // asked once per page load: the filter's choices and the chart's colours
+const cameras = () => (cameraList ??= api("/api/cameras").catch((err) => { cameraList = null; throw err; }));
 
 function card(ev, fresh = false) {
   return el("a", { class: "card event" + (fresh ? " fresh" : ""), href: eventHash(ev.event_id, state.filters),
@@ -30,6 +32,7 @@ const urlParams = () => Object.assign({}, state.filters, state.bucket === "auto"
 /** Render the events view for the URL's parameters. */
 export function showEvents(view, params) {
   state.view = view;
+  cameraList = null;
   state.filters = filtersOf(params);
   state.bucket = ["hour", "day"].includes(params.get("bucket")) ? params.get("bucket") : "auto";
   view.replaceChildren(document.getElementById("events-template").content.cloneNode(true));
@@ -82,11 +85,11 @@ function apply(form, read = true) {
 
 async function fillChoices(form) {
   try {
-    const [cameras, persons, labels] = await Promise.all([
-      api("/api/cameras"), api("/api/persons"), api("/api/histogram?" + query({ bucket: "day", by: "label" })),
+    const [cams, persons, labels] = await Promise.all([
+      cameras(), api("/api/persons"), api("/api/histogram?" + query({ bucket: "day", by: "label" })),
     ]);
     const cam = form.elements.camera_id, lab = form.elements.label;
-    cam.append(...cameras.map((c) => el("option", { value: c.camera_id }, c.camera_id)));
+    cam.append(...cams.map((c) => el("option", { value: c.camera_id }, c.camera_id)));
     lab.append(...[...new Set(labels.map((b) => b.key))].sort().map((l) => el("option", { value: l }, l)));
     document.getElementById("person-list").replaceChildren(...persons.map((p) => el("option", { value: p.name })));
     cam.value = state.filters.camera_id || "";
@@ -148,14 +151,15 @@ async function summary() {
   const card = $("#summary");
   card.setAttribute("aria-busy", "true");
   try {
-    const [{ count }, buckets] = await Promise.all([
+    const [{ count }, buckets, cams] = await Promise.all([
       api("/api/count?" + query(state.filters), { signal }),
       api("/api/histogram?" + query(Object.assign({}, state.filters, { bucket: "hour", by: "camera_id", tz: TZ })), { signal }),
+      cameras(),
     ]);
     if (!current(gen)) return;
     state.count = count;
     const series = toSeries(buckets, { since: state.filters.since, until: state.filters.until, wanted: state.bucket });
-    drawChart($("#chart"), $("#legend"), series, zoom);
+    drawChart($("#chart"), $("#legend"), series, cameraColors(cams.map((c) => c.camera_id)), zoom);
     drawHeatmap($("#heatmap"), buckets);
     card.classList.remove("stale");
     $("#period").textContent = series && series.xs.length ? `${describePeriod(series)}, ${plural(count, "event")}` : "No events match these filters.";
