@@ -26,7 +26,11 @@ document.addEventListener("keydown", (e) => {
   onKey(e);
 });
 view.addEventListener("click", (e) => { if (e.target.closest("#zoom-out")) zoomOut(); });
-window.addEventListener("hashchange", route);
+window.addEventListener("hashchange", async () => {
+  await route();
+  window.scrollTo(0, 0);
+  view.focus({ preventScroll: true });  // screen readers and keyboards start at the new view
+});
 window.addEventListener("camvault-token", live);  // a new token: reopen the live stream with it
 
 async function boot() {

@@ -40,7 +40,7 @@ export async function showEvent(view, id, params) {
     row("unlock granted", ev.unlock_granted), row("door action", ev.door_action),
     row("recording", ev.recording_id), row("image", ev.image_path), row("log", ev.json_log_path),
     Object.keys(ev.metadata).length ? row("metadata", JSON.stringify(ev.metadata)) : null);
-  const detections = el("table", { class: "detections" },
+  const detections = !ev.detected_objects.length ? el("p", { class: "muted" }, "No detections.") : el("table", { class: "detections" },
     el("tr", {}, el("th", {}, "label"), el("th", {}, "confidence"), el("th", {}, "box")),
     ev.detected_objects.map((o) => el("tr", {}, el("td", {}, o.label), el("td", {}, o.confidence.toFixed(2)),
       el("td", {}, o.bbox ? o.bbox.map((v) => +v.toFixed(3)).join(", ") : "–"))));
