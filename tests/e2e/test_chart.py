@@ -80,7 +80,7 @@ def test_the_chart_covers_the_whole_history_per_day_with_empty_days(
 ) -> None:
     page = open_tab(new_page, size, history.url)
     period = page.inner_text("#period")
-    assert period == "Mar 4, 2024 – Mar 18, 2024, per day, 9 events"
+    assert period == "Mar 4, 2024 \u2013 Mar 18, 2024, per day, 9 events"
     rows = table(page)
     expected = per_day(TIMES[0].astimezone(TZ), local_midnight(datetime(2024, 3, 19)))
     assert expected == [4, 0, 0, 0, 0, 1, 0, 2, 0, 0, 0, 0, 0, 1, 1]  # the hand count
@@ -99,7 +99,7 @@ def test_two_days_are_shown_per_hour_with_every_hour(
     page = open_tab(new_page, size, url)
     assert (
         page.inner_text("#period")
-        == "Mar 4, 2024, 12:00 AM – Mar 6, 2024, 12:00 AM, per hour, 4 events"
+        == "Mar 4, 2024, 12:00 AM \u2013 Mar 6, 2024, 12:00 AM, per hour, 4 events"
     )
     rows = table(page)
     assert len(rows) == 48
@@ -133,7 +133,7 @@ def test_dragging_across_the_chart_zooms_into_that_period(
     assert datetime.fromisoformat(params["since"].replace("Z", "+00:00")) == since
     assert datetime.fromisoformat(params["until"].replace("Z", "+00:00")) == until
     assert [n for _, n in table(page)] == [0, 0, 0, 0, 1, 0, 2]
-    assert page.inner_text("#period") == "Mar 5, 2024 – Mar 11, 2024, per day, 3 events"
+    assert page.inner_text("#period") == "Mar 5, 2024 \u2013 Mar 11, 2024, per day, 3 events"
     page.click("#zoom-out")
     page.wait_for_function("() => document.querySelector('#count')?.textContent === '9 events'")
 
@@ -159,5 +159,5 @@ def test_the_heatmap_counts_events_by_local_weekday_and_hour(
         assert title.endswith(f": {count} event" + ("" if count == 1 else "s"))
     assert got == expected
     assert page.get_attribute("#heatmap td[data-day='0'][data-hour='8']", "title") == (
-        "Mon 08:00–09:00: 4 events"
+        "Mon 08:00\u201309:00: 4 events"
     )

@@ -210,7 +210,7 @@ def test_an_invalid_search_says_why_and_greys_the_figures(server: Server, page: 
     error = page.wait_for_selector("#filter-error:not([hidden])")
     assert "text" in error.inner_text()
     page.wait_for_selector("#summary.stale")
-    assert page.inner_text("#count") == "–"
+    assert page.inner_text("#count") == "\u2013"
     assert "unavailable" in page.inner_text("#period")
     assert page.get_attribute("input[name=text]", "aria-invalid") == "true"
     assert sorted(u.split("/api/")[1].split("?")[0] for u in sent) == ["count", "histogram"]

@@ -81,3 +81,18 @@ def test_a_wrong_token_is_refused_with_a_clear_styled_message(
     page.wait_for_selector(".event")
     page.wait_for_selector("#live.on")
     assert page.is_hidden("#token-dialog")
+
+
+def test_cancelling_asks_no_more_until_the_token_button(guarded: Server, new_page: Any) -> None:
+    page = new_page("desktop")
+    page.goto(guarded.url)
+    page.wait_for_selector("#token-dialog[open]")
+    page.click("#token-cancel")
+    error = page.wait_for_selector("#filter-error:not([hidden])")
+    assert "token" in error.inner_text()
+    assert page.is_hidden("#token-dialog")
+    page.click("#token-button")
+    enter_token(page, TOKEN)
+    page.wait_for_selector(".event")
+    page.wait_for_selector("#live.on")
+    assert page.is_hidden("#token-button")

@@ -1,6 +1,6 @@
 // camvault dashboard: routes #/ (events), #/event/<id> and #/persons; state lives in the URL.
 
-import { api, parseHash } from "./js/core.js";
+import { api, askToken, parseHash } from "./js/core.js";
 import { live, showEvents, zoomOut } from "./js/events.js";
 import { showEvent } from "./js/event.js";
 import { showPersons } from "./js/persons.js";
@@ -32,6 +32,8 @@ window.addEventListener("hashchange", async () => {
   view.focus({ preventScroll: true });  // screen readers and keyboards start at the new view
 });
 window.addEventListener("camvault-token", live);  // a new token: reopen the live stream with it
+// after a cancelled token dialog: ask again on demand, then load the view with the token
+document.getElementById("token-button").addEventListener("click", () => askToken().then(route, () => {}));
 
 async function boot() {
   try { await api("/api/cameras"); } catch { /* the views show why */ }

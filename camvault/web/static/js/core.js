@@ -48,6 +48,7 @@ export async function api(path, options = {}) {
   }
   const res = await fetch(path, Object.assign({}, options, { headers }));
   if (res.status === 401) {
+    if (declined && token() === sent) throw new ApiError("a token is needed: use the Token button at the top", 401);
     if (token() === sent) await askToken(Boolean(sent));  // else: a new token arrived meanwhile
     return api(path, options);
   }
@@ -61,6 +62,7 @@ export async function api(path, options = {}) {
 }
 
 let asking = null;
+let declined = false;  // the dialog was cancelled: do not ask again until the Token button is used
 document.getElementById("token-cancel").addEventListener("click", () => document.getElementById("token-dialog").close("cancel"));
 /** Show the token dialog (with an error when the last token was refused); resolves once saved. */
 export function askToken(refused = false) {
@@ -76,7 +78,9 @@ export function askToken(refused = false) {
     dialog.addEventListener("close", () => {
       asking = null;
       const value = input.value.trim();
-      if (dialog.returnValue === "ok" && value) {
+      declined = !(dialog.returnValue === "ok" && value);
+      document.getElementById("token-button").hidden = !declined;
+      if (!declined) {
         localStorage.setItem(TOKEN_KEY, value);
         window.dispatchEvent(new Event("camvault-token"));
         resolve();
