@@ -51,8 +51,9 @@ export function describePeriod(s) {
 }
 
 const DAY_S = 86400;
-const HOUR_TICKS = [1, 2, 3, 6, 12, 24, 48, 96].map((h) => h * 3600).concat([7, 14, 28].map((d) => d * DAY_S));
-const DAY_TICKS = [1, 2, 7, 14, 28, 91, 182, 365, 730].map((d) => d * DAY_S);
+// ticks never finer than a bucket; 30 and 365 days are uPlot's month and year steps (calendar-aligned)
+const HOUR_TICKS = [1, 2, 3, 6, 12, 24, 48, 96].map((h) => h * 3600).concat([7, 14, 30].map((d) => d * DAY_S));
+const DAY_TICKS = [1, 2, 7, 14, 30, 60, 90, 180, 365, 730].map((d) => d * DAY_S);
 
 let plot = null;
 let resize = null;
