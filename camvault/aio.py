@@ -262,6 +262,14 @@ class AsyncEventStore:
         """Remove one event; False if it was absent. See EventStore.delete_event."""
         return await self._write(lambda s: s.delete_event(event_id))
 
+    async def update_event(self, event_id: str, **changes: Any) -> Event | None:
+        """Change fields of a stored event (``retain``); see EventStore.update_event."""
+        return await self._write(lambda s: s.update_event(event_id, **changes))
+
+    async def delete_person(self, name: str) -> bool:
+        """Forget a known person; False if there was none. See EventStore.delete_person."""
+        return await self._write(lambda s: s.delete_person(name))
+
     async def upsert_person(self, person: Person | Mapping[str, Any]) -> Person:
         """Create or update a known person; see EventStore.upsert_person."""
         return await self._write(lambda s: s.upsert_person(person))

@@ -46,6 +46,9 @@ __all__ = ["EventStore"]
 
 log = logging.getLogger("camvault")
 
+UPDATABLE = frozenset({"retain"})
+"""Event fields that update_event may change."""
+
 PURGE_BATCH = 500
 """Events removed per purge transaction: keeps a writer's wait behind purge short."""
 
@@ -337,6 +340,22 @@ class EventStore:
         self._remove_thumbnails(refs)
         return True
 
+    def update_event(self, event_id: str, **changes: Any) -> Event | None:
+        """Change fields of a stored event (for now only ``retain``); None if it is absent."""
+        _text_arg("update_event", "event_id", event_id)
+        problems: list[FieldProblem] = []
+        updatable = ", ".join(sorted(UPDATABLE))
+        if not changes:
+            problems.append(("changes", f"give at least one field to change: {updatable}"))
+        for name in sorted(set(changes) - UPDATABLE):
+            problems.append((name, f"cannot be updated; updatable fields: {updatable}"))
+        if "retain" in changes and not isinstance(changes["retain"], bool):
+            problems.append(("retain", "must be true or false"))
+        if problems:
+            raise InvalidQueryError("update_event", problems)
+        self._open()
+        return self._backend.update_event(event_id, {"retain": int(changes["retain"])})
+
     def _remove_thumbnails(self, refs: Iterable[ThumbnailRef]) -> int:
         """Delete the thumbnail files camvault made for these removed events, and no other."""
         root = self.thumbnails_dir.resolve()
@@ -442,6 +461,12 @@ class EventStore:
         _text_arg("get_person", "name", name)
         self._open()
         return self._backend.get_person(name)
+
+    def delete_person(self, name: str) -> bool:
+        """Forget a known person; False if there was none (their events stay)."""
+        _text_arg("delete_person", "name", name)
+        self._open()
+        return self._backend.delete_person(name)
 
     def list_persons(self) -> list[Person]:
         """Return every known person, by name."""

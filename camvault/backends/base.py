@@ -70,6 +70,14 @@ class Backend(Protocol):
         """Delete one event; None if it did not exist, else its thumbnail reference."""
         ...
 
+    def update_event(self, event_id: str, changes: dict[str, Any]) -> Event | None:
+        """Set already-validated columns of one event; None if it does not exist."""
+        ...
+
+    def delete_person(self, name: str) -> bool:
+        """Delete one person by name; False if there was none."""
+        ...
+
     def tail(self, after: int | None, limit: int) -> tuple[list[Event], int]:
         """Return events stored after a position, oldest first, and the new position."""
         ...

@@ -388,6 +388,28 @@ class SQLiteBackend:
             removed, refs = tx.delete("event_id = ?", (event_id,))
         return refs if removed else None
 
+    def update_event(self, event_id: str, changes: dict[str, Any]) -> Event | None:
+        """Set already-validated columns of one event; None if it does not exist."""
+        names = list(changes)  # column names come from the facade's allow-list, never a user
+        assignments = ", ".join(f"{name} = ?" for name in names)
+        with self.write_transaction("update an event") as tx:
+            tx.conn.execute(
+                f"UPDATE events SET {assignments} WHERE event_id = ?",
+                (*(changes[n] for n in names), event_id),
+            )
+            if not tx.conn.changes():
+                return None
+            rows = tx.conn.execute(
+                f"SELECT {COLUMNS} FROM events e WHERE e.event_id = ?", (event_id,)
+            ).fetchall()
+        return event_from_row(rows[0])
+
+    def delete_person(self, name: str) -> bool:
+        """Delete one person by name; False if there was none."""
+        with self.write_transaction("delete a person") as tx:
+            tx.conn.execute("DELETE FROM persons WHERE name = ?", (name,))
+            return bool(tx.conn.changes())
+
     def used_bytes(self) -> int:
         """Bytes of the database file in use (free pages excluded)."""
         with self._reader("measure the database") as conn:

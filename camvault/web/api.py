@@ -437,6 +437,44 @@ async def delete_event(event_id: str, store: Store) -> Response:
     return Response(status_code=204)
 
 
+@router.patch(
+    "/events/{event_id:event_id}",
+    response_model=StoredEvent,
+    dependencies=can_write,
+    summary="Change fields of an event",
+    responses={404: {}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "retain": {"type": "boolean", "description": "Keep forever."}
+                        },
+                        "additionalProperties": False,
+                    },
+                    "examples": {"keep forever": {"value": {"retain": True}}},
+                }
+            },
+        }
+    },
+)
+async def patch_event(event_id: str, request: Request, store: Store) -> Response:
+    """Change fields of an event (for now `retain`: kept forever, never purged)."""
+    try:
+        body = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInputError("request", [("body", f"is not JSON: {exc}")]) from None
+    if not isinstance(body, dict):
+        raise InvalidInputError("request", [("body", "must be a JSON object of changes")])
+    event = await store.update_event(event_id, **body)
+    if event is None:
+        return _not_found(f"no event {event_id!r}")
+    return await get_event(event.event_id, store)
+
+
 @router.put(
     "/events/{event_id:event_id}/thumbnail",
     response_model=ThumbnailOut,
@@ -498,6 +536,14 @@ async def person(name: str, store: Store) -> Response:
 async def put_person(name: str, body: PersonIn, store: Store) -> Person:
     """Create or update a person (whether the lock may open for them, notes)."""
     return await store.upsert_person({"name": name, **body.model_dump()})
+
+
+@router.delete("/persons/{name}", status_code=204, dependencies=can_write, responses={404: {}})
+async def delete_person(name: str, store: Store) -> Response:
+    """Forget a known person (their events stay)."""
+    if not await store.delete_person(name):
+        return _not_found(f"no person {name!r}")
+    return Response(status_code=204)
 
 
 @router.get("/healthz", response_model=Health)

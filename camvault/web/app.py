@@ -15,7 +15,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -36,6 +37,7 @@ __all__ = ["create_app"]
 
 log = logging.getLogger("camvault.web")
 STATIC = Path(__file__).parent / "static"
+SWAGGER = "/static/vendor/swagger-ui"
 MAX_BODY = 16 * 1024 * 1024
 
 
@@ -79,7 +81,7 @@ def create_app(
         summary="The event store for camera and smart-lock pipelines.",
         version=_version(),
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # served below from camvault's own copy of Swagger UI (works offline)
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
@@ -101,6 +103,17 @@ def create_app(
     @app.get("/", include_in_schema=False)
     async def dashboard() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/api/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="camvault API",
+            swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER}/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None},
+        )
 
     @app.exception_handler(InvalidInputError)
     async def invalid(_: Request, exc: InvalidInputError) -> JSONResponse:

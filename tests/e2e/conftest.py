@@ -1,11 +1,17 @@
-"""A live camvault server on loopback with demo data, and a headless Chromium to drive it."""
+"""Live camvault servers on loopback and a headless Chromium (Debian's) to drive them.
+
+One server per test module, small data. ``page`` is a desktop tab (1280x800); tests marked
+with ``SIZES`` run on the desktop and on a phone (390x844). Every page fails its test on a
+JavaScript error or an unhandled promise rejection.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +20,7 @@ import httpx
 import pytest
 import uvicorn
 
-from camvault import EventStore
+from camvault import Event, EventStore
 from camvault.sample import sample_events, sample_frame
 from camvault.web import create_app
 
@@ -30,12 +36,23 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+VIEWPORTS: dict[str, dict[str, Any]] = {
+    "desktop": {"viewport": {"width": 1280, "height": 800}},
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "device_scale_factor": 2,
+        "is_mobile": True,
+    },
+}
+SIZES = pytest.mark.parametrize("page", list(VIEWPORTS), indirect=True)
+"""Run a test on the desktop and on the phone viewport."""
 
 
 @dataclass
 class Server:
     url: str
     db: Path
+    token: str | None = None
 
 
 def free_port() -> int:
@@ -44,16 +61,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    db = tmp_path_factory.mktemp("e2e") / "events.db"
-    with EventStore(db) as store:
-        events = list(sample_events(120, seed=12))
-        store.insert_events(events)
-        for ev in events:
-            store.save_thumbnail(ev.event_id, sample_frame(ev, (640, 360)))
+@contextlib.contextmanager
+def serve(db: Path, **options: Any) -> Iterator[Server]:
+    """Serve the app over ``db`` on a free loopback port until the block ends."""
     port = free_port()
-    config = uvicorn.Config(create_app(db), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(
+        create_app(db, **options), host="127.0.0.1", port=port, log_level="warning"
+    )
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()
@@ -67,9 +81,28 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             pass
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.05)
-    yield Server(url, db)
-    instance.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield Server(url, db, options.get("token"))
+    finally:
+        instance.should_exit = True
+        thread.join(timeout=10)
+
+
+def fill(db: Path, events: list[Event], thumbnails: bool = True) -> None:
+    """Store events (and a thumbnail for each) in a new database."""
+    with EventStore(db) as store:
+        store.insert_events(events)
+        if thumbnails:
+            for ev in events:
+                store.save_thumbnail(ev.event_id, sample_frame(ev, (320, 180)))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    db = tmp_path_factory.mktemp("e2e") / "events.db"
+    fill(db, list(sample_events(120, seed=12)))
+    with serve(db) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -85,13 +118,45 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1366, "height": 900})
-    tab = context.new_page()
+def new_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
+    """Open tabs (each in its own context) that record JavaScript errors; checked at the end."""
+    contexts: list[Any] = []
     errors: list[str] = []
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield tab
+
+    def make(size: str = "desktop", **options: Any) -> Any:
+        context = browser.new_context(**VIEWPORTS[size], **options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        tab = context.new_page()
+        tab.on("pageerror", lambda exc: errors.append(str(exc)))
+        tab.on(
+            "console", lambda m: errors.append(m.text) if m.type == "error" and _counts(m) else None
+        )
+        return tab
+
+    yield make
     ARTIFACTS.mkdir(exist_ok=True)
-    tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=False)
-    context.close()
+    for i, context in enumerate(contexts):
+        for tab in context.pages:
+            suffix = f"-{i}" if i else ""
+            tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}{suffix}.png"))
+        context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def _counts(message: Any) -> bool:
+    """Console errors that are the page's fault (a refused request is logged by Chromium too)."""
+    text = str(message.text)
+    return "Failed to load resource" not in text
+
+
+@pytest.fixture
+def page(new_page: Callable[..., Any], request: pytest.FixtureRequest) -> Any:
+    return new_page(getattr(request, "param", "desktop"))
+
+
+def open_filters(page: Any) -> None:
+    """On a phone the filters are folded away behind a button: unfold them."""
+    toggle = page.locator("#filters-toggle")
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()

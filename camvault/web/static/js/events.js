@@ -1,0 +1,256 @@
+// The events view: filters (kept in the URL), period line, chart, heatmap, endless list, live.
+
+import { api, cameraColors, chips, el, eventHash, filtersOf, labelsOf, plural, query, replaceHash, short, thumb, when, withToken } from "./core.js";
+import { describePeriod, drawChart, drawHeatmap, toSeries, TZ } from "./chart.js";
+
+const PAGE = 48;
+const state = {
+  filters: {}, bucket: "auto", cursor: null, done: false, loading: false,
+  gen: 0, ctrl: null, key: null, count: null, view: null, stream: null, refresh: null,
+};
+const $ = (sel) => state.view.querySelector(sel);
+let cameraList = null;  // asked once per page load: the filter's choices and the chart's colours
+const cameras = () => (cameraList ??= api("/api/cameras").catch((err) => { cameraList = null; throw err; }));
+
+function card(ev, fresh = false) {
+  return el("a", { class: "card event" + (fresh ? " fresh" : ""), href: eventHash(ev.event_id, state.filters),
+    "data-event-id": ev.event_id },
+    thumb(ev),
+    el("div", { class: "body" },
+      el("div", { class: "meta" }, el("span", { class: "cam" }, ev.camera_id),
+        el("time", { datetime: ev.timestamp, title: when(ev.timestamp) }, short(ev.timestamp))),
+      chips(ev),
+      ev.llm_description ? el("p", { class: "desc" }, ev.llm_description) : null));
+}
+
+const toLocalInput = (iso) => {
+  const d = new Date(iso);
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+};
+const urlParams = () => Object.assign({}, state.filters, state.bucket === "auto" ? {} : { bucket: state.bucket });
+
+/** Render the events view for the URL's parameters. */
+export function showEvents(view, params) {
+  state.view = view;
+  cameraList = null;
+  state.filters = filtersOf(params);
+  state.bucket = ["hour", "day"].includes(params.get("bucket")) ? params.get("bucket") : "auto";
+  view.replaceChildren(document.getElementById("events-template").content.cloneNode(true));
+  const form = $("#filters");
+  for (const [name, value] of Object.entries(state.filters)) {
+    const input = form.elements[name];
+    if (input) input.value = name === "since" || name === "until" ? toLocalInput(value) : value;
+  }
+  form.addEventListener("change", () => apply(form));
+  form.addEventListener("submit", (e) => { e.preventDefault(); apply(form); });
+  $("#clear").addEventListener("click", () => { form.reset(); apply(form); });
+  const toggle = $("#filters-toggle");
+  toggle.addEventListener("click", () => {
+    const open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", String(open));
+    form.classList.toggle("open", open);
+  });
+  for (const b of view.querySelectorAll("[data-bucket]")) {
+    b.addEventListener("click", () => { state.bucket = b.dataset.bucket; state.key = null; apply(form); });
+  }
+  fillChoices(form);
+  new IntersectionObserver((entries) => { if (entries[0].isIntersecting) more(); }, { rootMargin: "400px" })
+    .observe($("#sentinel"));
+  state.key = null;
+  apply(form, false);
+}
+
+function readFilters(form) {
+  const f = {};
+  for (const input of form.querySelectorAll("[name]")) {
+    const value = input.value.trim();
+    if (!value) continue;
+    f[input.name] = input.name === "since" || input.name === "until" ? new Date(value).toISOString() : value;
+  }
+  return f;
+}
+
+/** Load for the form's filters unless exactly these were loaded already (Enter + change). */
+function apply(form, read = true) {
+  if (read) state.filters = readFilters(form);
+  const key = query(urlParams());
+  if (key === state.key) return;
+  state.key = key;
+  replaceHash("/", urlParams());
+  const n = Object.keys(state.filters).length;
+  $("#filters-toggle").textContent = n ? `Filters · ${n}` : "Filters";
+  for (const b of state.view.querySelectorAll("[data-bucket]")) b.setAttribute("aria-pressed", String(b.dataset.bucket === state.bucket));
+  reload();
+}
+
+async function fillChoices(form) {
+  try {
+    const [cams, persons, labels] = await Promise.all([
+      cameras(), api("/api/persons"), api("/api/histogram?" + query({ bucket: "day", by: "label" })),
+    ]);
+    const cam = form.elements.camera_id, lab = form.elements.label;
+    cam.append(...cams.map((c) => el("option", { value: c.camera_id }, c.camera_id)));
+    lab.append(...[...new Set(labels.map((b) => b.key))].sort().map((l) => el("option", { value: l }, l)));
+    document.getElementById("person-list").replaceChildren(...persons.map((p) => el("option", { value: p.name })));
+    cam.value = state.filters.camera_id || "";
+    lab.value = state.filters.label || "";
+  } catch (err) {
+    showError(err);
+  }
+}
+
+/** Start over for the current filters; whatever is still loading for older ones is dropped. */
+function reload() {
+  state.gen += 1;
+  state.ctrl?.abort();
+  state.ctrl = new AbortController();
+  state.cursor = null;
+  state.done = false;
+  state.loading = false;
+  $("#grid").replaceChildren();
+  $("#new-pill").hidden = true;
+  $("#sentinel").textContent = "loading…";
+  showError(null);
+  more();
+  summary();
+}
+
+const current = (gen, err) => gen === state.gen && !(err && err.name === "AbortError");
+
+/** Load the next page of the list (one at a time, for the current filters only). */
+async function more() {
+  if (state.loading || state.done || !state.ctrl) return;
+  const gen = state.gen;
+  state.loading = true;
+  try {
+    const page = await api("/api/events?" + query(Object.assign({ limit: PAGE, cursor: state.cursor }, state.filters)),
+      { signal: state.ctrl.signal });
+    if (!current(gen)) return;
+    const grid = $("#grid"), sentinel = $("#sentinel");
+    const cards = document.createDocumentFragment();
+    cards.append(...page.events.map((ev) => card(ev)));
+    grid.append(cards);  // one insertion per page, not one layout per card
+    state.cursor = page.next_cursor;
+    state.done = !page.next_cursor;
+    if (state.done) sentinel.textContent = grid.children.length ? "that is all" : "";
+    if (!grid.children.length) grid.append(el("p", { class: "empty" }, "No events match these filters."));
+  } catch (err) {
+    if (!current(gen, err)) return;
+    $("#sentinel").textContent = "";
+    state.done = true;
+    showError(err);
+  } finally {
+    if (gen === state.gen) state.loading = false;
+  }
+  if (current(gen) && !state.done && $("#sentinel").getBoundingClientRect().top < innerHeight + 400) more();
+}
+
+/** Count, chart and heatmap for the current filters: one /api/count and one /api/histogram. */
+async function summary() {
+  const gen = state.gen, signal = state.ctrl.signal;
+  const card = $("#summary");
+  card.setAttribute("aria-busy", "true");
+  try {
+    const [{ count }, buckets, cams] = await Promise.all([
+      api("/api/count?" + query(state.filters), { signal }),
+      api("/api/histogram?" + query(Object.assign({}, state.filters, { bucket: "hour", by: "camera_id", tz: TZ })), { signal }),
+      cameras(),
+    ]);
+    if (!current(gen)) return;
+    state.count = count;
+    const series = toSeries(buckets, { since: state.filters.since, until: state.filters.until, wanted: state.bucket });
+    drawChart($("#chart"), $("#legend"), series, cameraColors(cams.map((c) => c.camera_id)), zoom);
+    drawHeatmap($("#heatmap"), buckets);
+    card.classList.remove("stale");
+    $("#period").textContent = series && series.xs.length ? `${describePeriod(series)}, ${plural(count, "event")}` : "No events match these filters.";
+    $("#zoom-out").hidden = !(state.filters.since || state.filters.until);
+    showCount();
+  } catch (err) {
+    if (!current(gen, err)) return;
+    state.count = null;
+    card.classList.add("stale");
+    $("#period").textContent = "Figures unavailable for these filters.";
+    showCount();
+    showError(err);
+  } finally {
+    if (current(gen)) card.removeAttribute("aria-busy");
+  }
+}
+
+function showCount() {
+  $("#count").textContent = state.count === null ? "–" : plural(state.count, "event");
+}
+
+/** Show an API error by the search box (or clear it with null). */
+function showError(err) {
+  const box = $("#filter-error");
+  if (!box) return;
+  box.hidden = !err;
+  box.textContent = err ? err.message : "";
+  $("#filters").elements.text.setAttribute("aria-invalid", String(Boolean(err && err.fields.includes("text"))));
+}
+
+/** Zoom: a dragged range of the chart becomes the since/until filters. */
+function zoom(from, to) {
+  const form = $("#filters");
+  form.elements.since.value = toLocalInput(new Date(from).toISOString());
+  form.elements.until.value = toLocalInput(new Date(to).toISOString());
+  state.filters = Object.assign(readFilters(form), { since: new Date(from).toISOString(), until: new Date(to).toISOString() });
+  apply(form, false);
+}
+
+/** Forget since/until (the whole history again). */
+export function zoomOut() {
+  const form = $("#filters");
+  form.elements.since.value = "";
+  form.elements.until.value = "";
+  apply(form);
+}
+
+function matchesFilters(ev) {
+  const f = state.filters;
+  if (f.camera_id && ev.camera_id !== f.camera_id) return false;
+  if (f.label && !labelsOf(ev).includes(f.label)) return false;
+  if (f.person_name && ev.person_name !== f.person_name) return false;
+  if (f.since && Date.parse(ev.timestamp) < Date.parse(f.since)) return false;
+  if (f.until && Date.parse(ev.timestamp) >= Date.parse(f.until)) return false;
+  return !f.text;
+}
+
+function onLiveEvent(ev) {
+  if (!state.view?.isConnected || !$("#grid")) return;
+  if (matchesFilters(ev)) {
+    $("#grid .empty")?.remove();
+    $("#grid").prepend(card(ev, true));
+    if (state.count !== null) { state.count += 1; showCount(); }
+    clearTimeout(state.refresh);
+    state.refresh = setTimeout(() => { if (state.view.isConnected && $("#summary")) summary(); }, 2000);
+  } else if (state.filters.text) {
+    const pill = $("#new-pill");
+    pill.hidden = false;
+    pill.textContent = "new events: refresh";
+    pill.onclick = () => { state.key = null; apply($("#filters"), false); };
+  }
+}
+
+/** Follow new events (after the token, if any, is known); reopen after a refused token. */
+export function live() {
+  state.stream?.close();
+  const badge = document.getElementById("live");
+  const source = new EventSource(withToken("/api/stream"));
+  state.stream = source;
+  source.addEventListener("open", () => { badge.classList.add("on"); badge.title = "live updates on"; });
+  source.addEventListener("error", () => {
+    badge.classList.remove("on");
+    badge.title = "live updates off";
+    if (source.readyState === EventSource.CLOSED && state.stream === source) {
+      // refused (401) or the server went away: check access (asks for a token if needed), retry
+      state.stream = null;
+      setTimeout(async () => {
+        try { await api("/api/cameras"); live(); }  // a new token reopens it too (app.js)
+        catch (err) { if (err.status !== 401) setTimeout(live, 5000); }
+      }, 1000);
+    }
+  });
+  source.addEventListener("event", (msg) => onLiveEvent(JSON.parse(msg.data)));
+}

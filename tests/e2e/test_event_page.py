@@ -1,0 +1,112 @@
+"""One event in the browser: keep forever, delete, previous/next within the list's filters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from camvault import Event, EventStore
+from tests.e2e.conftest import SIZES, Server, fill, serve
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+SLASHED = "frigate/1700000000.123-abc"
+
+
+@pytest.fixture(scope="module")
+def events(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    db = tmp_path_factory.mktemp("event") / "events.db"
+    fill(
+        db,
+        [
+            Event(
+                event_id=f"e{i}",
+                camera_id="garage" if i % 2 else "driveway",
+                timestamp=T0 + timedelta(minutes=i),
+                llm_description=f"event number {i}",
+            )
+            for i in range(12)
+        ]
+        + [Event(event_id=SLASHED, camera_id="frigate-cam", timestamp=T0 - timedelta(days=1))],
+        thumbnails=False,
+    )
+    with serve(db) as running:
+        yield running
+
+
+def stored(server: Server, event_id: str) -> Event | None:
+    with EventStore(server.db) as store:
+        return store.get_event(event_id)
+
+
+def shown_id(page: Any) -> str:
+    return str(
+        page.eval_on_selector(".fields table", "t => t.innerText.match(/event id\\s+(\\S+)/)[1]")
+    )
+
+
+@SIZES
+def test_previous_and_next_stay_within_the_filters(events: Server, page: Any) -> None:
+    with EventStore(events.db) as store:
+        garage = [e.event_id for e in store.query(camera_id="garage", limit=100).events]
+    assert garage == ["e11", "e9", "e7", "e5", "e3", "e1"]  # newest first, every other one
+    page.goto(f"{events.url}/#/?camera_id=garage")
+    page.click('[data-event-id="e9"]')
+    page.wait_for_function("() => document.querySelector('#next')?.getAttribute('href')")
+    assert shown_id(page) == "e9"
+    page.keyboard.press("ArrowRight")  # next = older, in the list's order
+    page.wait_for_function("() => location.hash.startsWith('#/event/e7')")
+    page.wait_for_function("() => document.querySelector('#prev')?.getAttribute('href')")
+    assert shown_id(page) == "e7"
+    page.click("#prev")
+    page.wait_for_function("() => location.hash.startsWith('#/event/e9')")
+    page.wait_for_function("() => document.querySelector('#prev')?.getAttribute('href')")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function("() => location.hash.startsWith('#/event/e11')")
+    page.wait_for_function("() => document.querySelector('#next')?.getAttribute('href')")
+    assert page.get_attribute("#prev", "aria-disabled") == "true"  # nothing newer in garage
+    page.click(".event-bar .back")
+    page.wait_for_selector('[data-event-id="e11"]')
+    assert "camera_id=garage" in page.url
+
+
+@SIZES
+def test_keep_forever_and_delete(events: Server, page: Any) -> None:
+    target = "e4" if page.viewport_size["width"] > 500 else "e6"
+    page.goto(f"{events.url}/#/event/{target}")
+    page.wait_for_selector("#keep[aria-pressed=false]")
+    page.click("#keep")
+    page.wait_for_selector("#keep[aria-pressed=true]")
+    assert stored(events, target).retain is True  # type: ignore[union-attr]
+    page.click("#keep")
+    page.wait_for_selector("#keep[aria-pressed=false]")
+    assert stored(events, target).retain is False  # type: ignore[union-attr]
+    page.wait_for_function("() => document.querySelector('#next')?.getAttribute('href')")
+    dismissed: list[str] = []
+    page.once("dialog", lambda d: (dismissed.append(d.message), d.dismiss()))
+    page.click("#delete")
+    assert dismissed and "cannot be undone" in dismissed[0]
+    assert stored(events, target) is not None
+    page.once("dialog", lambda d: d.accept())
+    page.click("#delete")
+    page.wait_for_function(f"() => !location.hash.startsWith('#/event/{target}')")
+    assert stored(events, target) is None
+    page.wait_for_selector(".fields")  # it moved on to the next event
+
+
+def test_an_id_with_a_slash_opens_keeps_and_deletes(events: Server, page: Any) -> None:
+    page.goto(f"{events.url}/#/?camera_id=frigate-cam")
+    page.click(f'[data-event-id="{SLASHED}"]')
+    assert f"#/event/{quote(SLASHED, safe='')}" in page.url
+    page.wait_for_selector("#keep[aria-pressed=false]")
+    assert shown_id(page) == SLASHED
+    page.click("#keep")
+    page.wait_for_selector("#keep[aria-pressed=true]")
+    assert stored(events, SLASHED).retain is True  # type: ignore[union-attr]
+    page.once("dialog", lambda d: d.accept())
+    page.click("#delete")
+    page.wait_for_selector(".event-bar", state="detached")
+    assert stored(events, SLASHED) is None

@@ -1,0 +1,98 @@
+"""A server with a token: the dashboard asks for it, then lists and follows events live."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from camvault import EventStore
+from camvault.sample import sample_events
+from tests.e2e.conftest import Server, fill, serve
+
+TOKEN = "e2e-token-5f2c"
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    db = tmp_path_factory.mktemp("token") / "events.db"
+    fill(db, list(sample_events(20, seed=4)), thumbnails=False)
+    with serve(db, token=TOKEN) as running:
+        yield running
+
+
+def enter_token(page: Any, value: str) -> None:
+    page.wait_for_selector("#token-dialog[open]")
+    page.fill("#token-input", value)
+    page.press("#token-input", "Enter")
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_after_the_token_events_list_and_arrive_live(
+    guarded: Server, new_page: Any, size: str
+) -> None:
+    with EventStore(guarded.db) as store:
+        total = store.count()
+    page = new_page(size)
+    page.goto(guarded.url)
+    enter_token(page, TOKEN)
+    page.wait_for_function(
+        f"() => document.querySelector('#count')?.textContent === '{total} events'"
+    )
+    page.wait_for_selector("#live.on")
+    event_id = f"live-token-{size}"
+    posted = {"event_id": event_id, "camera_id": "front-door", "llm_description": "A fox."}
+    r = httpx.post(
+        f"{guarded.url}/api/events",
+        json=posted,
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=10,
+    )
+    assert r.json()["inserted"] == 1
+    page.wait_for_selector(f'[data-event-id="{event_id}"]')
+    assert page.eval_on_selector(".grid .event", "e => e.dataset.eventId") == event_id
+    assert page.is_hidden("#token-dialog")
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_a_wrong_token_is_refused_with_a_clear_styled_message(
+    guarded: Server, new_page: Any, size: str
+) -> None:
+    page = new_page(size)
+    page.goto(guarded.url)
+    enter_token(page, "not-the-token")
+    error = page.wait_for_selector("#token-dialog[open] #token-error:not([hidden])")
+    assert "refused" in error.inner_text()
+    style = page.evaluate(
+        """() => {
+          const s = getComputedStyle(document.querySelector('#token-error'));
+          const d = getComputedStyle(document.querySelector('#token-dialog'));
+          return {color: s.color, radius: d.borderRadius, dialogColor: d.color};
+        }"""
+    )
+    assert style["color"] == "rgb(248, 113, 113)"  # the dashboard's --bad red
+    assert style["radius"] != "0px"
+    box = page.locator("#token-dialog").bounding_box()
+    width = {"desktop": 1280, "phone": 390}[size]
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    enter_token(page, TOKEN)
+    page.wait_for_selector(".event")
+    page.wait_for_selector("#live.on")
+    assert page.is_hidden("#token-dialog")
+
+
+def test_cancelling_asks_no_more_until_the_token_button(guarded: Server, new_page: Any) -> None:
+    page = new_page("desktop")
+    page.goto(guarded.url)
+    page.wait_for_selector("#token-dialog[open]")
+    page.click("#token-cancel")
+    error = page.wait_for_selector("#filter-error:not([hidden])")
+    assert "token" in error.inner_text()
+    assert page.is_hidden("#token-dialog")
+    page.click("#token-button")
+    enter_token(page, TOKEN)
+    page.wait_for_selector(".event")
+    page.wait_for_selector("#live.on")
+    assert page.is_hidden("#token-button")

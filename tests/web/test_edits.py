@@ -1,0 +1,57 @@
+"""PATCH /api/events/{id} (keep forever) and DELETE /api/persons/{name} over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+
+from tests.web.conftest import AUTH, TOKEN
+
+EVENT = {"event_id": "ev-1", "camera_id": "front-door"}
+
+
+async def test_patch_retain_round_trips(client: httpx.AsyncClient) -> None:
+    await client.post("/api/events", json=EVENT)
+    r = await client.patch("/api/events/ev-1", json={"retain": True})
+    assert r.status_code == 200 and r.json()["retain"] is True
+    assert (await client.get("/api/events/ev-1")).json()["retain"] is True
+    assert (await client.patch("/api/events/missing", json={"retain": True})).status_code == 404
+
+
+async def test_bad_patches_are_422_naming_the_field(client: httpx.AsyncClient) -> None:
+    await client.post("/api/events", json=EVENT)
+    cases = [
+        ({"json": {"camera_id": "x"}}, "camera_id"),
+        ({"json": {"retain": "maybe"}}, "retain"),
+        ({"json": [True]}, "body"),
+        ({"content": b"{nope"}, "body"),
+    ]
+    for kwargs, field in cases:
+        r = await client.patch("/api/events/ev-1", **kwargs)  # type: ignore[arg-type]
+        assert r.status_code == 422, kwargs
+        assert field in [d["field"] for d in r.json()["detail"]], r.json()
+    assert (await client.get("/api/events/ev-1")).json()["retain"] is False
+
+
+async def test_delete_person(client: httpx.AsyncClient) -> None:
+    await client.put("/api/persons/alice", json={"authorized": True})
+    assert (await client.delete("/api/persons/alice")).status_code == 204
+    assert (await client.get("/api/persons/alice")).status_code == 404
+    assert (await client.delete("/api/persons/alice")).status_code == 404
+
+
+async def test_edits_need_the_token(make_client: Callable[..., httpx.AsyncClient]) -> None:
+    client = make_client(token=TOKEN)
+    await client.post("/api/events", json=EVENT, headers=AUTH)
+    await client.put("/api/persons/alice", json={}, headers=AUTH)
+    assert (await client.patch("/api/events/ev-1", json={"retain": True})).status_code == 401
+    assert (await client.delete("/api/persons/alice")).status_code == 401
+    assert (await client.get("/api/persons/alice", headers=AUTH)).status_code == 200
+
+
+async def test_patch_accepts_an_encoded_id_with_a_slash(client: httpx.AsyncClient) -> None:
+    await client.post("/api/events", json={"event_id": "frigate/1.5-abc", "camera_id": "c"})
+    r = await client.patch("/api/events/frigate%2F1.5-abc", json={"retain": True})
+    assert r.status_code == 200 and r.json()["event_id"] == "frigate/1.5-abc"
+    assert r.json()["retain"] is True
