@@ -332,7 +332,8 @@ async def post_events(request: Request, store: Store, metrics: Stats) -> Respons
     items = body if isinstance(body, list) else [body]
     if not items or len(items) > MAX_BATCH:
         raise InvalidInputError("request", [("body", f"send 1 to {MAX_BATCH} events")])
-    # an event sent without an id gets it here, so that its result can name it
+    sent = [i.get("event_id") if isinstance(i, dict) else None for i in items]
+    # an event sent without an id gets it here, so that its result can name it once stored
     items = [
         {**i, "event_id": new_event_id()} if isinstance(i, dict) and "event_id" not in i else i
         for i in items
@@ -344,8 +345,10 @@ async def post_events(request: Request, store: Store, metrics: Stats) -> Respons
     )
     metrics.insert_seconds.observe((time.perf_counter() - started) / len(items))
     results = []
-    for item, outcome in zip(items, outcomes, strict=True):
-        event_id = item.get("event_id") if isinstance(item, dict) else None
+    for item, client_id, outcome in zip(items, sent, outcomes, strict=True):
+        stored_id = item.get("event_id") if isinstance(item, dict) else None
+        # an id camvault made is named only if the event was stored under it
+        event_id = stored_id if isinstance(outcome, bool) else client_id
         event_id = event_id if isinstance(event_id, str) else None
         if outcome is True:
             results.append(EventResult(event_id=event_id, status="inserted"))

@@ -97,6 +97,19 @@ async def test_post_answers_the_id_of_the_stored_event(client: httpx.AsyncClient
         assert (await client.get(f"/api/events/{stored_id}")).json()["camera_id"] == camera
 
 
+async def test_a_refused_event_is_named_by_the_id_the_client_sent_or_none(
+    client: httpx.AsyncClient,
+) -> None:
+    batch = [
+        {"camera_id": "", "event_id": "theirs"},
+        {"camera_id": "x", "timestamp": "9999-12-31T23:59:59-14:00"},
+    ]
+    body = (await client.post("/api/events", json=batch)).json()
+    assert [r["status"] for r in body["results"]] == ["error", "error"]
+    # no id that camvault made up for an event it never stored
+    assert [r["event_id"] for r in body["results"]] == ["theirs", None]
+
+
 # -- ids containing "/" ------------------------------------------------------------------
 
 
