@@ -1,4 +1,4 @@
-"""The filter list is the one definition: the static types, the spec and the README agree with it."""
+"""The filter list is the one definition: static types, the spec and the README agree with it."""
 
 from __future__ import annotations
 
@@ -81,11 +81,11 @@ def test_every_bad_filter_is_named() -> None:
             camera_id="",
             label=[1],  # type: ignore[list-item]
             min_confidence=2,
-            since=datetime(2026, 1, 1),  # noqa: DTZ001 - naive on purpose
+            since=datetime(2026, 1, 1),  # naive on purpose
             person_name="",
             door_action=[],
-            unlock_granted="yes",  # type: ignore[typeddict-item]
-            has_thumbnail=1,  # type: ignore[typeddict-item]
+            unlock_granted="yes",  # type: ignore[arg-type]
+            has_thumbnail=1,  # type: ignore[arg-type]
             text=" ",
         )
     assert sorted(err.value.fields) == sorted(f.name for f in FILTERS if f.name != "until")
