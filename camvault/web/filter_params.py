@@ -27,8 +27,6 @@ def parameter(f: Filter) -> inspect.Parameter:
         extra["le"] = f.maximum
     if f.kind == "string" and not f.repeats:
         extra["min_length"] = 1
-    if f.kind == "search":
-        extra["max_length"] = 1000
     examples = [list(f.examples)] if f.repeats else list(f.examples)
     description = f.help + (" (repeat the parameter for several)." if f.repeats else ".")
     query = Query(description=description, examples=examples or None, **extra)
