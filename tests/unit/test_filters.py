@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from camvault import InvalidQueryError
-from camvault.filters import FILTERS, by_name, describe, markdown_table
+from camvault.filters import FILTERS, Filter, by_name, describe, markdown_table
 from camvault.query import Filters, QuerySpec, build_query
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -115,3 +115,17 @@ def test_the_json_description_has_every_filter() -> None:
     assert by_name("text").kind == "search"
     with pytest.raises(KeyError):
         by_name("zone")
+
+
+def test_a_filter_with_its_own_check_uses_it() -> None:
+    def zone(name: str, value: object, problems: list[tuple[str, str]]) -> str | None:
+        if value not in (None, "porch", "yard"):
+            problems.append((name, "is not a zone"))
+            return None
+        return typing.cast(str | None, value)
+
+    f = Filter("zone", "string", "In this zone", "Zone", "zone", ("--zone",), check=zone)
+    problems: list[tuple[str, str]] = []
+    assert f.validate("yard", problems) == "yard" and not problems
+    assert f.validate("moon", problems) is None
+    assert problems == [("zone", "is not a zone")]
