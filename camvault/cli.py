@@ -13,10 +13,10 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -27,6 +27,7 @@ from rich.table import Table
 from camvault import exchange
 from camvault.bench import quick_bench
 from camvault.cli_errors import CliGroup, err, fail
+from camvault.cli_filters import filter_options, parse_age, zone
 from camvault.errors import CamvaultError
 from camvault.models import Event
 from camvault.sample import SAMPLE_PERSONS, sample_events, sample_frame
@@ -52,49 +53,10 @@ DbOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-CameraOption = Annotated[
-    list[str] | None, typer.Option("--camera", "-c", help="Only this camera (repeatable).")
-]
-LabelOption = Annotated[
-    list[str] | None, typer.Option("--label", "-l", help="Only events with this label.")
-]
-ConfidenceOption = Annotated[
-    float | None,
-    typer.Option("--min-confidence", min=0, max=1, help="Detections at least this sure."),
-]
-SinceOption = Annotated[
-    str | None, typer.Option(help="From: 2026-11-20, 2026-11-20T08:00, or an age: 24h, 7d.")
-]
-UntilOption = Annotated[str | None, typer.Option(help="Until (exclusive), same forms as --since.")]
-PersonOption = Annotated[str | None, typer.Option("--person", help="Recognised person.")]
-DoorOption = Annotated[
-    list[str] | None, typer.Option("--door-action", help="unlock, lock, denied... (repeatable).")
-]
-UnlockOption = Annotated[
-    bool | None, typer.Option("--granted/--not-granted", help="Smart-lock decision.")
-]
-ThumbOption = Annotated[
-    bool | None, typer.Option("--with-thumbnail/--without-thumbnail", help="Has a thumbnail.")
-]
-TextOption = Annotated[
-    str | None, typer.Option("--text", "-t", help='Full-text: words, "phrases", pre*, OR, NOT.')
-]
 TzOption = Annotated[
     str | None, typer.Option("--tz", help="Time zone for dates and days (default: UTC).")
 ]
-_AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb)?$", re.IGNORECASE)
-
-
-def parse_age(text: str, option: str) -> timedelta:
-    """Parse an age such as 30d, 12h, 2w."""
-    match = _AGE.match(text.strip().lower())
-    if not match:
-        raise typer.BadParameter(
-            f"{text!r} is not an age such as 30m, 12h, 7d or 2w", param_hint=option
-        )
-    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
 
 
 def parse_size(text: str) -> int:
@@ -106,63 +68,6 @@ def parse_size(text: str) -> int:
         )
     power = ("b", "kb", "mb", "gb", "tb").index((match.group(2) or "b").lower())
     return int(float(match.group(1)) * 1024**power)
-
-
-def zone(tz: str | None) -> ZoneInfo:
-    """Resolve --tz."""
-    try:
-        return ZoneInfo(tz or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        raise typer.BadParameter(f"unknown time zone {tz!r}", param_hint="--tz") from None
-
-
-def parse_when(text: str | None, option: str, tz: str | None) -> datetime | None:
-    """Parse --since/--until: an ISO date or time (in --tz when it has none), or an age."""
-    if text is None:
-        return None
-    if _AGE.match(text.strip().lower()):
-        return datetime.now(UTC) - parse_age(text, option)
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError as exc:
-        if re.match(r"^\s*\d{4}-\d", text) and "isoformat" not in str(exc):
-            message = f"{text!r} is not a valid date: {exc}"  # 2026-13-45: month must be ...
-        else:
-            message = (
-                f"{text!r} is neither a date/time (2026-11-20, 2026-11-20T08:00) nor an age (7d)"
-            )
-        raise typer.BadParameter(message, param_hint=option) from None
-    return value if value.tzinfo else value.replace(tzinfo=zone(tz))
-
-
-def filters_from(
-    camera: list[str] | None,
-    label: list[str] | None,
-    min_confidence: float | None,
-    since: str | None,
-    until: str | None,
-    person: str | None,
-    door_action: list[str] | None,
-    granted: bool | None,
-    thumbnail: bool | None,
-    text: str | None,
-    tz: str | None,
-) -> dict[str, Any]:
-    """Turn filter options into the keyword filters of EventStore.query()."""
-    zone(tz)  # an unknown --tz is refused even when no date uses it
-    found = {
-        "camera_id": camera or None,
-        "label": label or None,
-        "min_confidence": min_confidence,
-        "since": parse_when(since, "--since", tz),
-        "until": parse_when(until, "--until", tz),
-        "person_name": person,
-        "door_action": door_action or None,
-        "unlock_granted": granted,
-        "has_thumbnail": thumbnail,
-        "text": text,
-    }
-    return {k: v for k, v in found.items() if v is not None}
 
 
 def _progress() -> Progress:
@@ -271,18 +176,10 @@ def _print_recent(store: EventStore) -> None:
 
 
 @app.command()
+@filter_options()
 def query(
+    filters: dict[str, Any],
     db: DbOption = "camvault.db",
-    camera: CameraOption = None,
-    label: LabelOption = None,
-    min_confidence: ConfidenceOption = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
-    person: PersonOption = None,
-    door_action: DoorOption = None,
-    granted: UnlockOption = None,
-    thumbnail: ThumbOption = None,
-    text: TextOption = None,
     tz: TzOption = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="Events per page.")] = 20,
     cursor: Annotated[str | None, typer.Option(help="Next page, from a previous query.")] = None,
@@ -291,10 +188,6 @@ def query(
     as_json: JsonOption = False,
 ) -> None:
     """Find events, newest first; every filter combines with the others."""
-    filters = filters_from(
-        camera, label, min_confidence, since, until, person, door_action, granted, thumbnail,
-        text, tz,
-    )  # fmt: skip
     with open_store(db) as store:
         if count:
             n = store.count(**filters)
@@ -314,26 +207,18 @@ def query(
 
 
 @app.command()
+@filter_options(defaults={"since": "7d"})
 def stats(
+    filters: dict[str, Any],
     db: DbOption = "camvault.db",
     bucket: Annotated[str, typer.Option(help="hour or day.")] = "day",
     by: Annotated[
         str | None, typer.Option(help="label, camera_id or person_name (none: totals).")
     ] = "label",
-    camera: CameraOption = None,
-    label: LabelOption = None,
-    min_confidence: ConfidenceOption = None,
-    since: SinceOption = "7d",
-    until: UntilOption = None,
-    person: PersonOption = None,
-    text: TextOption = None,
     tz: TzOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Count events per hour or day, by label, camera or person."""
-    filters = filters_from(
-        camera, label, min_confidence, since, until, person, None, None, None, text, tz
-    )
     group = None if by in (None, "", "none") else by
     with open_store(db) as store:
         buckets = store.histogram(bucket, by=group, tz=tz or "UTC", **filters)
@@ -419,23 +304,15 @@ def import_(
 
 
 @app.command()
+@filter_options()
 def export(
     dest: Annotated[str, typer.Argument(help="File to write, or - for standard output.")],
+    filters: dict[str, Any],
     db: DbOption = "camvault.db",
     fmt: Annotated[str | None, typer.Option("--format", help="jsonl, csv or parquet.")] = None,
-    camera: CameraOption = None,
-    label: LabelOption = None,
-    min_confidence: ConfidenceOption = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
-    person: PersonOption = None,
-    text: TextOption = None,
     tz: TzOption = None,
 ) -> None:
     """Export events, oldest first: JSONL (lossless), CSV or Parquet."""
-    filters = filters_from(
-        camera, label, min_confidence, since, until, person, None, None, None, text, tz
-    )
     with clean_errors():  # a folder or a missing folder is refused before any work
         if dest != "-":
             exchange.check_destination(dest)

@@ -10,16 +10,14 @@ from __future__ import annotations
 import base64
 import binascii
 import difflib
-import math
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict, Unpack
 
 from camvault.errors import FieldProblem, InvalidQueryError
-from camvault.models import TIME_RANGE, in_range
-from camvault.rows import to_micros
+from camvault.filters import FILTERS as FILTER_LIST
 
 __all__ = [
     "FILTERS",
@@ -42,7 +40,10 @@ Order = Literal["newest", "oldest"]
 
 
 class Filters(TypedDict, total=False):
-    """The filters shared by query(), count(), histogram() and export; all combinable."""
+    """The filters shared by query(), count(), histogram() and export; all combinable.
+
+    The static twin of camvault.filters.FILTERS (a test keeps the two equal).
+    """
 
     camera_id: str | Iterable[str] | None
     label: str | Iterable[str] | None
@@ -56,8 +57,8 @@ class Filters(TypedDict, total=False):
     text: str | None
 
 
-FILTERS: tuple[str, ...] = tuple(Filters.__annotations__)
-"""The names of the filters, in the order of :class:`Filters`."""
+FILTERS: tuple[str, ...] = tuple(f.name for f in FILTER_LIST)
+"""The names of the filters, in the order of camvault.filters.FILTERS."""
 
 
 def check_arguments(what: str, given: Iterable[str], extra: Sequence[str] = ()) -> None:
@@ -103,13 +104,7 @@ class QuerySpec:
     @property
     def only_time_and_camera(self) -> bool:
         """True when no filter other than cameras, labels, person and time is set."""
-        return (
-            self.min_confidence is None
-            and not self.door_actions
-            and self.unlock_granted is None
-            and self.has_thumbnail is None
-            and self.text is None
-        )
+        return not any(f.is_set(getattr(self, f.field)) for f in FILTER_LIST if not f.rollup)
 
 
 def encode_cursor(ts: int, rowid: int) -> str:
@@ -133,83 +128,21 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
     return ts, rowid
 
 
-def _strings(
-    name: str, value: str | Iterable[str] | None, problems: list[FieldProblem]
-) -> tuple[str, ...]:
-    """Normalize a one-or-many string filter to a tuple, recording bad values."""
-    if value is None:
-        return ()
-    values = (value,) if isinstance(value, str) else tuple(value)
-    if not values or any(not isinstance(v, str) or not v for v in values):
-        problems.append((name, "must be a non-empty string or a list of non-empty strings"))
-        return ()
-    return values
-
-
-def _micros(name: str, value: datetime | None, problems: list[FieldProblem]) -> int | None:
-    """Convert a time bound to microseconds, recording naive or wrong-typed values."""
-    if value is None:
-        return None
-    if not isinstance(value, datetime):
-        problems.append((name, "must be a datetime"))
-        return None
-    if value.tzinfo is None or value.utcoffset() is None:
-        problems.append((name, "must be timezone-aware (got a naive datetime)"))
-        return None
-    utc = in_range(value)
-    if utc is None:
-        problems.append((name, TIME_RANGE))
-        return None
-    return to_micros(utc)
-
-
-def _flag(name: str, value: object, problems: list[FieldProblem]) -> bool | None:
-    """Check an optional boolean filter."""
-    if value is not None and not isinstance(value, bool):
-        problems.append((name, "must be true or false"))
-        return None
-    return value
-
-
 def build_query(
     *,
-    camera_id: str | Iterable[str] | None = None,
-    label: str | Iterable[str] | None = None,
-    min_confidence: float | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    person_name: str | None = None,
-    door_action: str | Iterable[str] | None = None,
-    unlock_granted: bool | None = None,
-    has_thumbnail: bool | None = None,
-    text: str | None = None,
     limit: int = 100,
     cursor: str | None = None,
     order: str = "newest",
     max_limit: int = MAX_LIMIT,
+    **filters: Unpack[Filters],
 ) -> QuerySpec:
     """Validate query arguments into a QuerySpec; raise InvalidQueryError naming each bad one."""
     problems: list[FieldProblem] = []
-    cameras = _strings("camera_id", camera_id, problems)
-    labels = _strings("label", label, problems)
-    doors = _strings("door_action", door_action, problems)
-    if min_confidence is not None and (
-        isinstance(min_confidence, bool)
-        or not isinstance(min_confidence, int | float)
-        or not math.isfinite(min_confidence)
-        or not 0.0 <= min_confidence <= 1.0
-    ):
-        problems.append(("min_confidence", "must be a number from 0 to 1"))
-    lo = _micros("since", since, problems)
-    hi = _micros("until", until, problems)
+    given: dict[str, Any] = dict(filters)
+    values = {f.field: f.validate(given.get(f.name), problems) for f in FILTER_LIST}
+    lo, hi = values["since"], values["until"]
     if lo is not None and hi is not None and lo > hi:
         problems.append(("until", "must not be before since"))
-    if person_name is not None and (not isinstance(person_name, str) or not person_name):
-        problems.append(("person_name", "must be a non-empty string"))
-    unlock = _flag("unlock_granted", unlock_granted, problems)
-    thumb = _flag("has_thumbnail", has_thumbnail, problems)
-    if text is not None and (not isinstance(text, str) or not text.strip() or len(text) > 1000):
-        problems.append(("text", "must be a full-text query of 1 to 1000 characters"))
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= max_limit:
         problems.append(("limit", f"must be a whole number from 1 to {max_limit}"))
     if order not in ("newest", "oldest"):
@@ -223,17 +156,5 @@ def build_query(
     if problems:
         raise InvalidQueryError("query", problems)
     return QuerySpec(
-        camera_ids=cameras,
-        labels=labels,
-        min_confidence=None if min_confidence is None else float(min_confidence),
-        since=lo,
-        until=hi,
-        person_name=person_name,
-        door_actions=doors,
-        unlock_granted=unlock,
-        has_thumbnail=thumb,
-        text=text,
-        limit=limit,
-        after=after,
-        order="oldest" if order == "oldest" else "newest",
+        **values, limit=limit, after=after, order="oldest" if order == "oldest" else "newest"
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from camvault.filters import FILTERS, Test
 from camvault.histogram import DAY, HistogramSpec
 from camvault.query import QuerySpec
 from camvault.rollups import HOUR
@@ -21,36 +22,33 @@ def _marks(n: int) -> str:
     return ", ".join("?" * n)
 
 
+def _compare(column: str, test: Test, value: Any) -> tuple[str, list[Any]]:
+    """Return the SQL of one generic filter test on ``column`` and its parameters."""
+    if test == "present":
+        return f"{column} IS NOT NULL" if value else f"{column} IS NULL", []
+    if isinstance(value, tuple):
+        return f"{column} IN ({_marks(len(value))})", list(value)
+    sql = {"equals": "=", "at_least": ">=", "before": "<"}[test]
+    return f"{column} {sql} ?", [int(value) if isinstance(value, bool) else value]
+
+
 def where(spec: QuerySpec, *, labels: bool = True) -> tuple[list[str], list[Any]]:
     """Return WHERE clauses and parameters for a spec's filters on ``events e``.
 
+    Filters with a generic ``column`` and ``test`` in camvault.filters.FILTERS need no code
+    here; the others (labels and confidence over detections, full text) are written out below.
     With ``labels=False`` the label / min_confidence filter is left to the caller (a
     histogram by label joins detections itself).
     """
     clauses: list[str] = []
     params: list[Any] = []
-    if spec.camera_ids:
-        clauses.append(f"e.camera_id IN ({_marks(len(spec.camera_ids))})")
-        params.extend(spec.camera_ids)
-    if spec.since is not None:
-        clauses.append("e.ts >= ?")
-        params.append(spec.since)
-    if spec.until is not None:
-        clauses.append("e.ts < ?")
-        params.append(spec.until)
-    if spec.person_name is not None:
-        clauses.append("e.person_name = ?")
-        params.append(spec.person_name)
-    if spec.door_actions:
-        clauses.append(f"e.door_action IN ({_marks(len(spec.door_actions))})")
-        params.extend(spec.door_actions)
-    if spec.unlock_granted is not None:
-        clauses.append("e.unlock_granted = ?")
-        params.append(int(spec.unlock_granted))
-    if spec.has_thumbnail is not None:
-        clauses.append(
-            "e.thumbnail_path IS NOT NULL" if spec.has_thumbnail else "e.thumbnail_path IS NULL"
-        )
+    for f in FILTERS:  # every filter that compares one column: generic SQL from the list
+        value = getattr(spec, f.field)
+        if f.test is None or f.column is None or not f.is_set(value):
+            continue
+        clause, values = _compare(f"e.{f.column}", f.test, value)
+        clauses.append(clause)
+        params.extend(values)
     if spec.text is not None:
         clauses.append(
             "e.id IN (SELECT k.event_rowid FROM events_text t JOIN text_keys k "

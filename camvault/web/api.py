@@ -24,8 +24,10 @@ from sse_starlette.sse import EventSourceResponse
 from camvault import thumbnails
 from camvault.aio import AsyncEventStore
 from camvault.errors import CamvaultError, InvalidInputError
+from camvault.filters import describe
 from camvault.models import Bucket, Camera, Event, Person, new_event_id
 from camvault.rows import trusted
+from camvault.web.filter_params import filter_dependency
 from camvault.web.metrics import Metrics
 from camvault.web.paths import event_path
 
@@ -224,44 +226,7 @@ def _json(content: bytes, status: int = 200) -> Response:
     return Response(content, status_code=status, media_type="application/json")
 
 
-def filters(  # noqa: PLR0917 - FastAPI reads each query parameter from the signature
-    camera_id: Annotated[
-        list[str] | None, Query(description="Camera(s).", examples=[["front-door"]])
-    ] = None,
-    label: Annotated[
-        list[str] | None, Query(description="Label(s).", examples=[["person", "car"]])
-    ] = None,
-    min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
-    since: Annotated[
-        datetime | None,
-        Query(description="Inclusive, ISO 8601 with zone.", examples=["2026-11-20T00:00:00Z"]),
-    ] = None,
-    until: Annotated[datetime | None, Query(description="Exclusive, ISO 8601 with zone.")] = None,
-    person_name: Annotated[str | None, Query(min_length=1)] = None,
-    door_action: Annotated[list[str] | None, Query()] = None,
-    unlock_granted: bool | None = None,
-    has_thumbnail: bool | None = None,
-    text: Annotated[
-        str | None, Query(description='Full text: words, "phrases", prefix*, OR, NOT.')
-    ] = None,
-) -> dict[str, Any]:
-    """Collect the query filters shared by /events, /count and /histogram."""
-    found = {
-        "camera_id": camera_id,
-        "label": label,
-        "min_confidence": min_confidence,
-        "since": since,
-        "until": until,
-        "person_name": person_name,
-        "door_action": door_action,
-        "unlock_granted": unlock_granted,
-        "has_thumbnail": has_thumbnail,
-        "text": text,
-    }
-    return {k: v for k, v in found.items() if v is not None}
-
-
-Filters = Annotated[dict[str, Any], Depends(filters)]
+Filters = Annotated[dict[str, Any], Depends(filter_dependency)]
 
 
 def _store(request: Request) -> AsyncEventStore:
@@ -512,6 +477,53 @@ async def histogram(
     buckets: list[Bucket] = await store.histogram(bucket, by=by, tz=tz, **f)
     out = [BucketOut(start=b.start, key=b.key, count=b.count) for b in buckets]
     return _json(_BUCKETS.dump_json(out))
+
+
+class FilterChoices(BaseModel):
+    """Where the values to offer for a filter come from: GET ``url``, read ``field`` of each."""
+
+    url: str
+    field: str
+
+
+class FilterOut(BaseModel):
+    """One query filter, as the dashboard builds its form field from it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "camera_id",
+                    "type": "string",
+                    "repeats": True,
+                    "label": "Camera",
+                    "help": "Events of this camera",
+                    "examples": ["front-door"],
+                    "placeholder": "all",
+                    "minimum": None,
+                    "maximum": None,
+                    "choices": {"url": "/api/cameras", "field": "camera_id"},
+                }
+            ]
+        }
+    )
+
+    name: str = Field(description="Keyword, query parameter and URL key.")
+    type: Literal["string", "number", "time", "flag", "search"]
+    repeats: bool = Field(description="One value or several (a repeated parameter).")
+    label: str
+    help: str
+    examples: list[Any]
+    placeholder: str = Field(description='The word for "no filter": all, anyone, any.')
+    minimum: float | None
+    maximum: float | None
+    choices: FilterChoices | None
+
+
+@router.get("/filters", response_model=list[FilterOut], dependencies=can_read)
+async def filters() -> list[dict[str, Any]]:
+    """List the query filters (name, type, label, help, where their choices come from)."""
+    return describe()
 
 
 @router.get("/cameras", response_model=list[Camera], dependencies=can_read)

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from camvault import EventStore
+from camvault.filters import FILTERS
 from tests.e2e.conftest import ARTIFACTS, SIZES, Server, open_filters
 
 
@@ -259,3 +260,36 @@ def test_docs_render_with_no_internet(server: Server, page: Any) -> None:
     page.wait_for_selector(".opblock-summary", timeout=15_000)
     assert page.locator(".opblock").count() >= 10
     assert outside == []
+
+
+@SIZES
+def test_the_form_shows_every_filter_and_keeps_them_in_the_url(server: Server, page: Any) -> None:
+    page.goto(server.url)
+    page.wait_for_selector(".event")
+    open_filters(page)
+    shown = page.eval_on_selector_all(
+        "#filters [name]",
+        "els => els.map(e => [e.name, e.closest('label').textContent.trim(), e.title])",
+    )
+    assert [name for name, _, _ in shown] == [f.name for f in FILTERS]
+    for (_, label, title), f in zip(shown, FILTERS, strict=True):
+        assert label.startswith(f.label) and title == f.help
+    with EventStore(server.db) as store:
+        expected = store.count(door_action="denied", unlock_granted=False)
+    page.select_option("select[name=unlock_granted]", "false")
+    page.fill("input[name=door_action]", "denied")
+    page.press("input[name=door_action]", "Enter")
+    page.wait_for_function(
+        f"() => document.querySelector('#count')?.textContent === '{events(expected)}'"
+    )
+    url = page.url
+    assert "door_action=denied" in url and "unlock_granted=false" in url
+    page.goto("about:blank")
+    page.goto(url)
+    page.wait_for_function(
+        "() => document.querySelector('select[name=unlock_granted]')?.value === 'false'"
+    )
+    assert page.input_value("input[name=door_action]") == "denied"
+    page.wait_for_function(
+        f"() => document.querySelector('#count')?.textContent === '{events(expected)}'"
+    )

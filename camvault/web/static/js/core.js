@@ -102,7 +102,20 @@ export function query(params) {
 }
 
 // -- state in the URL: #/<view>?<filters> ---------------------------------------------------
-export const FILTERS = ["camera_id", "label", "person_name", "since", "until", "text"];
+// The filters come from GET /api/filters (camvault/filters.py): name, type, label, help, choices.
+export let FILTERS = [];
+export let FILTER_DEFS = [];
+let loading = null;
+
+/** Ask the server for its filters once per page load (the form and the URL keys follow them). */
+export function loadFilters() {
+  loading ??= api("/api/filters").then((defs) => {
+    FILTER_DEFS = defs;
+    FILTERS = defs.map((d) => d.name);
+    return defs;
+  }).catch((err) => { loading = null; throw err; });
+  return loading;
+}
 
 /** Split the location hash into its path and parameters. */
 export function parseHash() {

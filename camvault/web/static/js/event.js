@@ -1,7 +1,7 @@
 // One event: its frame with the detection boxes, its fields, keep forever, delete, and the
 // previous (newer) / next (older) event within the list's filters (arrow keys too).
 
-import { api, chips, colorOf, el, eventHash, filtersOf, hashFor, query, toast, when, withToken } from "./core.js";
+import { api, chips, colorOf, el, eventHash, filtersOf, hashFor, loadFilters, query, toast, when, withToken } from "./core.js";
 
 /** The neighbour of an event in the newest-first list for these filters: newer or older. */
 async function neighbour(ev, filters, newer) {
@@ -18,6 +18,7 @@ async function neighbour(ev, filters, newer) {
 
 /** Render the event page; returns a key handler for the arrow keys. */
 export async function showEvent(view, id, params) {
+  await loadFilters().catch(() => {});  // the list's filters, for previous / next
   const filters = filtersOf(params);
   const back = el("a", { class: "back", href: hashFor("/", Object.fromEntries(params)) }, "← events");
   view.replaceChildren(back, el("p", { class: "empty" }, "loading…"));

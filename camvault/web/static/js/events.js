@@ -1,6 +1,6 @@
 // The events view: filters (kept in the URL), period line, chart, heatmap, endless list, live.
 
-import { api, cameraColors, chips, el, eventHash, filtersOf, labelsOf, plural, query, replaceHash, short, thumb, when, withToken } from "./core.js";
+import { api, cameraColors, chips, el, eventHash, FILTER_DEFS, filtersOf, labelsOf, loadFilters, plural, query, replaceHash, short, thumb, when, withToken } from "./core.js";
 import { describePeriod, drawChart, drawHeatmap, toSeries, TZ } from "./chart.js";
 
 const PAGE = 48;
@@ -29,17 +29,50 @@ const toLocalInput = (iso) => {
 };
 const urlParams = () => Object.assign({}, state.filters, state.bucket === "auto" ? {} : { bucket: state.bucket });
 
+const isTime = (name) => FILTER_DEFS.some((d) => d.name === name && d.type === "time");
+
+/** One form field for a filter of GET /api/filters: its control follows its type. */
+function field(def) {
+  const attrs = { name: def.name, title: def.help };
+  let control;
+  if (def.type === "flag") {
+    control = el("select", attrs, el("option", { value: "" }, def.placeholder || "any"),
+      el("option", { value: "true" }, "yes"), el("option", { value: "false" }, "no"));
+  } else if (def.repeats && def.choices) {
+    control = el("select", attrs, el("option", { value: "" }, def.placeholder || "all"));
+  } else if (def.type === "time") {
+    control = el("input", Object.assign(attrs, { type: "datetime-local" }));
+  } else if (def.type === "number") {
+    control = el("input", Object.assign(attrs, { type: "number", min: def.minimum, max: def.maximum,
+      step: "0.05", inputmode: "decimal", placeholder: def.placeholder }));
+  } else if (def.type === "search") {
+    control = el("input", Object.assign(attrs, { type: "search", placeholder: def.placeholder,
+      "aria-describedby": "filter-error" }));
+  } else {
+    const list = el("datalist", { id: `${def.name}-list` },
+      (def.choices ? [] : def.examples).map((v) => el("option", { value: v })));
+    control = el("input", Object.assign(attrs, { list: list.id, placeholder: def.placeholder, autocomplete: "off" }));
+    return el("label", {}, def.label + " ", control, list);
+  }
+  return el("label", def.type === "search" ? { class: "grow" } : {}, def.label + " ", control);
+}
+
 /** Render the events view for the URL's parameters. */
-export function showEvents(view, params) {
+export async function showEvents(view, params) {
+  const at = location.hash;
+  let failed = null;
+  await loadFilters().catch((err) => { failed = err; });  // asked once per page load
+  if (location.hash !== at) return;  // another view was asked for meanwhile
   state.view = view;
   cameraList = null;
   state.filters = filtersOf(params);
   state.bucket = ["hour", "day"].includes(params.get("bucket")) ? params.get("bucket") : "auto";
   view.replaceChildren(document.getElementById("events-template").content.cloneNode(true));
   const form = $("#filters");
+  form.prepend(...FILTER_DEFS.map(field));
   for (const [name, value] of Object.entries(state.filters)) {
     const input = form.elements[name];
-    if (input) input.value = name === "since" || name === "until" ? toLocalInput(value) : value;
+    if (input) input.value = isTime(name) ? toLocalInput(value) : value;
   }
   form.addEventListener("change", () => apply(form));
   form.addEventListener("submit", (e) => { e.preventDefault(); apply(form); });
@@ -58,6 +91,7 @@ export function showEvents(view, params) {
     .observe($("#sentinel"));
   state.key = null;
   apply(form, false);
+  if (failed) showError(failed);
 }
 
 function readFilters(form) {
@@ -65,7 +99,7 @@ function readFilters(form) {
   for (const input of form.querySelectorAll("[name]")) {
     const value = input.value.trim();
     if (!value) continue;
-    f[input.name] = input.name === "since" || input.name === "until" ? new Date(value).toISOString() : value;
+    f[input.name] = isTime(input.name) ? new Date(value).toISOString() : value;
   }
   return f;
 }
@@ -83,17 +117,25 @@ function apply(form, read = true) {
   reload();
 }
 
+/** Offer each filter's known values (cameras, labels, persons: where GET /api/filters says). */
 async function fillChoices(form) {
+  const asked = new Map();  // one request per URL
+  const ask = (url) => (url === "/api/cameras" ? cameras() : api(url));
   try {
-    const [cams, persons, labels] = await Promise.all([
-      cameras(), api("/api/persons"), api("/api/histogram?" + query({ bucket: "day", by: "label" })),
-    ]);
-    const cam = form.elements.camera_id, lab = form.elements.label;
-    cam.append(...cams.map((c) => el("option", { value: c.camera_id }, c.camera_id)));
-    lab.append(...[...new Set(labels.map((b) => b.key))].sort().map((l) => el("option", { value: l }, l)));
-    document.getElementById("person-list").replaceChildren(...persons.map((p) => el("option", { value: p.name })));
-    cam.value = state.filters.camera_id || "";
-    lab.value = state.filters.label || "";
+    await Promise.all(FILTER_DEFS.filter((d) => d.choices).map(async (def) => {
+      const { url, field: key } = def.choices;
+      if (!asked.has(url)) asked.set(url, ask(url));
+      const items = await asked.get(url);
+      const values = [...new Set(items.map((item) => item[key]).filter((v) => v !== null && v !== undefined))];
+      if (url !== "/api/cameras") values.sort();
+      const input = form.elements[def.name];
+      if (input.tagName === "SELECT") {
+        input.append(...values.map((v) => el("option", { value: v }, v)));
+        input.value = state.filters[def.name] || "";
+      } else {
+        document.getElementById(`${def.name}-list`).replaceChildren(...values.map((v) => el("option", { value: v })));
+      }
+    }));
   } catch (err) {
     showError(err);
   }
@@ -187,7 +229,9 @@ function showError(err) {
   if (!box) return;
   box.hidden = !err;
   box.textContent = err ? err.message : "";
-  $("#filters").elements.text.setAttribute("aria-invalid", String(Boolean(err && err.fields.includes("text"))));
+  for (const input of $("#filters").querySelectorAll("[name]")) {
+    input.setAttribute("aria-invalid", String(Boolean(err && err.fields?.includes(input.name))));
+  }
 }
 
 /** Zoom: a dragged range of the chart becomes the since/until filters. */
@@ -207,25 +251,37 @@ export function zoomOut() {
   apply(form);
 }
 
+// What the browser can check on a live event itself; any other filter set: a refresh pill.
+const LOCAL = {
+  camera_id: (ev, v) => ev.camera_id === v,
+  label: (ev, v) => labelsOf(ev).includes(v),
+  person_name: (ev, v) => ev.person_name === v,
+  since: (ev, v) => Date.parse(ev.timestamp) >= Date.parse(v),
+  until: (ev, v) => Date.parse(ev.timestamp) < Date.parse(v),
+  door_action: (ev, v) => ev.door_action === v,
+  unlock_granted: (ev, v) => String(ev.unlock_granted) === v,
+};
+
+/** True when a live event matches the filters, false when not, null when only the server knows. */
 function matchesFilters(ev) {
-  const f = state.filters;
-  if (f.camera_id && ev.camera_id !== f.camera_id) return false;
-  if (f.label && !labelsOf(ev).includes(f.label)) return false;
-  if (f.person_name && ev.person_name !== f.person_name) return false;
-  if (f.since && Date.parse(ev.timestamp) < Date.parse(f.since)) return false;
-  if (f.until && Date.parse(ev.timestamp) >= Date.parse(f.until)) return false;
-  return !f.text;
+  let known = true;
+  for (const [name, value] of Object.entries(state.filters)) {
+    if (!LOCAL[name]) known = false;
+    else if (!LOCAL[name](ev, value)) return false;
+  }
+  return known ? true : null;
 }
 
 function onLiveEvent(ev) {
   if (!state.view?.isConnected || !$("#grid")) return;
-  if (matchesFilters(ev)) {
+  const match = matchesFilters(ev);
+  if (match) {
     $("#grid .empty")?.remove();
     $("#grid").prepend(card(ev, true));
     if (state.count !== null) { state.count += 1; showCount(); }
     clearTimeout(state.refresh);
     state.refresh = setTimeout(() => { if (state.view.isConnected && $("#summary")) summary(); }, 2000);
-  } else if (state.filters.text) {
+  } else if (match === null) {
     const pill = $("#new-pill");
     pill.hidden = false;
     pill.textContent = "new events: refresh";
