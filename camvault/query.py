@@ -20,6 +20,7 @@ from typing import Literal, TypedDict
 from camvault.errors import FieldProblem, InvalidQueryError
 from camvault.models import TIME_RANGE, in_range
 from camvault.rows import to_micros
+from camvault.textquery import Node, parse
 
 __all__ = [
     "FILTERS",
@@ -93,8 +94,8 @@ class QuerySpec:
     door_actions: tuple[str, ...] = ()
     unlock_granted: bool | None = None
     has_thumbnail: bool | None = None
-    text: str | None = None
-    """A full-text query over llm_description (words, "phrases", prefix*, AND/OR/NOT)."""
+    text: Node | None = None
+    """The parsed full-text query over llm_description (see :mod:`camvault.textquery`)."""
     limit: int = 100
     after: tuple[int, int] | None = None
     """Keyset position from a cursor: only events past (ts, id) in the query's order."""
@@ -208,8 +209,12 @@ def build_query(
         problems.append(("person_name", "must be a non-empty string"))
     unlock = _flag("unlock_granted", unlock_granted, problems)
     thumb = _flag("has_thumbnail", has_thumbnail, problems)
-    if text is not None and (not isinstance(text, str) or not text.strip() or len(text) > 1000):
-        problems.append(("text", "must be a full-text query of 1 to 1000 characters"))
+    tree = None
+    if text is not None:
+        try:
+            tree = parse(text)
+        except InvalidQueryError as exc:
+            problems.extend(exc.problems)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= max_limit:
         problems.append(("limit", f"must be a whole number from 1 to {max_limit}"))
     if order not in ("newest", "oldest"):
@@ -232,7 +237,7 @@ def build_query(
         door_actions=doors,
         unlock_granted=unlock,
         has_thumbnail=thumb,
-        text=text,
+        text=tree,
         limit=limit,
         after=after,
         order="oldest" if order == "oldest" else "newest",
