@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import apsw
 import pytest
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import HealthCheck, example, given, seed, settings
 from hypothesis import strategies as st
 
 from camvault.backends.sqlite_fts5 import fts5_match
@@ -59,6 +59,14 @@ SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[Heal
 @seed(20261122)
 @SETTINGS
 @given(text=legacy)
+@example("(red OR van) AND dog")
+@example("(red OR van) NOT dog")
+@example("red NOT (van OR dog)")
+@example("red OR van dog")
+@example("van NOT red dog")
+@example("red dog NOT van OR man AND walks")
+@example("red NOT van NOT dog")
+@example("(red NOT van) NOT (dog NOT man)")
 def test_same_matches_as_fts5_syntax(fts: apsw.Connection, text: str) -> None:
     assert matches(fts, fts5_match(parse(text))) == matches(fts, text)
 

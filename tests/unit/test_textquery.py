@@ -269,3 +269,18 @@ def test_the_cli_prints_the_error_on_one_line(db_path: Path) -> None:
     assert result.exit_code == 1
     assert "text: 'AND' needs a term on both sides (at 5)" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_readme_examples_parse() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("### Text queries", 1)[1].split("\n#", 1)[0]
+    rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    examples = [x for row in rows for x in re.findall(r"`([^`]+)`", row)]
+    assert len(examples) == 9
+    for text in examples:
+        parse(text)
+    refused = re.search(r"`front-door` is refused\s+\(`([^`]+)`\)", section)
+    assert refused is not None
+    with pytest.raises(InvalidQueryError) as exc:
+        parse("front-door")
+    assert exc.value.problems[0][1].startswith(refused.group(1))
