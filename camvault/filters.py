@@ -31,9 +31,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from camvault.errors import FieldProblem
+from camvault.errors import FieldProblem, InvalidQueryError
 from camvault.models import TIME_RANGE, in_range
 from camvault.rows import to_micros
+from camvault.textquery import Node, parse
 
 __all__ = ["FILTERS", "Filter", "Kind", "Test", "by_name", "describe", "markdown_table"]
 
@@ -106,12 +107,15 @@ def _flag(name: str, value: Any, problems: list[FieldProblem]) -> bool | None:
     return value
 
 
-def _search(name: str, value: Any, problems: list[FieldProblem]) -> str | None:
-    """Check a full-text query: 1 to 1000 characters, not only spaces."""
-    if value is not None and (not isinstance(value, str) or not value.strip() or len(value) > 1000):
-        problems.append((name, "must be a full-text query of 1 to 1000 characters"))
+def _search(name: str, value: Any, problems: list[FieldProblem]) -> Node | None:
+    """Parse a full-text query into camvault's own tree (see :mod:`camvault.textquery`)."""
+    if value is None:
         return None
-    return value
+    try:
+        return parse(value)
+    except InvalidQueryError as exc:
+        problems.extend((name, problem) for _, problem in exc.problems)
+        return None
 
 
 _CHECKS: dict[Kind, Check] = {

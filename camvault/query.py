@@ -18,6 +18,7 @@ from typing import Any, Literal, TypedDict, Unpack
 
 from camvault.errors import FieldProblem, InvalidQueryError
 from camvault.filters import FILTERS as FILTER_LIST
+from camvault.textquery import Node
 
 __all__ = [
     "FILTERS",
@@ -94,8 +95,8 @@ class QuerySpec:
     door_actions: tuple[str, ...] = ()
     unlock_granted: bool | None = None
     has_thumbnail: bool | None = None
-    text: str | None = None
-    """A full-text query over llm_description (words, "phrases", prefix*, AND/OR/NOT)."""
+    text: Node | None = None
+    """The parsed full-text query over llm_description (see :mod:`camvault.textquery`)."""
     limit: int = 100
     after: tuple[int, int] | None = None
     """Keyset position from a cursor: only events past (ts, id) in the query's order."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from camvault.backends.sqlite_fts5 import fts5_match
 from camvault.filters import FILTERS, Test
 from camvault.histogram import DAY, HistogramSpec
 from camvault.query import QuerySpec
@@ -54,7 +55,7 @@ def where(spec: QuerySpec, *, labels: bool = True) -> tuple[list[str], list[Any]
             "e.id IN (SELECT k.event_rowid FROM events_text t JOIN text_keys k "
             "ON k.key = t.rowid WHERE events_text MATCH ?)"
         )
-        params.append(spec.text)
+        params.append(fts5_match(spec.text))
     if labels and (spec.labels or spec.min_confidence is not None):
         # d.ts = e.ts (always true: detections carry their event's ts) lets the planner seek
         # (label, ts) in detections_label_ts instead of scanning every detection of a label

@@ -18,6 +18,7 @@ from typing import Any
 
 import apsw
 
+from camvault.backends.sqlite_fts5 import fts5_match
 from camvault.backends.sqlite_sql import COLUMNS, where
 from camvault.query import QuerySpec
 
@@ -115,6 +116,7 @@ def _key_range(spec: QuerySpec) -> tuple[int, int]:
 def text_page(conn: apsw.Connection, spec: QuerySpec) -> list[Any]:
     """Return the rows of one page of a text query, exactly as the plain plan would."""
     newest = spec.order == "newest"
+    match = fts5_match(spec.text) if spec.text is not None else ""
     clauses, params = where(replace(spec, text=None))
     if spec.after is not None:
         clauses.append("(e.ts, e.id) < (?, ?)" if newest else "(e.ts, e.id) > (?, ?)")
@@ -139,7 +141,7 @@ def text_page(conn: apsw.Connection, spec: QuerySpec) -> list[Any]:
             r[0]
             for r in conn.execute(
                 "SELECT rowid FROM events_text WHERE events_text MATCH ? AND rowid >= ?",
-                (spec.text, UNORDERED),
+                (match, UNORDERED),
             )
         ]
         best = by_time(rows_of(keys))
@@ -151,7 +153,7 @@ def text_page(conn: apsw.Connection, spec: QuerySpec) -> list[Any]:
 
     batch = spec.limit + 1
     while lo < hi:
-        keys = [r[0] for r in conn.execute(walk, (spec.text, lo, hi, batch))]
+        keys = [r[0] for r in conn.execute(walk, (match, lo, hi, batch))]
         best = by_time([*best, *rows_of(keys)])
         if len(keys) < batch:
             break  # every match in range has been seen
@@ -167,7 +169,7 @@ def text_page(conn: apsw.Connection, spec: QuerySpec) -> list[Any]:
                 lane = (
                     (max(lo, edge_ts * LANE), hi) if newest else (lo, min(hi, (edge_ts + 1) * LANE))
                 )
-                rest = [r[0] for r in conn.execute(walk, (spec.text, *lane, LANE))]
+                rest = [r[0] for r in conn.execute(walk, (match, *lane, LANE))]
                 return by_time([*best, *rows_of(rest)])
             if (edge_ts < last_ts) if newest else (edge_ts > last_ts):
                 break

@@ -15,6 +15,7 @@ import pytest
 from camvault import InvalidQueryError
 from camvault.filters import FILTERS, Filter, by_name, describe, markdown_table
 from camvault.query import Filters, QuerySpec, build_query
+from camvault.textquery import Term
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -70,7 +71,7 @@ def test_build_query_fills_the_spec_through_the_list() -> None:
     assert spec.door_actions == ("unlock",)
     assert spec.unlock_granted is False
     assert spec.has_thumbnail is True
-    assert spec.text == "van"
+    assert spec.text == Term("van", phrase=False, prefix=False)  # parsed once, here
     assert not spec.only_time_and_camera
     assert build_query(camera_id="a", label="b", person_name="c").only_time_and_camera
 
