@@ -14,19 +14,22 @@ import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import apsw
 
-from camvault.backends.base import PurgeBatch, ThumbnailRef
+from camvault.backends.base import EngineOptions, GroupInsert, PurgeBatch, ThumbnailRef
+from camvault.backends.sqlite_async import ThreadedFace
 from camvault.backends.sqlite_errors import translate
+from camvault.backends.sqlite_options import SQLiteOptions
 from camvault.backends.sqlite_sql import COLUMNS, bucket_number, local_time, select_events, where
 from camvault.backends.sqlite_text import index_pending, text_page
-from camvault.errors import DatabaseError, InvalidQueryError, MigrationError
+from camvault.errors import DatabaseError, InvalidInputError, InvalidQueryError, MigrationError
 from camvault.histogram import HistogramSpec, RollupPlan
 from camvault.migrations import Migration, load_migrations
 from camvault.models import Camera, Event, Person
@@ -170,19 +173,18 @@ class SQLiteBackend:
     def __init__(
         self,
         path: str | Path,
+        options: SQLiteOptions | None = None,
         *,
-        busy_timeout: float = 5.0,
-        synchronous: str = "NORMAL",
-        checkpoint_pages: int = 1000,
-        pragmas: Mapping[str, int | str] | None = None,
         migrations_dir: Path | None = None,
         create: bool = True,
     ) -> None:
+        options = options or SQLiteOptions()
         self.path = Path(path).expanduser().absolute()
-        self._busy_ms = int(busy_timeout * 1000)
-        self._synchronous = synchronous.upper()
-        self._checkpoint_pages = checkpoint_pages
-        self._pragmas = dict(pragmas or {})
+        self.location = str(self.path)
+        self._busy_ms = int(options.busy_timeout * 1000)
+        self._synchronous = options.synchronous
+        self._checkpoint_pages = options.checkpoint_pages
+        self._pragmas = dict(options.pragmas)
         self._lock = threading.Lock()
         self._readers: queue.SimpleQueue[apsw.Connection] = queue.SimpleQueue()
         self._closed = False
@@ -219,6 +221,45 @@ class SQLiteBackend:
         )
         self._checkpointer.start()
         self._writer.set_wal_hook(self._on_wal)
+
+    @classmethod
+    def open(cls, url: str, options: EngineOptions | None, *, create: bool) -> SQLiteBackend:
+        """Open ``events.db`` or ``sqlite:///events.db?durability=full`` (URL options win)."""
+        if options is not None and not isinstance(options, SQLiteOptions):
+            raise InvalidInputError(
+                "EventStore", [("options", f"a SQLite store takes SQLiteOptions, not {options!r}")]
+            )
+        path, query = url, ""
+        if "://" in url:
+            parts = urlsplit(url)
+            path = unquote(parts.netloc + parts.path)
+            query = parts.query
+            if path.startswith("/"):
+                path = path[1:]  # sqlite:///rel.db is relative, sqlite:////abs.db is absolute
+        if not path or path == ":memory:":
+            raise DatabaseError(
+                "camvault needs a database file (thumbnails and readers live beside it); "
+                "give a path such as 'events.db'"
+            )
+        if query:
+            pairs = parse_qsl(query, keep_blank_values=True)
+            repeated = sorted({name for name, _ in pairs if [n for n, _ in pairs].count(name) > 1})
+            if repeated:
+                raise InvalidInputError(
+                    "database URL", [(name, "given more than once") for name in repeated]
+                )
+            options = SQLiteOptions.from_query(dict(pairs), options)
+        return cls(path, options, create=create)
+
+    def async_face(
+        self, insert_group: GroupInsert, *, max_group: int, read_threads: int
+    ) -> ThreadedFace:
+        """One writer thread with group commit (SQLite has one writer) and a reader pool."""
+        return ThreadedFace(insert_group, max_group=max_group, read_threads=read_threads)
+
+    def default_thumbnails_dir(self) -> Path:
+        """Thumbnails live beside the file: ``events.db`` -> ``events-thumbnails/``."""
+        return self.path.with_name(f"{self.path.stem}-thumbnails")
 
     # -- connections ------------------------------------------------------------------
 
@@ -654,6 +695,7 @@ class SQLiteBackend:
             "write_transactions": self.commits,
             "journal_mode": mode,
             "synchronous": self._synchronous,
+            "busy_timeout": self._busy_ms / 1000,
         }
 
     # -- checkpoints ------------------------------------------------------------------

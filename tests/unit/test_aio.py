@@ -57,7 +57,7 @@ def astore_factory(db_path: Path) -> Iterator[Callable[..., AsyncEventStore]]:
 async def writer_has_taken_everything(astore: AsyncEventStore) -> None:
     """Wait (bounded) until the writer thread has picked up every queued job."""
     deadline = time.monotonic() + 5
-    while not astore._queue.empty():
+    while astore.queued_writes:
         assert time.monotonic() < deadline, "writer thread never picked up the job"
         await asyncio.sleep(0.001)
     await asyncio.sleep(0.01)
