@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,7 +46,7 @@ from camvault.rows import (
     to_micros,
 )
 
-__all__ = ["SQLiteBackend"]
+__all__ = ["SQLiteBackend", "failing_inserts"]
 
 log = logging.getLogger("camvault")
 
@@ -77,6 +77,23 @@ _CHUNK_TEXTS = 8192
 _FLUSH_ROWS = 4096
 
 
+_insert_checks: list[Callable[[Event], None]] = []
+"""Checks run before each insert; see failing_inserts (empty outside tests)."""
+
+
+@contextlib.contextmanager
+def failing_inserts(check: Callable[[Event], None]) -> Iterator[None]:
+    """Test helper: run ``check(event)`` before every insert; what it raises fails that event.
+
+    It simulates an engine fault below the facade (e.g. a driver error on one row).
+    """
+    _insert_checks.append(check)
+    try:
+        yield
+    finally:
+        _insert_checks.remove(check)
+
+
 class _Transaction:
     """An open write transaction on the writer connection."""
 
@@ -93,6 +110,9 @@ class _Transaction:
 
     def insert(self, event: Event) -> bool:
         """Insert one event and its detections; False if its event_id already exists."""
+        if _insert_checks:
+            for check in _insert_checks:
+                check(event)
         conn = self.conn
         row = event_to_row(event)
         camera = event.camera_id

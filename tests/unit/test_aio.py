@@ -25,6 +25,7 @@ from camvault import (
     StoreClosedError,
     thumbnails,
 )
+from camvault.backends import SQLiteOptions
 from camvault.sample import sample_events, sample_frame
 
 MakeEvent = Callable[..., Event]
@@ -43,11 +44,11 @@ class WriteLock:
 
 
 @pytest.fixture
-def astore_factory(db_path: Path) -> Iterator[Callable[..., AsyncEventStore]]:
+def astore_factory(store_url: str) -> Iterator[Callable[..., AsyncEventStore]]:
     made: list[AsyncEventStore] = []
 
     def make(**options: Any) -> AsyncEventStore:
-        store = AsyncEventStore(db_path, **options)
+        store = AsyncEventStore(store_url, **options)
         made.append(store)
         return store
 
@@ -64,9 +65,9 @@ async def writer_has_taken_everything(astore: AsyncEventStore) -> None:
 
 
 async def test_lifecycle_initialize_close_and_async_with(
-    db_path: Path, make_event: MakeEvent
+    store_url: str, make_event: MakeEvent
 ) -> None:
-    astore = AsyncEventStore(db_path)
+    astore = AsyncEventStore(store_url)
     with pytest.raises(StoreClosedError, match="not open yet"):
         await astore.insert_event(make_event())
     assert await astore.initialize() is astore
@@ -80,7 +81,7 @@ async def test_lifecycle_initialize_close_and_async_with(
         await astore.get_event(ev.event_id)
     with pytest.raises(StoreClosedError):
         await astore.initialize()
-    async with AsyncEventStore(db_path) as again:
+    async with AsyncEventStore(store_url) as again:
         assert await again.get_event(ev.event_id) == ev
         assert (await again.info())["events"] == 1
 
@@ -126,8 +127,8 @@ async def test_a_duplicate_or_bad_event_affects_only_its_caller(
         assert await astore.get_event(good2.event_id) == good2
 
 
-async def test_fifty_tasks_of_a_hundred_events(db_path: Path) -> None:
-    async with AsyncEventStore(db_path) as astore:
+async def test_fifty_tasks_of_a_hundred_events(store_url: str) -> None:
+    async with AsyncEventStore(store_url) as astore:
 
         async def producer(n: int) -> list[bool]:
             return [await astore.insert_event(ev) for ev in sample_events(100, seed=n)]
@@ -203,7 +204,7 @@ async def test_close_finishes_every_pending_write(db_path: Path, make_event: Mak
 async def test_close_tells_each_caller_when_its_write_failed(
     db_path: Path, make_event: MakeEvent
 ) -> None:
-    astore = await AsyncEventStore(db_path, busy_timeout=0.1).initialize()
+    astore = await AsyncEventStore(db_path, options=SQLiteOptions(busy_timeout=0.1)).initialize()
     lock = WriteLock(db_path)
     tasks = [asyncio.create_task(astore.insert_event(make_event())) for _ in range(5)]
     await asyncio.sleep(0.01)
@@ -257,7 +258,9 @@ async def test_a_second_process_holding_the_lock_makes_inserts_wait(
 async def test_disk_full_fails_each_caller_and_keeps_what_was_committed(
     db_path: Path,
 ) -> None:
-    async with AsyncEventStore(db_path, pragmas={"max_page_count": 60}) as astore:
+    async with AsyncEventStore(
+        db_path, options=SQLiteOptions(pragmas={"max_page_count": 60})
+    ) as astore:
         stored: list[Event] = []
         with pytest.raises(DatabaseWriteError, match="disk is full"):
             for ev in sample_events(5000, seed=4):
@@ -294,7 +297,7 @@ async def test_slow_inserts_are_logged_with_the_latency_the_caller_saw(
 
 
 async def test_bulk_writes_and_thumbnails_never_run_on_the_event_loop(
-    db_path: Path, monkeypatch: pytest.MonkeyPatch
+    store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """SQL, hydration and Pillow run on worker threads: the loop thread never does store work."""
     shown = list(sample_events(40, seed=8))
@@ -316,7 +319,7 @@ async def test_bulk_writes_and_thumbnails_never_run_on_the_event_loop(
     record(thumbnails, "encode")
     record(thumbnails, "write")
     loop_thread = threading.get_ident()
-    async with AsyncEventStore(db_path) as astore:
+    async with AsyncEventStore(store_url) as astore:
         result = await astore.insert_events(sample_events(2_000, seed=7))
         assert await astore.insert_event(next(iter(sample_events(1, seed=9))))
         await astore.insert_events(shown)
