@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from camvault import Bucket, DetectedObject, Event, EventStore, InvalidQueryError
+from tests.conftest import ENGINE_URLS
 from tests.sqlite_file import connect, used_bytes
 
 START = datetime(2026, 9, 28, tzinfo=UTC)  # spans Lord Howe's DST start and Berlin's DST end
@@ -58,8 +59,8 @@ EVENTS = build_events(700, seed=11)
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventStore]:
-    store = EventStore(tmp_path_factory.mktemp("analysis") / "events.db")
+def loaded(engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventStore]:
+    store = EventStore(ENGINE_URLS[engine](tmp_path_factory.mktemp("analysis")))
     half = len(EVENTS) // 2
     store.insert_events(EVENTS[:half])
     for ev in EVENTS[half:]:
