@@ -15,7 +15,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,11 +29,11 @@ from camvault.backends.sqlite_options import SQLiteOptions
 from camvault.backends.sqlite_sql import COLUMNS, bucket_number, local_time, select_events, where
 from camvault.backends.sqlite_text import index_pending, text_page
 from camvault.errors import DatabaseError, InvalidInputError, InvalidQueryError, MigrationError
-from camvault.histogram import HistogramSpec, RollupPlan
+from camvault.histogram import HistogramSpec, RollupPart, RollupPlan
 from camvault.migrations import Migration, load_migrations
 from camvault.models import Camera, Event, Person
 from camvault.query import QuerySpec
-from camvault.rollups import HOUR, RollupKey, add_event
+from camvault.rollups import RollupKey, add_event
 from camvault.rows import (
     INSERT_COLUMNS,
     camera_from_row,
@@ -584,23 +583,12 @@ class SQLiteBackend:
         """Return (bucket number, key, count) rows, from rollups where they answer exactly."""
         f = spec.filters
         self._before_text(f)
-        plan = spec.rollup
-        parts: list[tuple[str, list[Any]]] = []
-        if plan is None:
-            parts.append(self._histogram_events(spec, f))
-        else:
-            lo = f.since if f.since is not None else None
-            hi = f.until if f.until is not None else None
-            inner_lo = None if lo is None else -(-lo // HOUR) * HOUR  # first whole hour
-            inner_hi = None if hi is None else hi // HOUR * HOUR  # end of the last whole hour
-            if inner_lo is not None and inner_hi is not None and inner_lo >= inner_hi:
-                parts.append(self._histogram_events(spec, f))
-            else:
-                parts.append(self._histogram_rollup(spec, plan, inner_lo, inner_hi))
-                for edge_lo, edge_hi in ((lo, inner_lo), (inner_hi, hi)):
-                    if edge_lo is not None and edge_hi is not None and edge_lo < edge_hi:
-                        edge = replace(f, since=edge_lo, until=edge_hi)
-                        parts.append(self._histogram_events(spec, edge))
+        parts = [
+            self._histogram_rollup(spec, part.plan, part.since, part.until)
+            if isinstance(part, RollupPart)
+            else self._histogram_events(spec, part)
+            for part in spec.parts()
+        ]
         totals: Counter[tuple[int, str | None]] = Counter()
         with self._reader("count events for a histogram") as conn, self._text_errors(f):
             for sql, params in parts:
