@@ -26,6 +26,15 @@ from camvault.backends.base import EngineOptions, GroupInsert, PurgeBatch, Thumb
 from camvault.backends.sqlite_async import ThreadedFace
 from camvault.backends.sqlite_errors import translate
 from camvault.backends.sqlite_options import SQLiteOptions
+from camvault.backends.sqlite_rows import (
+    INSERT_COLUMNS,
+    camera_from_row,
+    detection_rows,
+    event_from_row,
+    event_to_row,
+    labels_from_json,
+    person_from_row,
+)
 from camvault.backends.sqlite_sql import COLUMNS, bucket_number, local_time, select_events, where
 from camvault.backends.sqlite_text import index_pending, text_page
 from camvault.errors import DatabaseError, InvalidInputError, InvalidQueryError, MigrationError
@@ -34,16 +43,7 @@ from camvault.migrations import Migration, load_migrations
 from camvault.models import Camera, Event, Person
 from camvault.query import QuerySpec
 from camvault.rollups import RollupKey, add_event
-from camvault.rows import (
-    INSERT_COLUMNS,
-    camera_from_row,
-    detection_rows,
-    event_from_row,
-    event_to_row,
-    labels_from_json,
-    person_from_row,
-    to_micros,
-)
+from camvault.rows import to_micros
 
 __all__ = ["SQLiteBackend", "failing_inserts"]
 
