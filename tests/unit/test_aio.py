@@ -55,6 +55,14 @@ def astore_factory(store_url: str) -> Iterator[Callable[..., AsyncEventStore]]:
     yield make
 
 
+async def queued(astore: AsyncEventStore, n: int) -> None:
+    """Wait (bounded) until ``n`` writes wait in line behind the one the writer holds."""
+    deadline = time.monotonic() + 5
+    while astore.queued_writes < n:
+        assert time.monotonic() < deadline, f"{n} writes never queued"
+        await asyncio.sleep(0.001)
+
+
 async def writer_has_taken_everything(astore: AsyncEventStore) -> None:
     """Wait (bounded) until the writer thread has picked up every queued job."""
     deadline = time.monotonic() + 5
@@ -95,7 +103,7 @@ async def test_concurrent_inserts_share_transactions(db_path: Path, make_event: 
         first = asyncio.create_task(astore.insert_event(events[0]))
         await writer_has_taken_everything(astore)  # blocked on the lock with the first
         rest = [asyncio.create_task(astore.insert_event(e)) for e in events[1:]]
-        await asyncio.sleep(0.01)
+        await queued(astore, 63)
         lock.release()
         assert await asyncio.gather(first, *rest) == [True] * 64
         commits = (await astore.info())["write_transactions"] - before
@@ -116,7 +124,7 @@ async def test_a_duplicate_or_bad_event_affects_only_its_caller(
         good1, good2 = make_event(), make_event()
         items: list[Any] = [good1, existing, {"camera_id": "cam", "motion_confidence": 7}, good2]
         tasks = [asyncio.create_task(astore.insert_event(i)) for i in items]
-        await asyncio.sleep(0.01)
+        await queued(astore, 4)
         lock.release()
         results = await asyncio.gather(*tasks, return_exceptions=True)
         await blocker
@@ -155,7 +163,7 @@ async def test_cancelled_before_the_writer_started_it_is_never_written(
         first = asyncio.create_task(astore.insert_event(first_ev))
         await writer_has_taken_everything(astore)
         second = asyncio.create_task(astore.insert_event(second_ev))
-        await asyncio.sleep(0.01)
+        await queued(astore, 1)
         second.cancel()
         lock.release()
         assert await first is True
