@@ -43,6 +43,8 @@ def _hop(method: Callable[Concatenate[EventStore, P], R], *, write: bool) -> Asy
         return await (face.write(call) if write else face.read(call))
 
     functools.update_wrapper(twin, method)
+    twin.__qualname__ = f"AsyncEventStore.{name}"
+    twin.__module__ = __name__
     return twin
 
 
