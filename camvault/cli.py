@@ -49,7 +49,10 @@ DbOption = Annotated[
     typer.Option(
         "--db",
         envvar="CAMVAULT_DB",
-        help="Database file or URL: events.db, sqlite:///events.db, sqlite:////abs/events.db.",
+        help=(
+            "Database file or URL: events.db, sqlite:///events.db, "
+            "sqlite:////abs/events.db?durability=full (engine options in the URL)."
+        ),
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]

@@ -1,4 +1,4 @@
-"""Histograms: bucket and time-zone arithmetic, and when the hourly rollups can answer.
+"""Histograms: bucket and time-zone arithmetic, and the plan: what rollups and events to count.
 
 Hour buckets are UTC hours (labelled in the caller's time zone); day buckets run from local
 midnight to local midnight in ``tz``, through daylight-saving changes. A backend computes a
@@ -8,7 +8,7 @@ equal a brute-force count.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,7 +19,15 @@ from camvault.query import QuerySpec
 from camvault.rollups import HOUR
 from camvault.rows import from_micros, to_micros
 
-__all__ = ["DAY", "HistogramSpec", "RollupPlan", "make_spec", "to_buckets"]
+__all__ = [
+    "DAY",
+    "HistogramPart",
+    "HistogramSpec",
+    "RollupPart",
+    "RollupPlan",
+    "make_spec",
+    "to_buckets",
+]
 
 DAY = 24 * HOUR
 BucketWidth = Literal["hour", "day"]
@@ -34,6 +42,19 @@ class RollupPlan:
     dim: str
     keys: tuple[str, ...]
     group: Literal["key", "camera_id"] | None
+
+
+@dataclass(frozen=True, slots=True)
+class RollupPart:
+    """Count from the hourly rollups over the whole hours in [since, until) (None: open)."""
+
+    plan: RollupPlan
+    since: int | None
+    until: int | None
+
+
+HistogramPart = RollupPart | QuerySpec
+"""One piece of a histogram: rollup hours, or the events matching a QuerySpec."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +98,27 @@ class HistogramSpec:
         if self.by == "person_name":
             return RollupPlan("person", (), "key")
         return RollupPlan("event", (), group)
+
+    def parts(self) -> tuple[HistogramPart, ...]:
+        """Split the request into what an engine counts; their counts add up to the answer.
+
+        The rollups answer the whole hours; events at a partial hour at either end of the
+        time range are counted directly. Without a rollup plan, every event is counted.
+        """
+        f = self.filters
+        plan = self.rollup
+        if plan is None:
+            return (f,)
+        lo, hi = f.since, f.until
+        inner_lo = None if lo is None else -(-lo // HOUR) * HOUR  # first whole hour
+        inner_hi = None if hi is None else hi // HOUR * HOUR  # end of the last whole hour
+        if inner_lo is not None and inner_hi is not None and inner_lo >= inner_hi:
+            return (f,)  # not one whole hour inside: count the events
+        out: list[HistogramPart] = [RollupPart(plan, inner_lo, inner_hi)]
+        for edge_lo, edge_hi in ((lo, inner_lo), (inner_hi, hi)):
+            if edge_lo is not None and edge_hi is not None and edge_lo < edge_hi:
+                out.append(replace(f, since=edge_lo, until=edge_hi))
+        return tuple(out)
 
 
 def _zone(tz: str | tzinfo | None) -> tzinfo:

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta, tzinfo
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Unpack
+from typing import Any, Literal, TypedDict, Unpack
 
 from camvault import thumbnails
-from camvault.backends import open_backend
-from camvault.backends.base import PurgeBatch, ThumbnailRef
+from camvault.backends import legacy_options, open_backend
+from camvault.backends.base import AsyncFace, EngineOptions, PurgeBatch, ThumbnailRef
 from camvault.errors import (
     CamvaultError,
     FieldProblem,
@@ -42,12 +43,9 @@ from camvault.models import (
 from camvault.query import Filters, Order, build_query, check_arguments, encode_cursor
 from camvault.rows import from_micros, to_micros
 
-__all__ = ["EventStore"]
+__all__ = ["EventChanges", "EventStore", "legacy_keywords", "start_async_face"]
 
 log = logging.getLogger("camvault")
-
-UPDATABLE = frozenset({"retain"})
-"""Event fields that update_event may change."""
 
 PURGE_BATCH = 500
 """Events removed per purge transaction: keeps a writer's wait behind purge short."""
@@ -72,6 +70,44 @@ def _text_arg(what: str, name: str, value: object) -> str:
     return value
 
 
+class EventChanges(TypedDict, total=False):
+    """The fields update_event may change."""
+
+    retain: bool
+
+
+UPDATABLE = frozenset(EventChanges.__annotations__)
+"""Event fields that update_event may change."""
+
+
+def _caller_level() -> int:
+    """Return the warnings stacklevel of the first frame outside camvault (the user's)."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("camvault."):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
+
+
+def legacy_keywords(
+    options: EngineOptions | None,
+    busy_timeout: float | None,
+    durability: Literal["normal", "full"] | None,
+    pragmas: Mapping[str, int | str] | None,
+) -> EngineOptions | None:
+    """Fold the deprecated engine keywords into ``options``, warning at the user's call."""
+    if busy_timeout is None and durability is None and pragmas is None:
+        return options
+    return legacy_options(
+        options,
+        busy_timeout=busy_timeout,
+        durability=durability,
+        pragmas=pragmas,
+        stacklevel=_caller_level(),
+    )
+
+
 class EventStore:
     """The event store: durable inserts, fast reads, thumbnails, persons and retention."""
 
@@ -79,31 +115,24 @@ class EventStore:
         self,
         database: str | os.PathLike[str] = "camvault.db",
         *,
+        options: EngineOptions | None = None,
         slow_insert_ms: float = 10.0,
         thumbnails_dir: str | os.PathLike[str] | None = None,
-        busy_timeout: float = 5.0,
-        durability: Literal["normal", "full"] = "normal",
-        pragmas: Mapping[str, int | str] | None = None,
         create: bool = True,
+        busy_timeout: float | None = None,
+        durability: Literal["normal", "full"] | None = None,
+        pragmas: Mapping[str, int | str] | None = None,
     ) -> None:
-        if durability not in ("normal", "full"):
-            raise InvalidInputError("EventStore", [("durability", "must be 'normal' or 'full'")])
         if not isinstance(slow_insert_ms, int | float) or slow_insert_ms < 0:
             raise InvalidInputError("EventStore", [("slow_insert_ms", "must be >= 0")])
-        self._backend = open_backend(
-            database,
-            busy_timeout=busy_timeout,
-            synchronous="FULL" if durability == "full" else "NORMAL",
-            pragmas=pragmas,
-            create=create,
-        )
+        options = legacy_keywords(options, busy_timeout, durability, pragmas)
+        self._backend = open_backend(database, options, create=create)
         self.slow_insert_ms = float(slow_insert_ms)
         self._slow_ns = int(self.slow_insert_ms * 1_000_000)
-        base = Path(getattr(self._backend, "path", Path(os.fspath(database))))
         self.thumbnails_dir = (
             Path(thumbnails_dir).expanduser().absolute()
             if thumbnails_dir is not None
-            else base.with_name(f"{base.stem}-thumbnails")
+            else self._backend.default_thumbnails_dir()
         )
         self._closed = False
 
@@ -340,7 +369,7 @@ class EventStore:
         self._remove_thumbnails(refs)
         return True
 
-    def update_event(self, event_id: str, **changes: Any) -> Event | None:
+    def update_event(self, event_id: str, **changes: Unpack[EventChanges]) -> Event | None:
         """Change fields of a stored event (for now only ``retain``); None if it is absent."""
         _text_arg("update_event", "event_id", event_id)
         problems: list[FieldProblem] = []
@@ -492,4 +521,12 @@ class EventStore:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
-        return f"<EventStore {self._backend.engine} {getattr(self._backend, 'path', '')} {state}>"
+        return f"<EventStore {self._backend.engine} {self._backend.location} {state}>"
+
+
+def start_async_face(store: EventStore, *, max_group: int, read_threads: int) -> AsyncFace:
+    """Start the engine's async face over ``store`` (AsyncEventStore runs on it)."""
+    store._open()
+    return store._backend.async_face(
+        store.insert_group, max_group=max_group, read_threads=read_threads
+    )

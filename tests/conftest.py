@@ -1,4 +1,9 @@
-"""Fixtures shared by every test level: a fresh store on a real temporary SQLite file."""
+"""Fixtures shared by every test level: a fresh store on each engine, real temporary files.
+
+The conformance suite (behaviour and oracle tests) opens its stores from ``store_url``,
+parametrized by :data:`ENGINE_URLS`: a new engine adds one entry there. Tests of one
+engine's own machinery (WAL, locks, pragmas) use ``db_path``, a SQLite file.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,23 @@ from camvault import AsyncEventStore, DetectedObject, Event, EventStore
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
+ENGINE_URLS: dict[str, Callable[[Path], str]] = {
+    "sqlite": lambda folder: f"sqlite:///{folder / 'events.db'}",
+}
+"""Engine name -> a function giving the URL of a fresh, empty database for a scratch folder."""
+
+
+@pytest.fixture(params=sorted(ENGINE_URLS), scope="session")
+def engine(request: pytest.FixtureRequest) -> str:
+    """The engine the conformance suite runs on (every test runs once per engine)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def store_url(engine: str, tmp_path: Path) -> str:
+    """The URL of an empty database of ``engine`` that this test owns."""
+    return ENGINE_URLS[engine](tmp_path)
+
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
@@ -24,9 +46,9 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def fresh_store(db_path: Path) -> Iterator[EventStore]:
-    """An empty store on a real SQLite file, closed after the test."""
-    store = EventStore(db_path)
+def fresh_store(store_url: str) -> Iterator[EventStore]:
+    """An empty store on each engine, closed after the test."""
+    store = EventStore(store_url)
     yield store
     store.close()
 
@@ -37,11 +59,11 @@ class SyncOverAsync:
     It lets one test body check the same behaviour through both APIs.
     """
 
-    def __init__(self, path: Path, **options: Any) -> None:
+    def __init__(self, url: str | Path, **options: Any) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
-        self.astore = AsyncEventStore(path, **options)
+        self.astore = AsyncEventStore(url, **options)
         self._run(self.astore.initialize())
 
     def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
@@ -63,9 +85,9 @@ class SyncOverAsync:
 
 
 @pytest.fixture(params=["sync", "async"])
-def api_store(request: pytest.FixtureRequest, db_path: Path) -> Iterator[Any]:
+def api_store(request: pytest.FixtureRequest, store_url: str) -> Iterator[Any]:
     """An empty store, once through EventStore and once through AsyncEventStore."""
-    store: Any = EventStore(db_path) if request.param == "sync" else SyncOverAsync(db_path)
+    store: Any = EventStore(store_url) if request.param == "sync" else SyncOverAsync(store_url)
     yield store
     store.close()
 

@@ -35,12 +35,12 @@ class HeldWriter:
         self.conn.execute("BEGIN IMMEDIATE")
         self.blocker = asyncio.create_task(self.astore.insert_event(Event(camera_id="gate")))
         await asyncio.sleep(0)  # the task's first step queues the blocker (nothing awaits before)
-        await self._until(self.astore._queue.empty, "the writer never took the blocker")
+        await self._until(lambda: self.astore.queued_writes == 0, "the writer never took it")
         return self
 
     async def queued(self, n: int) -> None:
         """Wait until ``n`` jobs wait in the writer's queue."""
-        await self._until(lambda: self.astore._queue.qsize() >= n, f"{n} jobs never queued")
+        await self._until(lambda: self.astore.queued_writes >= n, f"{n} jobs never queued")
 
     async def __aexit__(
         self,

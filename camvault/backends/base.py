@@ -1,26 +1,53 @@
 """The small interface every storage engine implements behind EventStore.
 
 The facade validates, times and logs; a backend only talks to its database. Adding an
-engine (PostgreSQL next) means one new module implementing :class:`Backend`.
+engine (PostgreSQL next) means one new module implementing :class:`Backend` (and a
+:class:`BackendType` to open it from a URL), registered by scheme in ``camvault.backends``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 from camvault.histogram import HistogramSpec
 from camvault.models import Camera, Event, Person
 from camvault.query import QuerySpec
 
-__all__ = ["Backend", "PurgeBatch", "ThumbnailRef", "WriteTransaction"]
+__all__ = [
+    "AsyncFace",
+    "Backend",
+    "BackendType",
+    "CommitListener",
+    "EngineOptions",
+    "GroupInsert",
+    "PurgeBatch",
+    "ThumbnailRef",
+    "WriteTransaction",
+]
 
 ThumbnailRef = tuple[str, str, int, str]
 """(event_id, camera_id, timestamp in microseconds, thumbnail_path) of a removed event."""
 
 PurgeBatch = tuple[int, list[ThumbnailRef]]
 """(events removed, the thumbnail references of the removed events that had one)."""
+
+
+T = TypeVar("T")
+
+GroupInsert = Callable[[Sequence[Event | Mapping[str, Any]], Sequence[int]], list[bool | Exception]]
+"""EventStore.insert_group: many callers' events in one transaction, one outcome each."""
+
+CommitListener = Callable[[Sequence[Event]], None]
+"""Called after a commit with the events it inserted, in commit order."""
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOptions:
+    """Base of every engine's options object (``SQLiteOptions``, ...)."""
 
 
 class WriteTransaction(Protocol):
@@ -35,10 +62,51 @@ class WriteTransaction(Protocol):
         ...
 
 
+class AsyncFace(Protocol):
+    """How an engine runs store work for asyncio callers without blocking the event loop."""
+
+    @property
+    def queued_writes(self) -> int:
+        """Writes waiting their turn."""
+        ...
+
+    async def insert(self, item: Event | Mapping[str, Any]) -> bool:
+        """Insert one event (an engine may commit concurrent inserts together)."""
+        ...
+
+    async def write(self, call: Callable[[], T]) -> T:
+        """Run a write, in order with the inserts and writes queued before it."""
+        ...
+
+    async def read(self, call: Callable[[], T]) -> T:
+        """Run a read (or other work that needs no writer)."""
+        ...
+
+    async def close(self) -> None:
+        """Answer every queued write, then release the workers."""
+        ...
+
+
 class Backend(Protocol):
     """A storage engine: one writer, many readers, translated errors."""
 
     engine: str
+    location: str
+    """Where the data lives, for messages (a file path, a server and database name)."""
+
+    def default_thumbnails_dir(self) -> Path:
+        """Return the thumbnail folder used when the store is given none."""
+        ...
+
+    def async_face(
+        self, insert_group: GroupInsert, *, max_group: int, read_threads: int
+    ) -> AsyncFace:
+        """Start the engine's async face; ``insert_group`` commits a group of inserts."""
+        ...
+
+    def add_commit_listener(self, callback: CommitListener) -> Callable[[], None]:
+        """Call ``callback`` after each commit with its inserted events; returns a remover."""
+        ...
 
     def write_transaction(self, action: str) -> AbstractContextManager[WriteTransaction]:
         """Open a write transaction; ``action`` names it in error messages."""
@@ -116,4 +184,12 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release every connection; safe to call twice."""
+        ...
+
+
+class BackendType(Protocol):
+    """What the registry loads for a URL scheme: a class that opens its engine."""
+
+    def open(self, url: str, options: EngineOptions | None, *, create: bool) -> Backend:
+        """Open the database at ``url`` (options in its query override ``options``)."""
         ...

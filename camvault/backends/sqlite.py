@@ -14,25 +14,19 @@ import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import apsw
 
-from camvault.backends.base import PurgeBatch, ThumbnailRef
+from camvault.backends.base import EngineOptions, GroupInsert, PurgeBatch, ThumbnailRef
+from camvault.backends.sqlite_async import ThreadedFace
 from camvault.backends.sqlite_errors import translate
-from camvault.backends.sqlite_sql import COLUMNS, bucket_number, local_time, select_events, where
-from camvault.backends.sqlite_text import index_pending, text_page
-from camvault.errors import DatabaseError, InvalidQueryError, MigrationError
-from camvault.histogram import HistogramSpec, RollupPlan
-from camvault.migrations import Migration, load_migrations
-from camvault.models import Camera, Event, Person
-from camvault.query import QuerySpec
-from camvault.rollups import HOUR, RollupKey, add_event
-from camvault.rows import (
+from camvault.backends.sqlite_options import SQLiteOptions
+from camvault.backends.sqlite_rows import (
     INSERT_COLUMNS,
     camera_from_row,
     detection_rows,
@@ -40,10 +34,18 @@ from camvault.rows import (
     event_to_row,
     labels_from_json,
     person_from_row,
-    to_micros,
 )
+from camvault.backends.sqlite_sql import COLUMNS, bucket_number, local_time, select_events, where
+from camvault.backends.sqlite_text import index_pending, text_page
+from camvault.errors import DatabaseError, InvalidInputError, InvalidQueryError, MigrationError
+from camvault.histogram import HistogramSpec, RollupPart, RollupPlan
+from camvault.migrations import Migration, load_migrations
+from camvault.models import Camera, Event, Person
+from camvault.query import QuerySpec
+from camvault.rollups import RollupKey, add_event
+from camvault.rows import to_micros
 
-__all__ = ["SQLiteBackend"]
+__all__ = ["SQLiteBackend", "failing_inserts"]
 
 log = logging.getLogger("camvault")
 
@@ -74,6 +76,23 @@ _CHUNK_TEXTS = 8192
 _FLUSH_ROWS = 4096
 
 
+_insert_checks: list[Callable[[Event], None]] = []
+"""Checks run before each insert; see failing_inserts (empty outside tests)."""
+
+
+@contextlib.contextmanager
+def failing_inserts(check: Callable[[Event], None]) -> Iterator[None]:
+    """Test helper: run ``check(event)`` before every insert; what it raises fails that event.
+
+    It simulates an engine fault below the facade (e.g. a driver error on one row).
+    """
+    _insert_checks.append(check)
+    try:
+        yield
+    finally:
+        _insert_checks.remove(check)
+
+
 class _Transaction:
     """An open write transaction on the writer connection."""
 
@@ -90,6 +109,9 @@ class _Transaction:
 
     def insert(self, event: Event) -> bool:
         """Insert one event and its detections; False if its event_id already exists."""
+        if _insert_checks:
+            for check in _insert_checks:
+                check(event)
         conn = self.conn
         row = event_to_row(event)
         camera = event.camera_id
@@ -170,19 +192,18 @@ class SQLiteBackend:
     def __init__(
         self,
         path: str | Path,
+        options: SQLiteOptions | None = None,
         *,
-        busy_timeout: float = 5.0,
-        synchronous: str = "NORMAL",
-        checkpoint_pages: int = 1000,
-        pragmas: Mapping[str, int | str] | None = None,
         migrations_dir: Path | None = None,
         create: bool = True,
     ) -> None:
+        options = options or SQLiteOptions()
         self.path = Path(path).expanduser().absolute()
-        self._busy_ms = int(busy_timeout * 1000)
-        self._synchronous = synchronous.upper()
-        self._checkpoint_pages = checkpoint_pages
-        self._pragmas = dict(pragmas or {})
+        self.location = str(self.path)
+        self._busy_ms = int(options.busy_timeout * 1000)
+        self._synchronous = options.synchronous
+        self._checkpoint_pages = options.checkpoint_pages
+        self._pragmas = dict(options.pragmas)
         self._lock = threading.Lock()
         self._readers: queue.SimpleQueue[apsw.Connection] = queue.SimpleQueue()
         self._closed = False
@@ -219,6 +240,45 @@ class SQLiteBackend:
         )
         self._checkpointer.start()
         self._writer.set_wal_hook(self._on_wal)
+
+    @classmethod
+    def open(cls, url: str, options: EngineOptions | None, *, create: bool) -> SQLiteBackend:
+        """Open ``events.db`` or ``sqlite:///events.db?durability=full`` (URL options win)."""
+        if options is not None and not isinstance(options, SQLiteOptions):
+            raise InvalidInputError(
+                "EventStore", [("options", f"a SQLite store takes SQLiteOptions, not {options!r}")]
+            )
+        path, query = url, ""
+        if "://" in url:
+            parts = urlsplit(url)
+            path = unquote(parts.netloc + parts.path)
+            query = parts.query
+            if path.startswith("/"):
+                path = path[1:]  # sqlite:///rel.db is relative, sqlite:////abs.db is absolute
+        if not path or path == ":memory:":
+            raise DatabaseError(
+                "camvault needs a database file (thumbnails and readers live beside it); "
+                "give a path such as 'events.db'"
+            )
+        if query:
+            pairs = parse_qsl(query, keep_blank_values=True)
+            repeated = sorted({name for name, _ in pairs if [n for n, _ in pairs].count(name) > 1})
+            if repeated:
+                raise InvalidInputError(
+                    "database URL", [(name, "given more than once") for name in repeated]
+                )
+            options = SQLiteOptions.from_query(dict(pairs), options)
+        return cls(path, options, create=create)
+
+    def async_face(
+        self, insert_group: GroupInsert, *, max_group: int, read_threads: int
+    ) -> ThreadedFace:
+        """One writer thread with group commit (SQLite has one writer) and a reader pool."""
+        return ThreadedFace(insert_group, max_group=max_group, read_threads=read_threads)
+
+    def default_thumbnails_dir(self) -> Path:
+        """Thumbnails live beside the file: ``events.db`` -> ``events-thumbnails/``."""
+        return self.path.with_name(f"{self.path.stem}-thumbnails")
 
     # -- connections ------------------------------------------------------------------
 
@@ -523,23 +583,12 @@ class SQLiteBackend:
         """Return (bucket number, key, count) rows, from rollups where they answer exactly."""
         f = spec.filters
         self._before_text(f)
-        plan = spec.rollup
-        parts: list[tuple[str, list[Any]]] = []
-        if plan is None:
-            parts.append(self._histogram_events(spec, f))
-        else:
-            lo = f.since if f.since is not None else None
-            hi = f.until if f.until is not None else None
-            inner_lo = None if lo is None else -(-lo // HOUR) * HOUR  # first whole hour
-            inner_hi = None if hi is None else hi // HOUR * HOUR  # end of the last whole hour
-            if inner_lo is not None and inner_hi is not None and inner_lo >= inner_hi:
-                parts.append(self._histogram_events(spec, f))
-            else:
-                parts.append(self._histogram_rollup(spec, plan, inner_lo, inner_hi))
-                for edge_lo, edge_hi in ((lo, inner_lo), (inner_hi, hi)):
-                    if edge_lo is not None and edge_hi is not None and edge_lo < edge_hi:
-                        edge = replace(f, since=edge_lo, until=edge_hi)
-                        parts.append(self._histogram_events(spec, edge))
+        parts = [
+            self._histogram_rollup(spec, part.plan, part.since, part.until)
+            if isinstance(part, RollupPart)
+            else self._histogram_events(spec, part)
+            for part in spec.parts()
+        ]
         totals: Counter[tuple[int, str | None]] = Counter()
         with self._reader("count events for a histogram") as conn, self._text_errors(f):
             for sql, params in parts:
@@ -654,6 +703,7 @@ class SQLiteBackend:
             "write_transactions": self.commits,
             "journal_mode": mode,
             "synchronous": self._synchronous,
+            "busy_timeout": self._busy_ms / 1000,
         }
 
     # -- checkpoints ------------------------------------------------------------------

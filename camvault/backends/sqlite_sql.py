@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from camvault.backends.sqlite_fts5 import fts5_match
+from camvault.backends.sqlite_rows import EVENT_COLUMNS
 from camvault.filters import FILTERS, Test
 from camvault.histogram import DAY, HistogramSpec
 from camvault.query import QuerySpec
 from camvault.rollups import HOUR
-from camvault.rows import EVENT_COLUMNS
 
 __all__ = ["COLUMNS", "bucket_number", "local_time", "select_events", "where"]
 

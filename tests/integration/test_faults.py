@@ -30,6 +30,7 @@ from camvault import (
     EventStore,
     MigrationError,
 )
+from camvault.backends import SQLiteOptions
 from camvault.backends.sqlite_errors import translate
 from camvault.migrations import load_migrations
 from camvault.sample import sample_events
@@ -88,7 +89,7 @@ def assert_detection_rows_match(path: Path, expected: dict[str, Event]) -> None:
 
 def test_disk_full_loses_nothing_and_a_reopened_store_works(db_path: Path) -> None:
     acknowledged: list[Event] = []
-    store = EventStore(db_path, pragmas=size_limit(40))
+    store = EventStore(db_path, options=SQLiteOptions(pragmas=size_limit(40)))
     try:
         error: DatabaseWriteError | None = None
         for ev in sample_events(5000, seed=21, end=FIXED_END):
@@ -132,7 +133,7 @@ def test_full_store_recovers_in_place_after_purge(db_path: Path) -> None:
     now = datetime.now(UTC)
     recent = list(sample_events(20, seed=31, end=now, span=timedelta(hours=1)))
     old = sample_events(5000, seed=32, end=now - timedelta(days=30), span=timedelta(days=1))
-    with EventStore(db_path, pragmas=size_limit(40)) as store:
+    with EventStore(db_path, options=SQLiteOptions(pragmas=size_limit(40))) as store:
         assert store.insert_events(recent).inserted == len(recent)
         old_stored, blocked = 0, None
         for ev in old:
@@ -427,7 +428,7 @@ def test_insert_gives_up_after_busy_timeout_and_works_once_the_lock_is_free(
     first = Event(camera_id="front-door", event_id="before-lock")
     blocked = Event(camera_id="front-door", event_id="blocked-by-lock")
     batch = list(sample_events(3, seed=62, end=FIXED_END))
-    with EventStore(db_path, busy_timeout=0.2) as store:
+    with EventStore(db_path, options=SQLiteOptions(busy_timeout=0.2)) as store:
         assert store.insert_event(first)
         err = tmp_path / "child.err"
         args = [str(db_path), "hold"]

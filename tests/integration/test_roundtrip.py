@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from camvault import DatabaseWriteError, DetectedObject, Event, EventStore
+from camvault.backends import SQLiteOptions
 from camvault.models import new_event_id
 from camvault.sample import sample_events
 
@@ -23,7 +24,7 @@ from .conftest import FIXED_END, assert_same_event, full_events, size_limit
 # -- 1a: a thousand realistic events ----------------------------------------------------
 
 
-def test_every_event_reads_back_field_by_field(db_path: Path) -> None:
+def test_every_event_reads_back_field_by_field(store_url: str) -> None:
     full = full_events()
     for name, field in Event.model_fields.items():  # the hand-built events leave nothing unset
         if not field.is_required() and name != "event_id":
@@ -32,7 +33,7 @@ def test_every_event_reads_back_field_by_field(db_path: Path) -> None:
     events = list(sample_events(1000, seed=11, end=FIXED_END)) + full
     assert len({e.event_id for e in events}) == len(events)
     singles, batched = events[:300] + events[-3:], events[300:-3]
-    with EventStore(db_path) as store:
+    with EventStore(store_url) as store:
         for ev in singles:
             assert store.insert_event(ev) is True
         sizes = itertools.cycle((1, 7, 64, 250, 2))
@@ -41,7 +42,7 @@ def test_every_event_reads_back_field_by_field(db_path: Path) -> None:
             result = store.insert_events(chunk)
             assert (result.inserted, result.duplicates, result.failed) == (len(chunk), 0, 0)
     # reopened, so the events come from the file rather than from anything kept in memory
-    with EventStore(db_path, create=False) as store:
+    with EventStore(store_url, create=False) as store:
         for ev in events:
             assert_same_event(store.get_event(ev.event_id), ev)
         assert store.info()["events"] == len(events)
@@ -152,8 +153,8 @@ def _camera_event_ids(store: EventStore, camera_id: str) -> Iterator[str]:
         cursor = page.next_cursor
 
 
-def test_any_valid_event_round_trips(db_path: Path) -> None:
-    with EventStore(db_path) as store:
+def test_any_valid_event_round_trips(store_url: str) -> None:
+    with EventStore(store_url) as store:
 
         @settings(max_examples=200, deadline=None)
         @given(ev=valid_events())
@@ -172,7 +173,7 @@ def test_any_valid_event_round_trips(db_path: Path) -> None:
 
 
 def test_batch_that_fills_the_database_leaves_nothing_of_itself(db_path: Path) -> None:
-    store = EventStore(db_path, pragmas=size_limit(40))
+    store = EventStore(db_path, options=SQLiteOptions(pragmas=size_limit(40)))
     try:
         before = list(sample_events(20, seed=3, end=FIXED_END))
         assert store.insert_events(before).inserted == 20
@@ -214,7 +215,7 @@ def test_batch_that_fills_the_database_leaves_nothing_of_itself(db_path: Path) -
 # -- 1d: keyset paging while events arrive ------------------------------------------------
 
 
-def test_cursor_paging_is_exact_while_events_arrive(db_path: Path) -> None:
+def test_cursor_paging_is_exact_while_events_arrive(store_url: str) -> None:
     t0 = FIXED_END - timedelta(days=1)
     cam = "pager"
 
@@ -225,7 +226,7 @@ def test_cursor_paging_is_exact_while_events_arrive(db_path: Path) -> None:
     existing = [event(f"e-{i:03d}", t0 + timedelta(seconds=i // 3)) for i in range(250)]
     others = [event(f"o-{i:03d}", t0 + timedelta(seconds=i), "elsewhere") for i in range(50)]
     lo, hi = existing[0].timestamp, existing[-1].timestamp
-    with EventStore(db_path) as store:
+    with EventStore(store_url) as store:
         for ev in existing[::2]:
             store.insert_event(ev)
         store.insert_events(existing[1::2] + others)

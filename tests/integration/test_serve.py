@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from camvault import EventStore
 from camvault.web.server import bind_socket
 
 from .conftest import CHILD_TIMEOUT, PYTHON, child_env
@@ -90,3 +91,36 @@ def test_bind_socket_says_why_it_cannot_listen(busy_port: int) -> None:
     sock = bind_socket("127.0.0.1", 0)
     with sock, socket.create_connection(sock.getsockname()[:2], timeout=CHILD_TIMEOUT):
         pass  # listening as soon as it is bound: clients wait for the server to accept
+
+
+def test_serve_opens_a_url_with_engine_options(tmp_path: Path) -> None:
+    port = free_port()
+    url = "sqlite:///s.db?durability=full&busy_timeout=2"
+    args = [PYTHON, "-m", "camvault", "serve", "--db", url, "--port", str(port)]
+    child = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(COLUMNS="200"),
+        cwd=tmp_path,
+    )
+    try:
+        assert child.stdout is not None and child.stderr is not None
+        first = child.stdout.readline()  # printed once the port is bound and listening
+        assert f"serving {url} at http://127.0.0.1:{port}/" in first
+        base = f"http://127.0.0.1:{port}"
+        event = {"camera_id": "gate", "event_id": "u1", "timestamp": "2026-11-21T18:04:05Z"}
+        with httpx.Client(base_url=base, timeout=CHILD_TIMEOUT) as client:
+            assert client.get("/api/healthz").json()["engine"] == "sqlite"
+            assert client.post("/api/events", json=event).status_code == 200
+        child.send_signal(signal.SIGINT)
+        assert child.wait(timeout=CHILD_TIMEOUT) == 0
+        assert "Traceback" not in child.stderr.read()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert sorted(p.name for p in tmp_path.glob("*.db")) == ["s.db"]  # the URL named the file
+    with EventStore(tmp_path / "s.db") as store:
+        assert store.get_event("u1") is not None

@@ -25,6 +25,7 @@ from camvault import (
     StoreClosedError,
     thumbnails,
 )
+from camvault.backends import SQLiteOptions
 from camvault.sample import sample_events, sample_frame
 
 MakeEvent = Callable[..., Event]
@@ -43,30 +44,38 @@ class WriteLock:
 
 
 @pytest.fixture
-def astore_factory(db_path: Path) -> Iterator[Callable[..., AsyncEventStore]]:
+def astore_factory(store_url: str) -> Iterator[Callable[..., AsyncEventStore]]:
     made: list[AsyncEventStore] = []
 
     def make(**options: Any) -> AsyncEventStore:
-        store = AsyncEventStore(db_path, **options)
+        store = AsyncEventStore(store_url, **options)
         made.append(store)
         return store
 
     yield make
 
 
+async def queued(astore: AsyncEventStore, n: int) -> None:
+    """Wait (bounded) until ``n`` writes wait in line behind the one the writer holds."""
+    deadline = time.monotonic() + 5
+    while astore.queued_writes < n:
+        assert time.monotonic() < deadline, f"{n} writes never queued"
+        await asyncio.sleep(0.001)
+
+
 async def writer_has_taken_everything(astore: AsyncEventStore) -> None:
     """Wait (bounded) until the writer thread has picked up every queued job."""
     deadline = time.monotonic() + 5
-    while not astore._queue.empty():
+    while astore.queued_writes:
         assert time.monotonic() < deadline, "writer thread never picked up the job"
         await asyncio.sleep(0.001)
     await asyncio.sleep(0.01)
 
 
 async def test_lifecycle_initialize_close_and_async_with(
-    db_path: Path, make_event: MakeEvent
+    store_url: str, make_event: MakeEvent
 ) -> None:
-    astore = AsyncEventStore(db_path)
+    astore = AsyncEventStore(store_url)
     with pytest.raises(StoreClosedError, match="not open yet"):
         await astore.insert_event(make_event())
     assert await astore.initialize() is astore
@@ -80,7 +89,7 @@ async def test_lifecycle_initialize_close_and_async_with(
         await astore.get_event(ev.event_id)
     with pytest.raises(StoreClosedError):
         await astore.initialize()
-    async with AsyncEventStore(db_path) as again:
+    async with AsyncEventStore(store_url) as again:
         assert await again.get_event(ev.event_id) == ev
         assert (await again.info())["events"] == 1
 
@@ -94,7 +103,7 @@ async def test_concurrent_inserts_share_transactions(db_path: Path, make_event: 
         first = asyncio.create_task(astore.insert_event(events[0]))
         await writer_has_taken_everything(astore)  # blocked on the lock with the first
         rest = [asyncio.create_task(astore.insert_event(e)) for e in events[1:]]
-        await asyncio.sleep(0.01)
+        await queued(astore, 63)
         lock.release()
         assert await asyncio.gather(first, *rest) == [True] * 64
         commits = (await astore.info())["write_transactions"] - before
@@ -115,7 +124,7 @@ async def test_a_duplicate_or_bad_event_affects_only_its_caller(
         good1, good2 = make_event(), make_event()
         items: list[Any] = [good1, existing, {"camera_id": "cam", "motion_confidence": 7}, good2]
         tasks = [asyncio.create_task(astore.insert_event(i)) for i in items]
-        await asyncio.sleep(0.01)
+        await queued(astore, 4)
         lock.release()
         results = await asyncio.gather(*tasks, return_exceptions=True)
         await blocker
@@ -126,8 +135,8 @@ async def test_a_duplicate_or_bad_event_affects_only_its_caller(
         assert await astore.get_event(good2.event_id) == good2
 
 
-async def test_fifty_tasks_of_a_hundred_events(db_path: Path) -> None:
-    async with AsyncEventStore(db_path) as astore:
+async def test_fifty_tasks_of_a_hundred_events(store_url: str) -> None:
+    async with AsyncEventStore(store_url) as astore:
 
         async def producer(n: int) -> list[bool]:
             return [await astore.insert_event(ev) for ev in sample_events(100, seed=n)]
@@ -154,7 +163,7 @@ async def test_cancelled_before_the_writer_started_it_is_never_written(
         first = asyncio.create_task(astore.insert_event(first_ev))
         await writer_has_taken_everything(astore)
         second = asyncio.create_task(astore.insert_event(second_ev))
-        await asyncio.sleep(0.01)
+        await queued(astore, 1)
         second.cancel()
         lock.release()
         assert await first is True
@@ -203,7 +212,7 @@ async def test_close_finishes_every_pending_write(db_path: Path, make_event: Mak
 async def test_close_tells_each_caller_when_its_write_failed(
     db_path: Path, make_event: MakeEvent
 ) -> None:
-    astore = await AsyncEventStore(db_path, busy_timeout=0.1).initialize()
+    astore = await AsyncEventStore(db_path, options=SQLiteOptions(busy_timeout=0.1)).initialize()
     lock = WriteLock(db_path)
     tasks = [asyncio.create_task(astore.insert_event(make_event())) for _ in range(5)]
     await asyncio.sleep(0.01)
@@ -257,7 +266,9 @@ async def test_a_second_process_holding_the_lock_makes_inserts_wait(
 async def test_disk_full_fails_each_caller_and_keeps_what_was_committed(
     db_path: Path,
 ) -> None:
-    async with AsyncEventStore(db_path, pragmas={"max_page_count": 60}) as astore:
+    async with AsyncEventStore(
+        db_path, options=SQLiteOptions(pragmas={"max_page_count": 60})
+    ) as astore:
         stored: list[Event] = []
         with pytest.raises(DatabaseWriteError, match="disk is full"):
             for ev in sample_events(5000, seed=4):
@@ -294,7 +305,7 @@ async def test_slow_inserts_are_logged_with_the_latency_the_caller_saw(
 
 
 async def test_bulk_writes_and_thumbnails_never_run_on_the_event_loop(
-    db_path: Path, monkeypatch: pytest.MonkeyPatch
+    store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """SQL, hydration and Pillow run on worker threads: the loop thread never does store work."""
     shown = list(sample_events(40, seed=8))
@@ -316,7 +327,7 @@ async def test_bulk_writes_and_thumbnails_never_run_on_the_event_loop(
     record(thumbnails, "encode")
     record(thumbnails, "write")
     loop_thread = threading.get_ident()
-    async with AsyncEventStore(db_path) as astore:
+    async with AsyncEventStore(store_url) as astore:
         result = await astore.insert_events(sample_events(2_000, seed=7))
         assert await astore.insert_event(next(iter(sample_events(1, seed=9))))
         await astore.insert_events(shown)

@@ -15,6 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from camvault import Bucket, DetectedObject, Event, EventStore, InvalidQueryError
+from tests.conftest import ENGINE_URLS
+from tests.sqlite_file import connect, used_bytes
 
 START = datetime(2026, 9, 28, tzinfo=UTC)  # spans Lord Howe's DST start and Berlin's DST end
 SPAN = timedelta(days=32)
@@ -57,8 +59,8 @@ EVENTS = build_events(700, seed=11)
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventStore]:
-    store = EventStore(tmp_path_factory.mktemp("analysis") / "events.db")
+def loaded(engine: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventStore]:
+    store = EventStore(ENGINE_URLS[engine](tmp_path_factory.mktemp("analysis")))
     half = len(EVENTS) // 2
     store.insert_events(EVENTS[:half])
     for ev in EVENTS[half:]:
@@ -277,7 +279,7 @@ def test_quoted_phrase_with_punctuation_works(fresh_store: EventStore) -> None:
 
 
 def recomputed_rollups(store: EventStore) -> list[tuple[Any, ...]]:
-    conn = store._backend._writer  # type: ignore[attr-defined]
+    conn = connect(store)
     h = 3_600_000_000
     sql = f"""
         SELECT 'event', ts - ts % {h}, camera_id, '', count(*) FROM events GROUP BY 2, 3
@@ -292,16 +294,16 @@ def recomputed_rollups(store: EventStore) -> list[tuple[Any, ...]]:
 
 
 def stored_rollups(store: EventStore) -> list[tuple[Any, ...]]:
-    conn = store._backend._writer  # type: ignore[attr-defined]
+    conn = connect(store)
     return sorted(conn.execute("SELECT dim, hour, camera_id, key, n FROM rollup_hourly"))
 
 
-def test_rollups_stay_exact_through_inserts_duplicates_purges_and_deletes(db_path: Path) -> None:
+def test_rollups_stay_exact_through_inserts_duplicates_purges_and_deletes(store_url: str) -> None:
     now = datetime.now(UTC)
     events = build_events(400, seed=3)
     shift = now - (START + SPAN)  # make the data end now, so ages mean something
     events = [e.model_copy(update={"timestamp": e.timestamp + shift}) for e in events]
-    with EventStore(db_path) as store:
+    with EventStore(store_url) as store:
         store.insert_events(events[:300])
         store.insert_events(events[250:])  # 50 duplicates
         assert stored_rollups(store) == recomputed_rollups(store)
@@ -358,12 +360,12 @@ def test_size_cap_removes_the_oldest_first(fresh_store: EventStore) -> None:
         e.model_copy(update={"timestamp": e.timestamp + shift, "retain": False}) for e in events
     ]
     fresh_store.insert_events(events)
-    backend = fresh_store._backend  # type: ignore[attr-defined]
-    before = backend.used_bytes()
+    path = Path(fresh_store.info()["path"])
+    before = used_bytes(path)
     cap = before // 2
     result = fresh_store.purge(max_bytes=cap)
     assert result.events > 0
-    assert backend.used_bytes() <= cap
+    assert used_bytes(path) <= cap
     survivors = fresh_store.query(limit=1000, order="oldest").events
     oldest_left = survivors[0].timestamp
     assert all(e.timestamp >= oldest_left for e in events if fresh_store.get_event(e.event_id))
@@ -405,7 +407,7 @@ def test_text_query_sees_an_event_inserted_a_moment_ago(fresh_store: EventStore)
     assert fresh_store.count(text="heron") == 1
     assert fresh_store.delete_event(first.event_id)  # and so is deleting an indexed one
     assert fresh_store.count(text="heron") == 0
-    conn = fresh_store._backend._writer  # type: ignore[attr-defined]
+    conn = connect(fresh_store)
     assert (
         conn.execute("INSERT INTO events_text(events_text) VALUES('integrity-check')") is not None
     )
@@ -431,7 +433,7 @@ def test_pending_descriptions_are_indexed_in_the_background(fresh_store: EventSt
 
     for i in range(5):
         fresh_store.insert_event(Event(camera_id="c", llm_description=f"a fox number {i}"))
-    conn = fresh_store._backend._writer  # type: ignore[attr-defined]
+    conn = connect(fresh_store)
 
     def pending() -> int:
         return int(conn.execute("SELECT count(*) FROM fts_pending").fetchall()[0][0])
@@ -446,11 +448,11 @@ def test_pending_descriptions_are_indexed_in_the_background(fresh_store: EventSt
 
 
 @pytest.mark.parametrize("order", ["newest", "oldest"])
-def test_text_pages_stay_exact_when_old_events_arrive_late(db_path: Path, order: str) -> None:
+def test_text_pages_stay_exact_when_old_events_arrive_late(store_url: str, order: str) -> None:
     events = build_events(2500, seed=8)
     shuffled = events[:]
     random.Random(1).shuffle(shuffled)  # rowid order no longer follows time
-    with EventStore(db_path) as store:
+    with EventStore(store_url) as store:
         store.insert_events(shuffled[:1200])
         for ev in shuffled[1200:1300]:
             store.insert_event(ev)
@@ -472,10 +474,10 @@ def test_text_pages_stay_exact_when_old_events_arrive_late(db_path: Path, order:
             assert got == [e.event_id for e in expected]
 
 
-def history_import(path: Path, events: list[Event]) -> EventStore:
+def history_import(url: str, events: list[Event]) -> EventStore:
     """A live store that then imports an older history: the newest fifth arrive one by one
     first, the older rest follow in bulk, newest chunk first, as an import of a history does."""
-    store = EventStore(path)
+    store = EventStore(url)
     cut = len(events) * 4 // 5
     for ev in events[cut:]:
         store.insert_event(ev)
@@ -513,10 +515,10 @@ def text_pages(store: EventStore, text: str, limit: int, order: str, **f: Any) -
 
 
 @pytest.mark.parametrize("order", ["newest", "oldest"])
-def test_text_pages_stay_exact_after_importing_an_older_history(db_path: Path, order: str) -> None:
+def test_text_pages_stay_exact_after_importing_an_older_history(store_url: str, order: str) -> None:
     events = same_instant(build_events(3000, seed=12), 2390, 9)  # ties across a page edge
     rank = insertion_rank(events)  # events of one instant sort by insertion
-    with history_import(db_path, events) as store:
+    with history_import(store_url, events) as store:
         cases: list[tuple[str, dict[str, Any]]] = [
             ("red", {}),
             ("gate OR door", {"camera_id": "driveway"}),
@@ -533,12 +535,12 @@ def test_text_pages_stay_exact_after_importing_an_older_history(db_path: Path, o
 
 
 def test_more_events_in_one_microsecond_than_it_has_keys_still_page_exactly(
-    db_path: Path,
+    store_url: str,
 ) -> None:
     events = same_instant(build_events(1200, seed=13), 40, 1100)  # 1101 share one instant
     events = [e.model_copy(update={"llm_description": "red van"}) for e in events]
     rank = insertion_rank(events)
-    with history_import(db_path, events) as store:
+    with history_import(store_url, events) as store:
         for order in ("newest", "oldest"):
             expected = sorted(
                 events, key=lambda e: (e.timestamp, rank[e.event_id]), reverse=order == "newest"
@@ -552,7 +554,7 @@ def test_more_events_in_one_microsecond_than_it_has_keys_still_page_exactly(
 
 @pytest.mark.parametrize("order", ["newest", "oldest"])
 def test_a_text_page_reads_about_a_page_of_matches_whatever_the_insertion_order(
-    db_path: Path, order: str
+    store_url: str, order: str
 ) -> None:
     import threading
 
@@ -571,7 +573,7 @@ def test_a_text_page_reads_about_a_page_of_matches_whatever_the_insertion_order(
 
     apsw.connection_hooks.append(hook)
     try:
-        with history_import(db_path, build_events(3000, seed=14)) as store:
+        with history_import(store_url, build_events(3000, seed=14)) as store:
             assert store.count(text="red") > 500
             cursor = None
             for _ in range(2):  # the second page too, through its cursor

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -67,6 +68,38 @@ def test_db_accepts_sqlite_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     counted = runner.invoke(app, ["query", "--count", "--json"])
     assert counted.exit_code == 0, counted.output
     assert json.loads(counted.stdout) == {"count": 5}
+
+
+def test_db_urls_carry_engine_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    made = runner.invoke(
+        app, ["demo", "--db", "sqlite:///o.db?durability=full", "--events", "5", "--no-thumbnails"]
+    )
+    assert made.exit_code == 0, made.output
+    assert sorted(p.name for p in tmp_path.glob("*.db")) == ["o.db"]
+    shown = runner.invoke(app, ["info", "--db", "sqlite:///o.db?durability=full&busy_timeout=2"])
+    assert shown.exit_code == 0, shown.output
+    info = json.loads(
+        runner.invoke(app, ["info", "--json", "--db", "sqlite:///o.db?durability=full"]).stdout
+    )
+    assert (info["synchronous"], info["events"]) == ("FULL", 5)
+    monkeypatch.setenv("CAMVAULT_DB", "sqlite:///o.db?busy_timeout=0.5")
+    counted = runner.invoke(app, ["info", "--json"])
+    assert json.loads(counted.stdout)["busy_timeout"] == 0.5
+
+
+def test_unknown_url_options_are_one_line_naming_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    for command in (["info"], ["demo", "--events", "5"], ["serve", "--port", port]):
+        result = runner.invoke(app, [*command, "--db", "sqlite:///x.db?durabilty=full"])
+        line = one_line_error(result)
+        assert "durabilty: unknown option" in line and "durability" in line
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_read_only_commands_refuse_a_missing_database_named_by_url(

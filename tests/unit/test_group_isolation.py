@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from camvault import AsyncEventStore, Event, EventStore, InvalidEventError
-from camvault.backends import sqlite as sqlite_backend
+from camvault.backends.sqlite import failing_inserts
 from tests.gate import HeldWriter
 
 MakeEvent = Callable[..., Event]
@@ -18,17 +17,15 @@ BAD_TIME = {"camera_id": "cam", "event_id": "bad", "timestamp": "9999-12-31T23:5
 
 
 @pytest.fixture
-def faulty_writer(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def faulty_writer() -> Iterator[None]:
     """Make the writer raise a plain (non-database) error for the event with id "faulty"."""
-    real = sqlite_backend.event_to_row
 
-    def event_to_row(event: Event) -> tuple[Any, ...]:
+    def check(event: Event) -> None:
         if event.event_id == "faulty":
             raise OverflowError("date value out of range")
-        return real(event)
 
-    monkeypatch.setattr(sqlite_backend, "event_to_row", event_to_row)
-    yield
+    with failing_inserts(check):
+        yield
 
 
 def test_a_bad_timestamp_fails_alone_in_a_sync_group(

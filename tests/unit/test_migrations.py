@@ -10,8 +10,8 @@ import pytest
 
 from camvault import Event, EventStore, MigrationError
 from camvault.backends.sqlite import SQLiteBackend
+from camvault.backends.sqlite_rows import INSERT_COLUMNS, event_to_row
 from camvault.migrations import load_migrations
-from camvault.rows import INSERT_COLUMNS, event_to_row
 
 SHIPPED = Path(__file__).parents[2] / "camvault" / "migrations" / "sqlite"
 LATEST = len(load_migrations("sqlite"))

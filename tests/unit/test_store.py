@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from camvault import (
     Person,
     StoreClosedError,
 )
+from camvault.backends import SQLiteOptions
 from camvault.migrations import load_migrations
 from camvault.sample import sample_events, sample_frame
 
@@ -61,9 +62,9 @@ def test_insert_accepts_a_mapping_and_refuses_other_types(api_store: Any) -> Non
 
 
 def test_slow_insert_is_logged_with_its_duration(
-    db_path: Path, make_event: MakeEvent, caplog: pytest.LogCaptureFixture
+    store_url: str, make_event: MakeEvent, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with EventStore(db_path, slow_insert_ms=0) as store, caplog.at_level(logging.WARNING):
+    with EventStore(store_url, slow_insert_ms=0) as store, caplog.at_level(logging.WARNING):
         ev = make_event()
         store.insert_event(ev)
     assert f"slow insert: event {ev.event_id} took" in caplog.text
@@ -71,9 +72,9 @@ def test_slow_insert_is_logged_with_its_duration(
 
 
 def test_fast_insert_is_not_logged(
-    db_path: Path, make_event: MakeEvent, caplog: pytest.LogCaptureFixture
+    store_url: str, make_event: MakeEvent, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with EventStore(db_path, slow_insert_ms=10_000) as store, caplog.at_level(logging.WARNING):
+    with EventStore(store_url, slow_insert_ms=10_000) as store, caplog.at_level(logging.WARNING):
         store.insert_event(make_event())
     assert "slow insert" not in caplog.text
 
@@ -201,13 +202,17 @@ def test_cameras_are_registered_on_first_use(api_store: Any, make_event: MakeEve
 
 
 def test_camera_registration_rolls_back_with_its_transaction(
-    db_path: Path, make_event: MakeEvent
+    store_url: str, make_event: MakeEvent
 ) -> None:
-    with EventStore(db_path) as store:
+    with EventStore(store_url) as store:
         ev = make_event(camera_id="fresh-cam")
-        with pytest.raises(RuntimeError), store._backend.write_transaction("test") as tx:
-            tx.insert(ev)
-            raise RuntimeError("boom")
+
+        def batch() -> Iterator[Event]:
+            yield ev
+            raise RuntimeError("the source broke mid-batch")
+
+        with pytest.raises(RuntimeError, match="mid-batch"):
+            store.insert_events(batch())
         assert store.get_event(ev.event_id) is None
         assert store.list_cameras() == []
         assert store.insert_event(ev)  # the camera is registered again, not assumed
@@ -290,8 +295,8 @@ def test_info_describes_the_store(api_store: Any, make_event: MakeEvent, db_path
     assert info["journal_mode"] == "wal"
 
 
-def test_closed_store_is_a_clear_error(db_path: Path, make_event: MakeEvent) -> None:
-    store = EventStore(db_path)
+def test_closed_store_is_a_clear_error(store_url: str, make_event: MakeEvent) -> None:
+    store = EventStore(store_url)
     store.close()
     store.close()  # twice is fine
     assert store.closed
@@ -334,28 +339,26 @@ def test_create_false_refuses_a_missing_file(tmp_path: Path) -> None:
     assert not (tmp_path / "missing.db").exists()
 
 
-def test_constructor_arguments_are_checked(db_path: Path) -> None:
-    with pytest.raises(ValueError, match="durability"):
-        EventStore(db_path, durability="sometimes")  # type: ignore[arg-type]
+def test_constructor_arguments_are_checked(store_url: str) -> None:
     with pytest.raises(ValueError, match="slow_insert_ms"):
-        EventStore(db_path, slow_insert_ms=-1)
+        EventStore(store_url, slow_insert_ms=-1)
 
 
 def test_full_durability_sets_synchronous_full(db_path: Path) -> None:
-    with EventStore(db_path, durability="full") as store:
+    with EventStore(db_path, options=SQLiteOptions(durability="full")) as store:
         assert store.info()["synchronous"] == "FULL"
 
 
-def test_user_pragmas_apply_and_bad_names_are_refused(db_path: Path) -> None:
-    with EventStore(db_path, pragmas={"cache_size": -4000}) as store:
-        assert store._backend._writer.execute("PRAGMA cache_size").fetchall()[0][0] == -4000  # type: ignore[attr-defined]
+def test_bad_pragma_names_are_refused(db_path: Path) -> None:
+    bad = SQLiteOptions(pragmas={"cache_size; DROP TABLE events": 1})
     with pytest.raises(DatabaseError, match="not a SQLite pragma"):
-        EventStore(db_path, pragmas={"cache_size; DROP TABLE events": 1})
+        EventStore(db_path, options=bad)
+    with pytest.raises(DatabaseError, match="not a SQLite pragma"):
+        EventStore(f"sqlite:///{db_path}?pragma.cache_size;DROP=1")
 
 
 def test_wal_is_checkpointed_in_the_background(db_path: Path) -> None:
-    with EventStore(db_path) as store:
-        store._backend._checkpoint_pages = 10  # type: ignore[attr-defined]
+    with EventStore(db_path, options=SQLiteOptions(checkpoint_pages=10)) as store:
         for ev in sample_events(200, seed=9):
             store.insert_event(ev)
         deadline = time.monotonic() + 10
@@ -368,12 +371,12 @@ def test_wal_is_checkpointed_in_the_background(db_path: Path) -> None:
     assert conn.execute("SELECT count(*) FROM events").fetchall()[0][0] == 200
 
 
-def test_tail_follows_new_events_from_any_writer(api_store: Any, db_path: Path) -> None:
+def test_tail_follows_new_events_from_any_writer(api_store: Any, store_url: str) -> None:
     events, position = api_store.tail()
     assert events == []
     first = list(sample_events(3, seed=1))
     api_store.insert_events(first)
-    with EventStore(db_path) as other_writer:  # another connection, as another process would
+    with EventStore(store_url) as other_writer:  # another connection, as another process would
         late = Event(camera_id="late", timestamp=datetime(2020, 1, 1, tzinfo=UTC))
         other_writer.insert_event(late)
     seen, position = api_store.tail(position, limit=2)

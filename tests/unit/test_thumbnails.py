@@ -97,11 +97,11 @@ def test_unknown_event_returns_none(api_store: Any) -> None:
 
 
 def test_unwritable_thumbnail_folder_returns_none(
-    db_path: Path, make_event: MakeEvent, tmp_path: Path
+    store_url: str, make_event: MakeEvent, tmp_path: Path
 ) -> None:
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where the folder should be")
-    with EventStore(db_path, thumbnails_dir=blocker) as store:
+    with EventStore(store_url, thumbnails_dir=blocker) as store:
         ev = make_event()
         store.insert_event(ev)
         assert store.save_thumbnail(ev.event_id, png_bytes((10, 10))) is None

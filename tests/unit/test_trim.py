@@ -7,26 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import apsw
 import pytest
 
 from camvault import Event
+from tests.sqlite_file import used_bytes
 
 WORDS = ["person", "car", "parcel", "door", "walks", "drives", "leaves", "gate", "rain", "dog"]
 N = 300
-
-
-def used_bytes(db: Path) -> int:
-    """The data in the database file, read on a connection of its own: pages minus free ones."""
-    conn = apsw.Connection(str(db), flags=apsw.SQLITE_OPEN_READONLY)
-    try:
-        size, pages, free = (
-            conn.execute(f"PRAGMA {name}").fetchall()[0][0]
-            for name in ("page_size", "page_count", "freelist_count")
-        )
-    finally:
-        conn.close()
-    return int(size * (pages - free))
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,8 +16,8 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
-async def astore(db_path: Path) -> AsyncIterator[AsyncEventStore]:
-    async with AsyncEventStore(db_path) as store:
+async def astore(store_url: str) -> AsyncIterator[AsyncEventStore]:
+    async with AsyncEventStore(store_url) as store:
         yield store
 
 

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from camvault import AsyncEventStore, Event, thumbnails
-from camvault.backends import sqlite as sqlite_backend
+from camvault.backends.sqlite import failing_inserts
 from camvault.web import create_app
 from tests.gate import HeldWriter
 
@@ -55,22 +55,20 @@ async def test_a_fault_in_the_writer_fails_only_its_client(
     make_client: MakeClient,
     astore: AsyncEventStore,
     db_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real = sqlite_backend.event_to_row
-
-    def event_to_row(event: Event) -> tuple[Any, ...]:
+    def check(event: Event) -> None:
         if event.event_id == "faulty":
             raise OverflowError("date value out of range")
-        return real(event)
 
-    monkeypatch.setattr(sqlite_backend, "event_to_row", event_to_row)
     one, two = make_client(), make_client()
-    async with HeldWriter(astore, db_path) as held:
-        faulty = asyncio.create_task(one.post("/api/events", json={**GOOD, "event_id": "faulty"}))
-        good = asyncio.create_task(two.post("/api/events", json=GOOD))
-        await held.queued(2)
-    faulty_reply, good_reply = await faulty, await good
+    with failing_inserts(check):
+        async with HeldWriter(astore, db_path) as held:
+            faulty = asyncio.create_task(
+                one.post("/api/events", json={**GOOD, "event_id": "faulty"})
+            )
+            good = asyncio.create_task(two.post("/api/events", json=GOOD))
+            await held.queued(2)
+        faulty_reply, good_reply = await faulty, await good
     assert faulty_reply.status_code == 422
     assert faulty_reply.json()["results"][0]["error"].startswith("unexpected error")
     assert "Traceback" not in faulty_reply.text
