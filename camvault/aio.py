@@ -17,14 +17,15 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, Unpack
 
-from camvault.errors import StoreClosedError
+from camvault.bus import LoopSubscriber, Watch, Watcher
+from camvault.errors import InvalidInputError, StoreClosedError
 from camvault.models import BatchResult, Bucket, Camera, Event, Page, Person, PurgeResult
 from camvault.query import Filters
 from camvault.store import EventStore
@@ -79,6 +80,8 @@ class AsyncEventStore:
         self._readers: ThreadPoolExecutor | None = None
         self._writer: threading.Thread | None = None
         self._closing = False
+        self._watcher: Watcher | None = None
+        self._subscribers: list[LoopSubscriber] = []
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -122,6 +125,10 @@ class AsyncEventStore:
         self._closing = True
         if self._store is None or self._writer is None or self._readers is None:
             return
+        if self._watcher is not None:
+            await self._watcher.close()  # every watch() ends
+        for subscriber in self._subscribers:
+            subscriber.cancel()
         self._queue.put(_STOP)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._writer.join)  # every queued write is answered
@@ -315,3 +322,42 @@ class AsyncEventStore:
     async def info(self) -> dict[str, Any]:
         """Describe the store: engine, versions, schema, counts and locations."""
         return await self._read(EventStore.info)
+
+    # -- the commit bus ---------------------------------------------------------------
+
+    def subscribe(
+        self, callback: Callable[[Sequence[Event]], Awaitable[None] | None]
+    ) -> Callable[[], None]:
+        """Call ``callback`` on this loop with the events of each commit, in commit order.
+
+        ``callback`` is a plain function or a coroutine function; a coroutine is awaited
+        before the next commit's events are handed over, and the writer never waits for it.
+        Call from the loop; returns the function that unsubscribes.
+        """
+        if not callable(callback):
+            raise InvalidInputError("subscribe", [("callback", "must be callable")])
+        store = self._require()
+        subscriber = LoopSubscriber(asyncio.get_running_loop(), callback)
+        remove = store.subscribe(subscriber)
+        self._subscribers.append(subscriber)
+
+        def unsubscribe() -> None:
+            remove()
+            subscriber.cancel()
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(subscriber)
+
+        return unsubscribe
+
+    def watch(self, *, after: int | None = None, **filters: Unpack[Filters]) -> Watch:
+        """Follow new events matching the filters of query(), from any writer process.
+
+        An async iterator of events in commit order, none missed or repeated; its
+        ``position`` (the last event's) resumes a later ``watch(after=position)``.
+        ``after=None`` starts at the end when iteration (or ``async with``) begins. All
+        watches of this store share one follower; each has its own bounded buffer.
+        """
+        store = self._require()
+        if self._watcher is None:
+            self._watcher = Watcher(store, self._read)
+        return Watch(self._watcher, after, filters)

@@ -6,7 +6,7 @@ engine (PostgreSQL next) means one new module implementing :class:`Backend`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -80,6 +80,24 @@ class Backend(Protocol):
 
     def tail(self, after: int | None, limit: int) -> tuple[list[Event], int]:
         """Return events stored after a position, oldest first, and the new position."""
+        ...
+
+    def follow(self, spec: QuerySpec, after: int, upto: int, limit: int) -> list[tuple[int, Event]]:
+        """Return (position, event) of events matching ``spec`` in (after, upto], oldest first."""
+        ...
+
+    def add_commit_listener(
+        self, callback: Callable[[Sequence[Event]], None]
+    ) -> Callable[[], None]:
+        """Call ``callback`` after each commit with the events it stored; returns remove.
+
+        Called from the committing thread, after the commit, in commit order; a listener
+        that raises is logged at ERROR and affects neither the write nor other listeners.
+        """
+        ...
+
+    def watch_commits(self, wake: Callable[[], None]) -> Callable[[], None]:
+        """Call ``wake`` soon after a commit by any process; returns the function that stops."""
         ...
 
     def count(self, spec: QuerySpec) -> int:

@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +26,7 @@ from camvault.backends.base import PurgeBatch, ThumbnailRef
 from camvault.backends.sqlite_errors import translate
 from camvault.backends.sqlite_sql import COLUMNS, bucket_number, local_time, select_events, where
 from camvault.backends.sqlite_text import index_pending, text_page
+from camvault.bus import CommitListener, CommitListeners
 from camvault.errors import DatabaseError, InvalidQueryError, MigrationError
 from camvault.histogram import HistogramSpec, RollupPlan
 from camvault.migrations import Migration, load_migrations
@@ -72,12 +73,23 @@ _BACKGROUND_TEXTS = 256
 _CHUNK_TEXTS = 8192
 """A long transaction indexes every this many descriptions, keeping its memory flat."""
 _FLUSH_ROWS = 4096
+_WATCH_INTERVAL = 0.004
+"""Seconds between two looks for commits made by other connections (watch())."""
 
 
 class _Transaction:
     """An open write transaction on the writer connection."""
 
-    __slots__ = ("_backend", "_detections", "_rollups", "conn", "indexed", "new_cameras", "texts")
+    __slots__ = (
+        "_backend",
+        "_detections",
+        "_rollups",
+        "conn",
+        "indexed",
+        "new_cameras",
+        "stored",
+        "texts",
+    )
 
     def __init__(self, backend: SQLiteBackend, conn: apsw.Connection) -> None:
         self._backend = backend
@@ -87,6 +99,7 @@ class _Transaction:
         self.new_cameras: set[str] = set()
         self.texts = 0
         self.indexed = False
+        self.stored: list[Event] = []  # what the commit listeners get, in insertion order
 
     def insert(self, event: Event) -> bool:
         """Insert one event and its detections; False if its event_id already exists."""
@@ -105,6 +118,7 @@ class _Transaction:
             if len(self._detections) >= _FLUSH_ROWS:
                 self.flush()
         add_event(self._rollups, row[1], camera, (o.label for o in objects), event.person_name)
+        self.stored.append(event)
         if event.llm_description is not None:
             self.texts += 1
             if self.texts >= _CHUNK_TEXTS:
@@ -150,12 +164,14 @@ class _Transaction:
         """Scope a part of the transaction that rolls back alone if it raises."""
         self.flush()
         self.conn.execute("SAVEPOINT one")
+        stored = len(self.stored)
         try:
             yield
             self.flush()
         except BaseException:
             self._detections.clear()
             self._rollups.clear()
+            del self.stored[stored:]
             self.conn.execute("ROLLBACK TO one")
             self.conn.execute("RELEASE one")
             raise
@@ -184,6 +200,7 @@ class SQLiteBackend:
         self._checkpoint_pages = checkpoint_pages
         self._pragmas = dict(pragmas or {})
         self._lock = threading.Lock()
+        self._listeners = CommitListeners()
         self._readers: queue.SimpleQueue[apsw.Connection] = queue.SimpleQueue()
         self._closed = False
         self.known_cameras: set[str] = set()
@@ -275,6 +292,10 @@ class SQLiteBackend:
     @contextlib.contextmanager
     def write_transaction(self, action: str) -> Iterator[_Transaction]:
         """Run the body in one ``BEGIN IMMEDIATE`` transaction on the writer connection."""
+        if self._listeners.publishing:  # the lock is held by this very thread: fail, not hang
+            raise DatabaseError(
+                f"cannot {action} from a commit listener; hand the work to another thread"
+            )
         with self._lock:
             conn = self._writer
             try:
@@ -303,6 +324,44 @@ class SQLiteBackend:
                 self._pending_texts += tx.texts
                 if self._pending_texts >= _BACKGROUND_TEXTS:
                     self._wake.set()
+            if tx.stored and self._listeners:  # after the commit, before the next one: in order
+                self._listeners.publish(tx.stored)
+
+    def add_commit_listener(self, callback: CommitListener) -> Callable[[], None]:
+        """Call ``callback`` with the events of each commit that stored some; returns remove.
+
+        It runs on the committing thread right after the commit, while the next commit
+        waits, so listeners see commits in order; one that raises is logged at ERROR.
+        """
+        return self._listeners.add(callback)
+
+    def watch_commits(self, wake: Callable[[], None]) -> Callable[[], None]:
+        """Call ``wake`` soon after any connection, in any process, commits; returns stop.
+
+        One reader connection checks ``PRAGMA data_version`` every few milliseconds (a
+        look at the shared WAL index, no read of the database) on a thread of its own.
+        """
+        conn = self._connect("watch for commits", writer=False)
+        version = conn.execute("PRAGMA data_version").fetchall()[0][0]
+        stop = threading.Event()
+
+        def run() -> None:
+            last = version
+            try:
+                while not stop.wait(_WATCH_INTERVAL) and not self._closed:
+                    try:
+                        now = conn.execute("PRAGMA data_version").fetchall()[0][0]
+                    except apsw.Error as exc:  # pragma: no cover - a failing disk; wake anyway
+                        log.warning("watching %s for commits failed: %s", self.path, exc)
+                        now = None
+                    if now != last:
+                        last = now
+                        wake()
+            finally:
+                conn.close()
+
+        threading.Thread(target=run, name="camvault-watch", daemon=True).start()
+        return stop.set
 
     def flush_text_index(self) -> None:
         """Index pending descriptions now, so a text query sees every event."""
@@ -499,6 +558,22 @@ class SQLiteBackend:
                 (after, limit),
             ).fetchall()
         return [event_from_row(r) for r in rows], int(rows[-1][0]) if rows else after
+
+    def follow(self, spec: QuerySpec, after: int, upto: int, limit: int) -> list[tuple[int, Event]]:
+        """Return (position, event) of events matching ``spec`` in (after, upto], oldest first.
+
+        ``upto`` is a position read before: every event up to it is indexed for text first.
+        """
+        self._before_text(spec)
+        clauses, params = where(spec)
+        sql = f"SELECT {COLUMNS} FROM events e WHERE " + " AND ".join(
+            ["e.id > ?", "e.id <= ?", *clauses]
+        )
+        with self._reader("follow new events") as conn, self._text_errors(spec):
+            rows: list[Any] = conn.execute(
+                f"{sql} ORDER BY e.id LIMIT ?", [after, upto, *params, limit]
+            ).fetchall()
+        return [(int(r[0]), event_from_row(r)) for r in rows]
 
     def count(self, spec: QuerySpec) -> int:
         """Return how many events match ``spec`` (limit and cursor ignored)."""
