@@ -336,3 +336,24 @@ async def test_watches_share_one_follower_and_end_when_the_store_closes(
     await astore.close()
     for watch in watches:
         assert [event async for event in watch] == []  # iteration ends
+
+
+async def test_a_database_error_ends_the_feed_with_that_error(
+    db_path: Path, make_event: MakeEvent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with AsyncEventStore(db_path) as astore:
+        watch = await astore.watch().start()
+        position = watch.position
+
+        def broken(self: EventStore, *args: Any, **kwargs: Any) -> Any:
+            raise DatabaseError("disk I/O error while reading")
+
+        monkeypatch.setattr(EventStore, "tail", broken)
+        await astore.insert_event(make_event(event_id="lost-for-now"))
+        with pytest.raises(DatabaseError, match="disk I/O error"):
+            await asyncio.wait_for(watch.__anext__(), WAIT)
+        assert [event async for event in watch] == []  # ended: resume from its position
+        monkeypatch.undo()
+        again = astore.watch(after=position)
+        assert [n for _, n in await take(again, 1)] == ["lost-for-now"]
+        await again.aclose()
