@@ -82,6 +82,7 @@ class _Transaction:
 
     __slots__ = (
         "_backend",
+        "_collect",
         "_detections",
         "_rollups",
         "conn",
@@ -100,6 +101,7 @@ class _Transaction:
         self.texts = 0
         self.indexed = False
         self.stored: list[Event] = []  # what the commit listeners get, in insertion order
+        self._collect = bool(backend.listeners)  # none: a huge import keeps no events alive
 
     def insert(self, event: Event) -> bool:
         """Insert one event and its detections; False if its event_id already exists."""
@@ -118,7 +120,8 @@ class _Transaction:
             if len(self._detections) >= _FLUSH_ROWS:
                 self.flush()
         add_event(self._rollups, row[1], camera, (o.label for o in objects), event.person_name)
-        self.stored.append(event)
+        if self._collect:
+            self.stored.append(event)
         if event.llm_description is not None:
             self.texts += 1
             if self.texts >= _CHUNK_TEXTS:
@@ -200,7 +203,7 @@ class SQLiteBackend:
         self._checkpoint_pages = checkpoint_pages
         self._pragmas = dict(pragmas or {})
         self._lock = threading.Lock()
-        self._listeners = CommitListeners()
+        self.listeners = CommitListeners()
         self._readers: queue.SimpleQueue[apsw.Connection] = queue.SimpleQueue()
         self._closed = False
         self.known_cameras: set[str] = set()
@@ -292,7 +295,7 @@ class SQLiteBackend:
     @contextlib.contextmanager
     def write_transaction(self, action: str) -> Iterator[_Transaction]:
         """Run the body in one ``BEGIN IMMEDIATE`` transaction on the writer connection."""
-        if self._listeners.publishing:  # the lock is held by this very thread: fail, not hang
+        if self.listeners.publishing:  # the lock is held by this very thread: fail, not hang
             raise DatabaseError(
                 f"cannot {action} from a commit listener; hand the work to another thread"
             )
@@ -324,8 +327,8 @@ class SQLiteBackend:
                 self._pending_texts += tx.texts
                 if self._pending_texts >= _BACKGROUND_TEXTS:
                     self._wake.set()
-            if tx.stored and self._listeners:  # after the commit, before the next one: in order
-                self._listeners.publish(tx.stored)
+            if tx.stored and self.listeners:  # after the commit, before the next one: in order
+                self.listeners.publish(tx.stored)
 
     def add_commit_listener(self, callback: CommitListener) -> Callable[[], None]:
         """Call ``callback`` with the events of each commit that stored some; returns remove.
@@ -333,7 +336,7 @@ class SQLiteBackend:
         It runs on the committing thread right after the commit, while the next commit
         waits, so listeners see commits in order; one that raises is logged at ERROR.
         """
-        return self._listeners.add(callback)
+        return self.listeners.add(callback)
 
     def watch_commits(self, wake: Callable[[], None]) -> Callable[[], None]:
         """Call ``wake`` soon after any connection, in any process, commits; returns stop.
