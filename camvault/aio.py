@@ -10,21 +10,25 @@ of reader threads, one hop per call, never one await per statement.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar, Unpack
 
 from camvault.backends.base import AsyncFace, EngineOptions
-from camvault.errors import StoreClosedError
+from camvault.bus import LoopSubscriber, Watch, Watcher
+from camvault.errors import InvalidInputError, StoreClosedError
 from camvault.models import Event
+from camvault.query import Filters
 from camvault.store import EventStore, legacy_keywords, start_async_face
 
 __all__ = ["AsyncEventStore"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
 
 AsyncMethod = Callable[Concatenate["AsyncEventStore", P], Coroutine[Any, Any, R]]
 
@@ -79,6 +83,8 @@ class AsyncEventStore:
         self._store: EventStore | None = None
         self._face: AsyncFace | None = None
         self._closing = False
+        self._watcher: Watcher | None = None
+        self._subscribers: list[LoopSubscriber] = []
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -117,6 +123,10 @@ class AsyncEventStore:
         self._closing = True
         if self._store is None or self._face is None:
             return
+        if self._watcher is not None:
+            await self._watcher.close()  # every watch() ends
+        for subscriber in self._subscribers:
+            subscriber.cancel()
         await self._face.close()  # every queued write is answered
         await asyncio.to_thread(self._store.close)
 
@@ -172,3 +182,47 @@ class AsyncEventStore:
     list_persons = _hop(EventStore.list_persons, write=False)
     list_cameras = _hop(EventStore.list_cameras, write=False)
     info = _hop(EventStore.info, write=False)
+
+    async def _read(self, call: Callable[[EventStore], T]) -> T:
+        """Run ``call(store)`` where reads run (the bus's reader hop)."""
+        store, face = self._require()
+        return await face.read(functools.partial(call, store))
+
+    # -- the commit bus ---------------------------------------------------------------
+
+    def subscribe(
+        self, callback: Callable[[Sequence[Event]], Awaitable[None] | None]
+    ) -> Callable[[], None]:
+        """Call ``callback`` on this loop with the events of each commit, in commit order.
+
+        ``callback`` is a plain function or a coroutine function; a coroutine is awaited
+        before the next commit's events are handed over, and the writer never waits for it.
+        Call from the loop; returns the function that unsubscribes.
+        """
+        if not callable(callback):
+            raise InvalidInputError("subscribe", [("callback", "must be callable")])
+        store = self._require()[0]
+        subscriber = LoopSubscriber(asyncio.get_running_loop(), callback)
+        remove = store.subscribe(subscriber)
+        self._subscribers.append(subscriber)
+
+        def unsubscribe() -> None:
+            remove()
+            subscriber.cancel()
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(subscriber)
+
+        return unsubscribe
+
+    def watch(self, *, after: int | None = None, **filters: Unpack[Filters]) -> Watch:
+        """Follow new events matching the filters of query(), from any writer process.
+
+        An async iterator of events in commit order, none missed or repeated; its
+        ``position`` (the last event's) resumes a later ``watch(after=position)``.
+        ``after=None`` starts at the end when iteration (or ``async with``) begins. All
+        watches of this store share one follower; each has its own bounded buffer.
+        """
+        store = self._require()[0]
+        if self._watcher is None:
+            self._watcher = Watcher(store, self._read)
+        return Watch(self._watcher, after, filters)

@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta, tzinfo
 from pathlib import Path
 from types import TracebackType
@@ -40,7 +40,14 @@ from camvault.models import (
     PurgeResult,
     utcnow,
 )
-from camvault.query import Filters, Order, build_query, check_arguments, encode_cursor
+from camvault.query import (
+    Filters,
+    Order,
+    QuerySpec,
+    build_query,
+    check_arguments,
+    encode_cursor,
+)
 from camvault.rows import from_micros, to_micros
 
 __all__ = ["EventChanges", "EventStore", "legacy_keywords", "start_async_face"]
@@ -438,6 +445,37 @@ class EventStore:
             raise InvalidQueryError("tail", [("limit", "must be a whole number from 1 to 1000")])
         self._open()
         return self._backend.tail(after, limit)
+
+    def subscribe(self, callback: Callable[[Sequence[Event]], None]) -> Callable[[], None]:
+        """Call ``callback`` with the events of each commit, in commit order; returns unsubscribe.
+
+        Every writer of this store counts (inserts, batches, the async store's group
+        commits). The callback runs on the writer's thread right after the commit, while
+        the next commit waits: keep it short and hand work off (a queue, a thread); it must
+        not write to this store. One that raises is logged and never affects the write.
+        """
+        if not callable(callback):
+            raise InvalidInputError("subscribe", [("callback", "must be callable")])
+        self._open()
+        return self._backend.add_commit_listener(callback)
+
+    def _follow(
+        self, spec: QuerySpec, after: int, upto: int | None, limit: int
+    ) -> tuple[list[tuple[int, Event]], int]:
+        """Return (position, event) of matches in (after, upto] and the position covered.
+
+        ``upto=None`` reads up to the current end. Used by the commit bus (watch()).
+        """
+        self._open()
+        if upto is None:
+            upto = self._backend.tail(None, 1)[1]
+        rows = self._backend.follow(spec, after, upto, limit) if after < upto else []
+        return rows, rows[-1][0] if len(rows) == limit else upto
+
+    def _on_commit_anywhere(self, wake: Callable[[], None]) -> Callable[[], None]:
+        """Call ``wake`` soon after any process commits; returns stop (see watch())."""
+        self._open()
+        return self._backend.watch_commits(wake)
 
     def count(self, **filters: Unpack[Filters]) -> int:
         """Return how many events match the filters of query()."""

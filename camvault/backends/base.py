@@ -104,10 +104,6 @@ class Backend(Protocol):
         """Start the engine's async face; ``insert_group`` commits a group of inserts."""
         ...
 
-    def add_commit_listener(self, callback: CommitListener) -> Callable[[], None]:
-        """Call ``callback`` after each commit with its inserted events; returns a remover."""
-        ...
-
     def write_transaction(self, action: str) -> AbstractContextManager[WriteTransaction]:
         """Open a write transaction; ``action`` names it in error messages."""
         ...
@@ -148,6 +144,24 @@ class Backend(Protocol):
 
     def tail(self, after: int | None, limit: int) -> tuple[list[Event], int]:
         """Return events stored after a position, oldest first, and the new position."""
+        ...
+
+    def follow(self, spec: QuerySpec, after: int, upto: int, limit: int) -> list[tuple[int, Event]]:
+        """Return (position, event) of events matching ``spec`` in (after, upto], oldest first."""
+        ...
+
+    def add_commit_listener(
+        self, callback: Callable[[Sequence[Event]], None]
+    ) -> Callable[[], None]:
+        """Call ``callback`` after each commit with the events it stored; returns remove.
+
+        Called from the committing thread, after the commit, in commit order; a listener
+        that raises is logged at ERROR and affects neither the write nor other listeners.
+        """
+        ...
+
+    def watch_commits(self, wake: Callable[[], None]) -> Callable[[], None]:
+        """Call ``wake`` soon after a commit by any process; returns the function that stops."""
         ...
 
     def count(self, spec: QuerySpec) -> int:

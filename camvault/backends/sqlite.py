@@ -37,6 +37,7 @@ from camvault.backends.sqlite_rows import (
 )
 from camvault.backends.sqlite_sql import COLUMNS, bucket_number, local_time, select_events, where
 from camvault.backends.sqlite_text import index_pending, text_page
+from camvault.bus import CommitListener, CommitListeners
 from camvault.errors import DatabaseError, InvalidInputError, InvalidQueryError, MigrationError
 from camvault.histogram import HistogramSpec, RollupPart, RollupPlan
 from camvault.migrations import Migration, load_migrations
@@ -74,6 +75,8 @@ _BACKGROUND_TEXTS = 256
 _CHUNK_TEXTS = 8192
 """A long transaction indexes every this many descriptions, keeping its memory flat."""
 _FLUSH_ROWS = 4096
+_WATCH_INTERVAL = 0.004
+"""Seconds between two looks for commits made by other connections (watch())."""
 
 
 _insert_checks: list[Callable[[Event], None]] = []
@@ -96,7 +99,17 @@ def failing_inserts(check: Callable[[Event], None]) -> Iterator[None]:
 class _Transaction:
     """An open write transaction on the writer connection."""
 
-    __slots__ = ("_backend", "_detections", "_rollups", "conn", "indexed", "new_cameras", "texts")
+    __slots__ = (
+        "_backend",
+        "_collect",
+        "_detections",
+        "_rollups",
+        "conn",
+        "indexed",
+        "new_cameras",
+        "stored",
+        "texts",
+    )
 
     def __init__(self, backend: SQLiteBackend, conn: apsw.Connection) -> None:
         self._backend = backend
@@ -106,6 +119,8 @@ class _Transaction:
         self.new_cameras: set[str] = set()
         self.texts = 0
         self.indexed = False
+        self.stored: list[Event] = []  # what the commit listeners get, in insertion order
+        self._collect = bool(backend.listeners)  # none: a huge import keeps no events alive
 
     def insert(self, event: Event) -> bool:
         """Insert one event and its detections; False if its event_id already exists."""
@@ -127,6 +142,8 @@ class _Transaction:
             if len(self._detections) >= _FLUSH_ROWS:
                 self.flush()
         add_event(self._rollups, row[1], camera, (o.label for o in objects), event.person_name)
+        if self._collect:
+            self.stored.append(event)
         if event.llm_description is not None:
             self.texts += 1
             if self.texts >= _CHUNK_TEXTS:
@@ -172,12 +189,14 @@ class _Transaction:
         """Scope a part of the transaction that rolls back alone if it raises."""
         self.flush()
         self.conn.execute("SAVEPOINT one")
+        stored = len(self.stored)
         try:
             yield
             self.flush()
         except BaseException:
             self._detections.clear()
             self._rollups.clear()
+            del self.stored[stored:]
             self.conn.execute("ROLLBACK TO one")
             self.conn.execute("RELEASE one")
             raise
@@ -205,6 +224,7 @@ class SQLiteBackend:
         self._checkpoint_pages = options.checkpoint_pages
         self._pragmas = dict(options.pragmas)
         self._lock = threading.Lock()
+        self.listeners = CommitListeners()
         self._readers: queue.SimpleQueue[apsw.Connection] = queue.SimpleQueue()
         self._closed = False
         self.known_cameras: set[str] = set()
@@ -335,6 +355,10 @@ class SQLiteBackend:
     @contextlib.contextmanager
     def write_transaction(self, action: str) -> Iterator[_Transaction]:
         """Run the body in one ``BEGIN IMMEDIATE`` transaction on the writer connection."""
+        if self.listeners.publishing:  # the lock is held by this very thread: fail, not hang
+            raise DatabaseError(
+                f"cannot {action} from a commit listener; hand the work to another thread"
+            )
         with self._lock:
             conn = self._writer
             try:
@@ -363,6 +387,44 @@ class SQLiteBackend:
                 self._pending_texts += tx.texts
                 if self._pending_texts >= _BACKGROUND_TEXTS:
                     self._wake.set()
+            if tx.stored and self.listeners:  # after the commit, before the next one: in order
+                self.listeners.publish(tx.stored)
+
+    def add_commit_listener(self, callback: CommitListener) -> Callable[[], None]:
+        """Call ``callback`` with the events of each commit that stored some; returns remove.
+
+        It runs on the committing thread right after the commit, while the next commit
+        waits, so listeners see commits in order; one that raises is logged at ERROR.
+        """
+        return self.listeners.add(callback)
+
+    def watch_commits(self, wake: Callable[[], None]) -> Callable[[], None]:
+        """Call ``wake`` soon after any connection, in any process, commits; returns stop.
+
+        One reader connection checks ``PRAGMA data_version`` every few milliseconds (a
+        look at the shared WAL index, no read of the database) on a thread of its own.
+        """
+        conn = self._connect("watch for commits", writer=False)
+        version = conn.execute("PRAGMA data_version").fetchall()[0][0]
+        stop = threading.Event()
+
+        def run() -> None:
+            last = version
+            try:
+                while not stop.wait(_WATCH_INTERVAL) and not self._closed:
+                    try:
+                        now = conn.execute("PRAGMA data_version").fetchall()[0][0]
+                    except apsw.Error as exc:  # pragma: no cover - a failing disk; wake anyway
+                        log.warning("watching %s for commits failed: %s", self.path, exc)
+                        now = None
+                    if now != last:
+                        last = now
+                        wake()
+            finally:
+                conn.close()
+
+        threading.Thread(target=run, name="camvault-watch", daemon=True).start()
+        return stop.set
 
     def flush_text_index(self) -> None:
         """Index pending descriptions now, so a text query sees every event."""
@@ -559,6 +621,22 @@ class SQLiteBackend:
                 (after, limit),
             ).fetchall()
         return [event_from_row(r) for r in rows], int(rows[-1][0]) if rows else after
+
+    def follow(self, spec: QuerySpec, after: int, upto: int, limit: int) -> list[tuple[int, Event]]:
+        """Return (position, event) of events matching ``spec`` in (after, upto], oldest first.
+
+        ``upto`` is a position read before: every event up to it is indexed for text first.
+        """
+        self._before_text(spec)
+        clauses, params = where(spec)
+        sql = f"SELECT {COLUMNS} FROM events e WHERE " + " AND ".join(
+            ["e.id > ?", "e.id <= ?", *clauses]
+        )
+        with self._reader("follow new events") as conn, self._text_errors(spec):
+            rows: list[Any] = conn.execute(
+                f"{sql} ORDER BY e.id LIMIT ?", [after, upto, *params, limit]
+            ).fetchall()
+        return [(int(r[0]), event_from_row(r)) for r in rows]
 
     def count(self, spec: QuerySpec) -> int:
         """Return how many events match ``spec`` (limit and cursor ignored)."""

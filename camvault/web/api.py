@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic.json_schema import SkipJsonSchema
@@ -587,26 +587,45 @@ async def prometheus(store: Store, metrics: Stats) -> Response:
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def stream(
-    request: Request, store: Store, poll: Annotated[float, Query(ge=0.05, le=10)] = 0.5
+    store: Store,
+    f: Filters,
+    last_event_id: Annotated[
+        int | None,
+        Header(
+            alias="Last-Event-ID",
+            ge=0,
+            description="Resume after this position (browsers send the last `id:` seen).",
+        ),
+    ] = None,
+    poll: Annotated[
+        float,
+        Query(ge=0.05, le=10, deprecated=True, description="Ignored: new events come at once."),
+    ] = 0.5,
 ) -> EventSourceResponse:
-    """Stream new events as server-sent events (`event: event`, data: the event JSON)."""
+    """Stream new events matching the filters as server-sent events, in commit order.
+
+    `event: event`, `id:` the event's position, data: the event JSON. A reconnecting
+    client sends `Last-Event-ID` and gets every matching event committed meanwhile.
+    """
     closing = anyio.Event()  # set on server shutdown: end the response cleanly, then exit
-    _, position = await store.tail()
+    watch = await store.watch(after=last_event_id, **f).start()  # bad filters: a 422 here
     root = _root(store)
 
-    async def feed() -> Any:
-        nonlocal position
-        while not closing.is_set() and not await request.is_disconnected():
-            events, position = await store.tail(position)
-            for event in events:
-                yield {"event": "event", "data": stored(root, event).model_dump_json()}
-            if not events:
-                with anyio.move_on_after(poll):
-                    await closing.wait()
+    async def stop_on_shutdown() -> None:
+        await closing.wait()
+        watch.close()
 
-    return EventSourceResponse(
-        feed(), ping=15, shutdown_event=closing, shutdown_grace_period=poll + 5
-    )
+    async def feed() -> Any:
+        stopper = asyncio.create_task(stop_on_shutdown())
+        try:
+            async for event in watch:
+                data = stored(root, event).model_dump_json()
+                yield {"event": "event", "id": str(watch.position), "data": data}
+        finally:
+            stopper.cancel()
+            watch.close()
+
+    return EventSourceResponse(feed(), ping=15, shutdown_event=closing, shutdown_grace_period=5)
 
 
 def _not_found(message: str) -> Response:

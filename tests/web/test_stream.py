@@ -1,0 +1,146 @@
+"""GET /api/stream over watch(): several clients, filters, Last-Event-ID, one follower."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import MutableMapping
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from camvault import AsyncEventStore, DetectedObject, Event
+from camvault.web import create_app
+
+WAIT = 30  # seconds: only ever reached when a test is about to fail
+
+
+class SSEClient:
+    """One EventSource-like client speaking ASGI to the app (the response never ends)."""
+
+    def __init__(self, app: FastAPI, query: str = "", headers: dict[str, str] | None = None):
+        self._app = app
+        self._query = query.encode()
+        self._headers = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+        self._started = asyncio.Event()
+        self._disconnect = asyncio.Event()
+        self._buffer = ""
+        self._chunks: asyncio.Queue[bytes] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.status = 0
+
+    async def open(self) -> SSEClient:
+        async def receive() -> dict[str, Any]:
+            await self._disconnect.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                self.status = message["status"]
+                self._started.set()
+            elif message["type"] == "http.response.body":
+                await self._chunks.put(message.get("body", b""))
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/api/stream",
+            "raw_path": b"/api/stream",
+            "root_path": "",
+            "query_string": self._query,
+            "headers": self._headers,
+            "client": ("127.0.0.1", 5000),
+            "server": ("test", 80),
+        }
+        self._task = asyncio.create_task(self._app(scope, receive, send))
+        await asyncio.wait_for(self._started.wait(), WAIT)  # the start position is fixed now
+        return self
+
+    async def events(self, n: int) -> list[tuple[int, str]]:
+        """The next ``n`` events as (SSE id, event_id)."""
+        out: list[tuple[int, str]] = []
+        while len(out) < n:
+            while "\r\n\r\n" not in self._buffer:
+                chunk = await asyncio.wait_for(self._chunks.get(), WAIT)
+                self._buffer += chunk.decode()
+            message, self._buffer = self._buffer.split("\r\n\r\n", 1)
+            fields = dict(line.split(": ", 1) for line in message.splitlines() if ": " in line)
+            if fields.get("event") == "event":
+                out.append((int(fields["id"]), json.loads(fields["data"])["event_id"]))
+        return out
+
+    async def close(self) -> None:
+        self._disconnect.set()
+        assert self._task is not None
+        await asyncio.wait_for(self._task, WAIT)
+
+
+def event(event_id: str, camera: str, label: str) -> Event:
+    obj = DetectedObject(label=label, confidence=0.9, bbox=(0.1, 0.1, 0.4, 0.4))
+    return Event(event_id=event_id, camera_id=camera, detected_objects=[obj])
+
+
+EVENTS = [
+    event("e1", "gate", "car"),
+    event("e2", "yard", "car"),
+    event("e3", "gate", "person"),
+    event("e4", "gate", "car"),
+    event("e5", "yard", "dog"),
+]
+
+
+async def test_every_client_sees_every_matching_event_once_in_order(
+    astore: AsyncEventStore,
+) -> None:
+    def followers() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name == "camvault-watch"}
+
+    before = followers()
+    app = create_app(astore)
+    await astore.insert_event(event("old", "gate", "car"))  # before anyone connected
+    clients = [await SSEClient(app).open() for _ in range(3)]
+    gate_cars = await SSEClient(app, "camera_id=gate&label=car").open()
+    assert {c.status for c in [*clients, gate_cars]} == {200}
+    await astore.insert_events(EVENTS[:2])
+    for e in EVENTS[2:]:
+        await astore.insert_event(e)
+    names = [e.event_id for e in EVENTS]
+    seen = [await c.events(len(names)) for c in clients]
+    for got in seen:
+        assert [name for _, name in got] == names
+        assert got == seen[0]  # the same ids (positions) for every client
+    assert [p for p, _ in seen[0]] == sorted({p for p, _ in seen[0]})
+    assert [name for _, name in await gate_cars.events(2)] == ["e1", "e4"]
+    assert len(followers() - before) == 1  # four clients, one follower of the database
+    for c in [*clients, gate_cars]:
+        await c.close()
+
+
+async def test_last_event_id_resumes_after_that_event(astore: AsyncEventStore) -> None:
+    app = create_app(astore)
+    first = await SSEClient(app).open()
+    await astore.insert_events(EVENTS[:3])
+    got = await first.events(3)
+    await first.close()
+    await astore.insert_event(EVENTS[3])  # committed while nobody listened
+    again = await SSEClient(app, headers={"Last-Event-ID": str(got[0][0])}).open()
+    await astore.insert_event(EVENTS[4])
+    assert [name for _, name in await again.events(4)] == ["e2", "e3", "e4", "e5"]
+    await again.close()
+
+
+async def test_stream_arguments_are_checked_before_streaming(client: httpx.AsyncClient) -> None:
+    for params, headers, field in (
+        ({}, {"Last-Event-ID": "x"}, "Last-Event-ID"),
+        ({}, {"Last-Event-ID": "-1"}, "Last-Event-ID"),
+        ({"min_confidence": "3"}, {}, "min_confidence"),
+        ({"text": '"unclosed'}, {}, "text"),
+    ):
+        r = await client.get("/api/stream", params=params, headers=headers)
+        assert r.status_code == 422, (params, headers, r.text)
+        assert [d["field"] for d in r.json()["detail"]] == [field]
