@@ -48,6 +48,21 @@ def shown_id(page: Any) -> str:
     )
 
 
+def wait_for_links(page: Any, *, newer: str | None, older: str) -> None:
+    """Wait until the event page shows these newer/older links (the page has re-rendered)."""
+
+    def links_to(link: str, event_id: str) -> str:
+        return f"/event\\/{event_id}([?]|$)/.test(document.querySelector('{link}')?.href)"
+
+    newer_ok = (
+        "document.querySelector('#prev')?.getAttribute('aria-disabled') === 'true'"
+        if newer is None
+        else links_to("#prev", newer)
+    )
+    older_ok = links_to("#next", older)
+    page.wait_for_function(f"() => {newer_ok} && {older_ok}")
+
+
 @SIZES
 def test_previous_and_next_stay_within_the_filters(events: Server, page: Any) -> None:
     with EventStore(events.db) as store:
@@ -55,18 +70,16 @@ def test_previous_and_next_stay_within_the_filters(events: Server, page: Any) ->
     assert garage == ["e11", "e9", "e7", "e5", "e3", "e1"]  # newest first, every other one
     page.goto(f"{events.url}/#/?camera_id=garage")
     page.click('[data-event-id="e9"]')
-    page.wait_for_function("() => document.querySelector('#next')?.getAttribute('href')")
+    wait_for_links(page, newer="e11", older="e7")  # the links of e9's page, not a stale one
     assert shown_id(page) == "e9"
     page.keyboard.press("ArrowRight")  # next = older, in the list's order
-    page.wait_for_function("() => location.hash.startsWith('#/event/e7')")
-    page.wait_for_function("() => document.querySelector('#prev')?.getAttribute('href')")
+    wait_for_links(page, newer="e9", older="e5")
     assert shown_id(page) == "e7"
     page.click("#prev")
-    page.wait_for_function("() => location.hash.startsWith('#/event/e9')")
-    page.wait_for_function("() => document.querySelector('#prev')?.getAttribute('href')")
+    wait_for_links(page, newer="e11", older="e7")
     page.keyboard.press("ArrowLeft")
-    page.wait_for_function("() => location.hash.startsWith('#/event/e11')")
-    page.wait_for_function("() => document.querySelector('#next')?.getAttribute('href')")
+    wait_for_links(page, newer=None, older="e9")
+    assert shown_id(page) == "e11"
     assert page.get_attribute("#prev", "aria-disabled") == "true"  # nothing newer in garage
     page.click(".event-bar .back")
     page.wait_for_selector('[data-event-id="e11"]')
