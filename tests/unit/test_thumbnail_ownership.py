@@ -19,7 +19,7 @@ OLD = datetime.now(UTC) - timedelta(days=40)
 @pytest.fixture
 def a_and_b(api_store: Any, make_event: MakeEvent) -> tuple[Event, Event, Path]:
     """Event A with its own thumbnail; event B whose client-set path names A's file."""
-    a = make_event(event_id="a", timestamp=OLD + timedelta(minutes=5))
+    a = make_event(event_id="a", timestamp=OLD + timedelta(days=10))
     api_store.insert_event(a)
     path = api_store.save_thumbnail("a", sample_frame(a))
     assert path is not None and path.is_file()
@@ -38,7 +38,7 @@ def test_deleting_b_leaves_the_thumbnail_of_a(api_store: Any, a_and_b: Any) -> N
 
 def test_purging_b_leaves_the_thumbnail_of_a(api_store: Any, a_and_b: Any) -> None:
     _, _, path = a_and_b
-    result = api_store.purge(timedelta(days=40, minutes=-2))  # B is older than that, A is not
+    result = api_store.purge(timedelta(days=35))  # B is older than that, A is not
     assert (result.events, result.thumbnails) == (1, 0)
     assert api_store.get_event("b") is None
     assert path.is_file()
