@@ -1,7 +1,7 @@
 """The shared harness: sizes, the workload, timing loops with their percentiles, scratch folders.
 
-Every section times its calls with ``timed`` and summarizes them with ``latency``, the one
-percentile helper (nearest rank, as ``camvault bench`` computes it).
+Every section times its calls with ``timed`` and summarizes them with ``latency``, which
+takes its percentiles from ``camvault bench``'s own helper: one definition for both.
 """
 
 from __future__ import annotations

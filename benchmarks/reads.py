@@ -259,12 +259,8 @@ def explain(conn: apsw.Connection, sql: str, bindings: tuple[Any, ...]) -> list[
 
 def _sql_ms(conn: apsw.Connection, sql: str, bindings: tuple[Any, ...]) -> tuple[float, int]:
     """Median milliseconds (of 5 runs) of a statement alone in SQLite, and its row count."""
-    times, rows = [], 0
-    for _ in range(5):
-        start = time.perf_counter()
-        rows = len(conn.execute(sql, bindings).fetchall())
-        times.append((time.perf_counter() - start) * 1e3)
-    return sorted(times)[2], rows
+    lat, rows = timed(lambda _: len(conn.execute(sql, bindings).fetchall()), range(5))
+    return lat.p50_ms, rows
 
 
 def _short(bindings: tuple[Any, ...], width: int = 160) -> str:
