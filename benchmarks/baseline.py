@@ -1,17 +1,28 @@
-"""The hand-written raw-SQL baseline: stdlib sqlite3, camvault's schema, no validation."""
+"""The hand-written baselines: camvault's schema with no validation, full text or rollups.
+
+``Baseline`` is stdlib sqlite3 written by hand, ``AioBaseline`` aiosqlite written the plain way
+(one await per statement), and ``apsw_writer`` / ``sqlean_writer`` the same raw hot-path
+insert on each driver.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from benchmarks.workload import EventTuple
+import aiosqlite
+import apsw
+import sqlean  # type: ignore[import-untyped]
+
+from benchmarks.harness import EventTuple
 from camvault.migrations import load_migrations
 
 SCHEMA: tuple[str, ...] = tuple(
@@ -81,6 +92,18 @@ def fingerprint(db: Path) -> dict[str, Any]:
     return {"events": counts[0], "detections": counts[1], "sha256": digest.hexdigest()[:16]}
 
 
+def counts(db: Path) -> dict[str, int]:
+    """Count a closed database's events and detections."""
+    con = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
+    try:
+        return {
+            table: int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+            for table in ("events", "detections")
+        }
+    finally:
+        con.close()
+
+
 class Baseline:
     """What a developer would write by hand with the standard library's sqlite3."""
 
@@ -146,3 +169,114 @@ class Baseline:
         """Checkpoint and close."""
         self.con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.con.close()
+
+
+class AioBaseline:
+    """One aiosqlite connection; an asyncio.Lock keeps each transaction whole."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self.db = db
+        self.lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path, cameras: Sequence[tuple[str, int]]) -> AioBaseline:
+        """Create the baseline schema (WAL, synchronous=NORMAL) and register the cameras."""
+        db = await aiosqlite.connect(path, isolation_level=None)
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        for statement in SCHEMA:
+            await db.execute(statement)
+        await db.executemany(INSERT_CAMERA, cameras)
+        return cls(db)
+
+    async def insert(self, ev: EventTuple) -> None:
+        """Write one event and its detections in a transaction of its own."""
+        ts = (ev[1] - EPOCH) // MICRO
+        row = event_row(ev, ts)
+        async with self.lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            cursor = await self.db.execute(INSERT_EVENT, row)
+            if ev[4]:
+                await self.db.executemany(
+                    INSERT_DETECTION, detection_rows(cursor.lastrowid or 0, ts, ev[4])
+                )
+            await self.db.commit()
+
+    async def close(self) -> None:
+        """Checkpoint and close."""
+        await self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        await self.db.close()
+
+
+def cameras_of(*groups: Sequence[EventTuple]) -> list[tuple[str, int]]:
+    """Return (camera_id, first ts) for every camera, registered once before timing."""
+    first: dict[str, int] = {}
+    for group in groups:
+        for ev in group:
+            first.setdefault(ev[2], (ev[1] - EPOCH) // MICRO)
+    return list(first.items())
+
+
+Prepared = tuple[str, int, tuple[Any, ...], list[tuple[Any, ...]]]
+"""(camera_id, ts, event row, detection rows without their event rowid)."""
+
+DRIVERS = ("apsw", "sqlean.py")
+
+
+def prepare(ev: EventTuple) -> Prepared:
+    """Serialize an event ahead of time, so only the driver's work is timed."""
+    ts = (ev[1] - EPOCH) // MICRO
+    detections = [
+        (i, o["label"], o["confidence"], *(o["bbox"] or (None,) * 4), ts)
+        for i, o in enumerate(ev[4])
+    ]
+    return ev[2], ts, event_row(ev, ts), detections
+
+
+def apsw_writer(path: Path) -> tuple[Callable[[Prepared], None], Callable[[], None]]:
+    """Open an APSW connection and return its insert function and its closer."""
+    con = apsw.Connection(str(path))
+    con.execute("PRAGMA journal_mode=WAL").fetchall()  # one pragma per execute with APSW
+    con.execute("PRAGMA synchronous=NORMAL")
+    for statement in SCHEMA:
+        con.execute(statement)
+    execute, executemany = con.execute, con.executemany
+
+    def insert(p: Prepared) -> None:
+        execute("BEGIN IMMEDIATE")
+        execute(INSERT_CAMERA, (p[0], p[1]))
+        execute(INSERT_EVENT, p[2])
+        if p[3]:
+            rowid = con.last_insert_rowid()
+            executemany(INSERT_DETECTION, [(rowid, *d) for d in p[3]])
+        execute("COMMIT")
+
+    return insert, con.close
+
+
+def sqlean_writer(path: Path) -> tuple[Callable[[Prepared], None], Callable[[], None]]:
+    """Open a sqlean.py connection (sqlite3's API) and return its insert function and closer."""
+    con = sqlean.connect(str(path), isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=NORMAL")
+    for statement in SCHEMA:
+        con.execute(statement)
+    execute, executemany = con.execute, con.executemany
+
+    def insert(p: Prepared) -> None:
+        execute("BEGIN IMMEDIATE")
+        execute(INSERT_CAMERA, (p[0], p[1]))
+        rowid = execute(INSERT_EVENT, p[2]).lastrowid
+        if p[3]:
+            executemany(INSERT_DETECTION, [(rowid, *d) for d in p[3]])
+        execute("COMMIT")
+
+    return insert, con.close
+
+
+def versions() -> dict[str, str]:
+    """Return each driver's version and the SQLite it bundles."""
+    return {
+        "apsw": f"apsw {apsw.apsw_version()}, SQLite {apsw.sqlite_lib_version()}",
+        "sqlean.py": f"sqlean.py {version('sqlean.py')}, SQLite {sqlean.sqlite_version}",
+    }

@@ -1,4 +1,4 @@
-"""Turn raw results into figures, print them as rich tables and save them as JSON."""
+"""Figures and sections: print them as rich tables, describe the machine, save the JSON."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import platform
 import sqlite3
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 import camvault
-from benchmarks.drivers import versions
+from benchmarks.baseline import versions
 
 MIB = 1024 * 1024
 
@@ -40,6 +40,27 @@ class Figure:
         if self.camvault is None or not self.baseline:
             return None
         return self.camvault / self.baseline
+
+
+@dataclass(slots=True)
+class Section:
+    """The figures of one section, printed as their own table and saved in the JSON."""
+
+    title: str
+    figures: list[Figure]
+    notes: list[str]
+    raw: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the section as a JSON-ready dict (figures and latencies encode later)."""
+        return {
+            "title": self.title,
+            "seconds": self.seconds,
+            "figures": self.figures,
+            "notes": self.notes,
+            "raw": self.raw,
+        }
 
 
 def at_most(name: str, unit: str, cv: float, bl: float | None, limit: float) -> Figure:

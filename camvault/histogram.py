@@ -8,7 +8,7 @@ equal a brute-force count.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -195,23 +195,48 @@ def make_spec(
     )
 
 
+# Buckets are frozen dataclasses: their __init__ goes through object.__setattr__ per field.
+# A week by label is ~1,200 Buckets per call, so they are built from trusted rows by writing
+# the slots directly (the fields are checked against these names at import).
+_new = object.__new__
+_SET_START, _SET_KEY, _SET_COUNT = (getattr(Bucket, f).__set__ for f in ("start", "key", "count"))
+if tuple(f.name for f in fields(Bucket)) != ("start", "key", "count"):  # pragma: no cover
+    raise ImportError("to_buckets writes Bucket's fields (start, key, count) by hand")
+
+
+def _bucket(start: datetime, key: str | None, count: int) -> Bucket:
+    """Build a Bucket from trusted values without the frozen dataclass's __init__."""
+    b: Bucket = _new(Bucket)
+    _SET_START(b, start)
+    _SET_KEY(b, key)
+    _SET_COUNT(b, count)
+    return b
+
+
+def _bucket_start(width: BucketWidth, number: int, tz: tzinfo) -> datetime:
+    """Return the start of bucket ``number`` (hours or days since the epoch) in ``tz``."""
+    if width == "hour":
+        return from_micros(number * HOUR).astimezone(tz)
+    return datetime.combine(date(1970, 1, 1) + timedelta(days=number), time(0), tz)
+
+
 def to_buckets(spec: HistogramSpec, rows: list[tuple[int, str | None, int]]) -> list[Bucket]:
     """Turn (bucket number, key, count) rows into Buckets ordered by start, then key."""
+    # sort by bucket number: same-zone datetimes compare by wall clock and would misplace
+    # the repeated hour when daylight saving ends; (number, key) is unique, so the plain
+    # tuple order is that order unless a key is None
+    try:
+        ordered = sorted(rows)
+    except TypeError:
+        ordered = sorted(rows, key=lambda r: (r[0], r[1] or ""))
+    width, tz = spec.bucket, spec.tz
     starts: dict[int, datetime] = {}  # a week by label is 1,183 rows but only 168 hours
     out = []
-    # sort by bucket number: same-zone datetimes compare by wall clock and would misplace
-    # the repeated hour when daylight saving ends
-    for number, key, count in sorted(rows, key=lambda r: (r[0], r[1] or "")):
+    for number, key, count in ordered:
         if count <= 0:
             continue
         start = starts.get(number)
         if start is None:
-            if spec.bucket == "hour":
-                start = from_micros(number * HOUR).astimezone(spec.tz)
-            else:
-                start = datetime.combine(
-                    date(1970, 1, 1) + timedelta(days=number), time(0), spec.tz
-                )
-            starts[number] = start
-        out.append(Bucket(start, key, count))
+            start = starts[number] = _bucket_start(width, number, tz)
+        out.append(_bucket(start, key, count))
     return out

@@ -1,8 +1,10 @@
-"""The history database: N sample events loaded chunk by chunk into camvault and the baseline.
+"""The history database: N sample events loaded into camvault and the baseline, then an older
+week imported into both (events arriving out of time order).
 
 Events are generated in chunks with distinct seeds over adjacent time spans (untimed) and
 streamed into both stores, so N events never sit in memory at once. Only the insert calls
-are timed. Both files live in a temporary folder deleted when the block ends.
+are timed. Both files live in a temporary folder deleted when the block ends. The reads and
+HTTP sections run on it.
 """
 
 from __future__ import annotations
@@ -16,10 +18,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from benchmarks.baseline import Baseline
-from benchmarks.workload import counting_logs, scratch, to_tuple
+from benchmarks.harness import counting_logs, scratch, to_tuple
 from camvault import EventStore
 from camvault.models import utcnow
 from camvault.sample import sample_events
+
+IMPORT_SPAN = timedelta(days=7)
+"""The imported events cover the week before the loaded history."""
+IMPORT_CHUNK = 10_000
+"""Events per insert call of the import."""
 
 
 @dataclass(slots=True)
@@ -44,11 +51,6 @@ class History:
     @property
     def baseline_rate(self) -> float | None:
         return self.events / self.baseline_s if self.baseline and self.baseline_s else None
-
-
-def file_bytes(db: Path) -> int:
-    """Bytes on disk of a database with its WAL and shared-memory files."""
-    return sum(p.stat().st_size for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm")) if p.exists())
 
 
 def _timed(call: Callable[[], object]) -> float:
@@ -125,3 +127,50 @@ def _load_chunk(
     history.baseline_s += seconds.get("baseline", 0.0)
     bl_s = seconds.get("baseline")
     history.chunk_rates.append((size / seconds["camvault"], size / bl_s if bl_s else None))
+
+
+@dataclass(slots=True)
+class Imported:
+    """How many older events were imported and how long each side took."""
+
+    events: int = 0
+    camvault_s: float = 0.0
+    baseline_s: float = 0.0
+
+    def rate(self, side: str) -> float:
+        """Events per second of one side."""
+        seconds = self.camvault_s if side == "camvault" else self.baseline_s
+        return self.events / seconds if seconds else 0.0
+
+
+def import_older(
+    store: EventStore, history: History, n: int, log: Callable[[str], None]
+) -> Imported:
+    """Insert ``n`` events from the week before the history into both sides, in chunks."""
+    assert history.baseline is not None
+    baseline = Baseline(history.baseline, create=False)
+    done = Imported()
+    chunks = max(1, -(-n // IMPORT_CHUNK))
+    step = IMPORT_SPAN / chunks
+    try:
+        for k in range(chunks):  # the newest chunk first, as an import walking back does
+            size = min(IMPORT_CHUNK, n - k * IMPORT_CHUNK)
+            end = history.start - step * k
+            events = list(sample_events(size, seed=5000 + k, end=end, span=step))
+            tuples = [to_tuple(e) for e in events]
+            start = time.perf_counter()
+            result = store.insert_events(events)
+            done.camvault_s += time.perf_counter() - start
+            if result.inserted != size:
+                raise RuntimeError(f"camvault stored {result} of {size} older events")
+            start = time.perf_counter()
+            baseline.insert_bulk(tuples)
+            done.baseline_s += time.perf_counter() - start
+            done.events += size
+    finally:
+        baseline.close()
+    log(
+        f"imported {done.events:,} older events (camvault {done.rate('camvault'):,.0f} ev/s, "
+        f"baseline {done.rate('baseline'):,.0f} ev/s)"
+    )
+    return done

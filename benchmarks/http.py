@@ -1,29 +1,45 @@
-"""HTTP: `camvault serve` (uvicorn in a subprocess) measured from here with httpx."""
+"""HTTP: `camvault serve` (uvicorn in a subprocess) measured from here with httpx.
+
+Ingest posts to a fresh database; the reads run on the history database, and the same reads
+in this process (no HTTP, no JSON) fill the baseline column.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import gc
+import os
+import socket
+import subprocess
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import TypeAdapter
 from rich.console import Console
 
-from benchmarks.dataset import History
-from benchmarks.report import Figure, at_most
-from benchmarks.section import Section
-from benchmarks.server import Server, serving
-from benchmarks.stats import Percentiles, percentiles, repeat
-from benchmarks.suite import Config
-from benchmarks.workload import counting_logs, make_events, scratch
+from benchmarks.harness import Config, Latency, counting_logs, latency, make_events, scratch, timed
+from benchmarks.history import History
+from benchmarks.report import Figure, Section, at_most
 from camvault import EventStore
 from camvault.models import utcnow
-from camvault.web.api import _PAGE, PageOut
+from camvault.web.api import PageOut, stored
 
+HOST = "127.0.0.1"
+STARTUP_S = 60.0
+STOP_S = 30.0
+SERVE = (
+    "import sys, uvicorn\n"
+    "from camvault.web.app import create_app\n"
+    "uvicorn.run(create_app(sys.argv[1]), host=sys.argv[2], port=int(sys.argv[3]),\n"
+    "            log_level='warning', access_log=False)\n"
+)
 TIMEOUT = httpx.Timeout(30.0)
 JSON = {"content-type": "application/json"}
 WARM_POSTS = 50
@@ -32,6 +48,77 @@ TITLE = (
     "HTTP: camvault serve (uvicorn subprocess, loopback, httpx client); "
     "baseline column = the same read in-process, no HTTP"
 )
+PAGE = TypeAdapter(PageOut)
+"""Encodes a page as GET /api/events does."""
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    """A running server: its base URL and process id."""
+
+    url: str
+    pid: int
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) the server process has used so far; None off Linux."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks = os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return None
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def free_port() -> int:
+    """Return a port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _tail(log: Path) -> str:
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return text[-2000:] or "(no output)"
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Poll /api/healthz until it answers 200, the process dies or time runs out."""
+    deadline = time.monotonic() + STARTUP_S
+    with httpx.Client(timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode}:\n{_tail(log)}")
+            with contextlib.suppress(httpx.TransportError):
+                if client.get(f"{url}/api/healthz").status_code == 200:
+                    return
+            time.sleep(0.1)
+    raise RuntimeError(f"server not healthy after {STARTUP_S:g} s:\n{_tail(log)}")
+
+
+@contextlib.contextmanager
+def serving(db: Path) -> Iterator[Server]:
+    """Serve ``db`` (no token) and yield the server; it is stopped afterwards."""
+    port = free_port()
+    log = db.with_name(f"{db.name}.server.log")
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", SERVE, str(db), HOST, str(port)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            url = f"http://{HOST}:{port}"
+            _wait_healthy(url, proc, log)
+            yield Server(url, proc.pid)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(STOP_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(STOP_S)
 
 
 def _client(url: str) -> httpx.AsyncClient:
@@ -84,7 +171,7 @@ async def _post_all(
         "requests": len(samples),
         "rate": n / (elapsed / 1e9),
         "requests_per_s": len(samples) / (elapsed / 1e9),
-        "latency": percentiles(samples),
+        "latency": latency(samples),
         "failures": len(failures),
         "first_failure": failures[0] if failures else None,
         "stored": stored,
@@ -115,7 +202,7 @@ def ingest(cfg: Config, log: Callable[[str], None]) -> dict[str, Any]:
 
 
 def _line(what: str, out: dict[str, Any]) -> str:
-    lat: Percentiles = out["latency"]
+    lat: Latency = out["latency"]
     return (
         f"{what:34} {out['rate']:9,.0f} ev/s  {out['requests_per_s']:7,.0f} req/s  "
         f"p50 {lat.p50_ms:7.2f} ms  p99 {lat.p99_us / 1e3:7.2f} ms  failures {out['failures']}  "
@@ -141,10 +228,11 @@ def _paths(history: History) -> dict[str, str]:
 def _page_json(store: EventStore) -> bytes:
     """Query the newest 50 and encode them as GET /api/events does."""
     page = store.query(limit=50)
-    return _PAGE.dump_json(PageOut(events=page.events, next_cursor=page.next_cursor))
+    events = [stored(store.thumbnails_dir, e) for e in page.events]
+    return PAGE.dump_json(PageOut(events=events, next_cursor=page.next_cursor))
 
 
-def in_process(history: History, reps: int) -> dict[str, Percentiles]:
+def in_process(history: History, reps: int) -> dict[str, Latency]:
     """Time the same reads on an EventStore in this process (no HTTP, no JSON)."""
     since = history.end - timedelta(days=7)
     with counting_logs():
@@ -158,8 +246,7 @@ def in_process(history: History, reps: int) -> dict[str, Percentiles]:
                 "events_json": lambda _: _page_json(store),
             }
             return {
-                key: repeat(call, reps, warmup=WARM_GETS, min_reps=reps, budget_s=0)[0]
-                for key, call in calls.items()
+                key: timed(call, range(reps), warmup=WARM_GETS)[0] for key, call in calls.items()
             }
         finally:
             store.close()
@@ -185,7 +272,7 @@ async def _get_all(server: Server, paths: dict[str, str], reps: int) -> dict[str
             body = r.json()
             rows = len(body["events"]) if isinstance(body, dict) else len(body)
             out[key] = {
-                "latency": percentiles(samples),
+                "latency": latency(samples),
                 "rows": rows,
                 "bytes": len(r.content),
                 **used,
@@ -200,7 +287,7 @@ def reads(cfg: Config, history: History, log: Callable[[str], None]) -> dict[str
     with serving(history.camvault) as server:
         remote = asyncio.run(_get_all(server, paths, cfg.http_reads))
     for key, path in paths.items():
-        lat: Percentiles = remote[key]["latency"]
+        lat: Latency = remote[key]["latency"]
         log(
             f"GET {path[:60]:60} p50 {lat.p50_ms:7.3f} ms  p90 {lat.p90_ms:7.3f} ms  "
             f"(in-process p50 {local[key].p50_ms:.3f} ms; server CPU "
@@ -237,8 +324,8 @@ def figures(cfg: Config, raw: dict[str, Any]) -> list[Figure]:
         ("histogram", "GET /api/histogram hour by label, 7 days", None),
         ("cameras", "GET /api/cameras (5 rows: web stack floor)", None),
     ):
-        h: Percentiles = http[key]["latency"]
-        lp: Percentiles = local[key]
+        h: Latency = http[key]["latency"]
+        lp: Latency = local[key]
         if goal is None:
             out.append(Figure(f"{name} p50", "ms", h.p50_ms, lp.p50_ms))
         else:
