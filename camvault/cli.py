@@ -24,7 +24,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from camvault import exchange
+from camvault import copying, exchange
 from camvault.bench import quick_bench
 from camvault.cli_errors import CliGroup, err, fail
 from camvault.cli_filters import filter_options, parse_age, zone
@@ -331,6 +331,52 @@ def export(
                 progress=lambda done: progress.update(task, completed=done), **filters,
             )  # fmt: skip
     err.print(f"exported {n} event(s) to {dest}")
+
+
+@app.command()
+def copy(
+    src: Annotated[str, typer.Argument(help="The store to copy: a file or URL, as --db takes.")],
+    dst: Annotated[str, typer.Argument(help="The store to copy into, created when missing.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Copy a whole store (persons, events, thumbnails) into another; reruns resume."""
+    quiet = logging.getLogger("camvault")  # duplicates on a rerun are counted in the summary
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    with contextlib.ExitStack() as stack, clean_errors(), _progress() as progress:
+        stack.callback(quiet.setLevel, level)
+        task = progress.add_task("copying events", total=None)
+        report = copying.copy_store(
+            src,
+            dst,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    summary = {
+        "events_copied": report.copied,
+        "already_there": report.already_there,
+        "failed": report.failed,
+        "persons": report.persons,
+        "thumbnails": report.thumbnails,
+        "thumbnails_already_there": report.thumbnails_already_there,
+        "missing_thumbnails": report.missing_thumbnails,
+        "source_events": report.source_events,
+        "complete": report.complete,
+    }
+    if as_json:
+        sys.stdout.write(json.dumps({**summary, "problems": report.problems}) + "\n")
+    else:
+        out.print(
+            f"events copied {report.copied}, already there {report.already_there}, "
+            f"failed {report.failed}; persons {report.persons}; thumbnails {report.thumbnails} "
+            f"(already there {report.thumbnails_already_there}, "
+            f"missing {report.missing_thumbnails})",
+            highlight=False,
+            soft_wrap=True,
+        )
+        for event_id, problem in report.problems[:20]:
+            err.print(f"event {event_id}: {problem}", highlight=False, soft_wrap=True, markup=False)
+    if (mismatch := report.mismatch()) is not None:
+        fail(f"the copy is incomplete: {mismatch}; rerun to resume")
 
 
 def record_samples(
