@@ -105,10 +105,7 @@ def _same_store(src: EventStore, dst: EventStore) -> bool:
     if where_a is None or where_b is None:  # a server database: compare what info() says
         keys = ("engine", "host", "port", "database", "schema")
         return all(a.get(k) == b.get(k) for k in keys)
-    try:
-        return os.path.samefile(where_a, where_b)
-    except OSError:
-        return bool(Path(where_a).resolve() == Path(where_b).resolve())
+    return os.path.samefile(where_a, where_b)  # both exist: they are open
 
 
 def _copy_persons(src: EventStore, dst: EventStore) -> int:

@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from camvault import EventStore
+from camvault import EventStore, InvalidInputError
 from camvault.cli import app
 from camvault.copying import CHUNK, copy_store
 from camvault.exchange import export_events, iter_events
@@ -199,6 +199,38 @@ def test_a_missing_thumbnail_file_is_reported_not_fatal(tmp_path: Path) -> None:
     with EventStore(tmp_path / "dst.db") as dst:
         event = dst.get_event(lost)
         assert event is not None and event.thumbnail_path is None
+
+
+def test_a_thumbnail_file_that_is_not_an_image_is_reported(tmp_path: Path) -> None:
+    sizes = make_source(tmp_path / "src.db")
+    oracle = exported(tmp_path / "src.db", tmp_path)
+    broken = list(sizes)[1]
+    Path(oracle[broken]["thumbnail_path"]).write_bytes(b"not a jpeg")
+    report = copy_store(tmp_path / "src.db", tmp_path / "dst.db")
+    assert report.complete and report.missing_thumbnails == 1
+    assert report.problems[0][0] == broken and "not readable as an image" in report.problems[0][1]
+
+
+def test_a_destination_changed_during_the_copy_makes_the_counts_disagree(tmp_path: Path) -> None:
+    make_source(tmp_path / "src.db", CHUNK + 50, thumbnails=False)
+    first = next(iter(exported(tmp_path / "src.db", tmp_path)))
+    with EventStore(tmp_path / "dst.db") as dst:
+
+        def delete_one(done: int, total: int) -> None:
+            if done == CHUNK:
+                assert dst.delete_event(first)
+
+        report = copy_store(tmp_path / "src.db", dst, progress=delete_one)
+        assert (
+            report.mismatch()
+            == f"the destination gained {CHUNK + 49} event(s) but {CHUNK + 50} were copied"
+        )
+        assert copy_store(tmp_path / "src.db", dst).complete
+
+
+def test_a_store_is_not_copied_into_itself(tmp_path: Path) -> None:
+    with EventStore(tmp_path / "src.db") as store, pytest.raises(InvalidInputError, match="dst"):
+        copy_store(store, store)
 
 
 def test_events_that_arrive_behind_the_cursor_make_the_counts_disagree(tmp_path: Path) -> None:
