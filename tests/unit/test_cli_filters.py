@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from camvault import DetectedObject, Event, EventStore
+from camvault import EventStore
 from camvault.cli import app
 from camvault.filters import FILTERS
+from tests.lock_events import lock_events
 
 runner = CliRunner()
 T = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -23,34 +24,7 @@ def lock_db(tmp_path: Path) -> Path:
     """Three events: alice let in, bob denied, a van on the drive."""
     db = tmp_path / "lock.db"
     with EventStore(db) as store:
-        store.insert_events(
-            [
-                Event(
-                    event_id="e1",
-                    camera_id="porch",
-                    timestamp=T,
-                    person_name="alice",
-                    unlock_granted=True,
-                    door_action="unlock",
-                    detected_objects=[DetectedObject(label="person", confidence=0.9)],
-                ),
-                Event(
-                    event_id="e2",
-                    camera_id="porch",
-                    timestamp=T,
-                    person_name="bob",
-                    unlock_granted=False,
-                    door_action="denied",
-                ),
-                Event(
-                    event_id="e3",
-                    camera_id="drive",
-                    timestamp=T,
-                    llm_description="A red van parks.",
-                    detected_objects=[DetectedObject(label="car", confidence=0.6)],
-                ),
-            ]
-        )
+        store.insert_events(lock_events(T))
     return db
 
 

@@ -8,8 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from camvault import AsyncEventStore, DetectedObject, Event
+from camvault import AsyncEventStore
 from camvault.filters import FILTERS
+from tests.lock_events import lock_events
 
 NAMES = [f.name for f in FILTERS]
 
@@ -70,34 +71,7 @@ async def test_every_filter_parameter_reaches_the_store(
     client: httpx.AsyncClient, astore: AsyncEventStore, params: dict[str, Any], expected: set[str]
 ) -> None:
     t = datetime(2026, 11, 20, 12, tzinfo=UTC)
-    await astore.insert_events(
-        [
-            Event(
-                event_id="e1",
-                camera_id="porch",
-                timestamp=t,
-                person_name="alice",
-                unlock_granted=True,
-                door_action="unlock",
-                detected_objects=[DetectedObject(label="person", confidence=0.9)],
-            ),
-            Event(
-                event_id="e2",
-                camera_id="porch",
-                timestamp=t,
-                person_name="bob",
-                unlock_granted=False,
-                door_action="denied",
-            ),
-            Event(
-                event_id="e3",
-                camera_id="drive",
-                timestamp=t,
-                llm_description="A red van parks.",
-                detected_objects=[DetectedObject(label="car", confidence=0.6)],
-            ),
-        ]
-    )
+    await astore.insert_events(lock_events(t))
     page = (await client.get("/api/events", params=params)).json()
     assert {e["event_id"] for e in page["events"]} == expected
     count = (await client.get("/api/count", params=params)).json()
