@@ -178,6 +178,7 @@ class AsyncEventStore:
     tail = _hop(EventStore.tail, write=False)
     count = _hop(EventStore.count, write=False)
     histogram = _hop(EventStore.histogram, write=False)
+    heatmap = _hop(EventStore.heatmap, write=False)
     get_person = _hop(EventStore.get_person, write=False)
     list_persons = _hop(EventStore.list_persons, write=False)
     list_cameras = _hop(EventStore.list_cameras, write=False)

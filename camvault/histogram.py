@@ -27,6 +27,7 @@ __all__ = [
     "RollupPlan",
     "make_spec",
     "to_buckets",
+    "to_heatmap",
 ]
 
 DAY = 24 * HOUR
@@ -121,8 +122,8 @@ class HistogramSpec:
         return tuple(out)
 
 
-def _zone(tz: str | tzinfo | None) -> tzinfo:
-    """Resolve the ``tz`` argument: an IANA name, a tzinfo, or None for UTC."""
+def _zone(tz: str | tzinfo | None, what: str) -> tzinfo:
+    """Resolve the ``tz`` argument of ``what``: an IANA name, a tzinfo, or None for UTC."""
     if tz is None:
         return UTC
     if isinstance(tz, tzinfo):
@@ -133,7 +134,7 @@ def _zone(tz: str | tzinfo | None) -> tzinfo:
         except (ZoneInfoNotFoundError, ValueError):
             pass
     raise InvalidQueryError(
-        "histogram", [("tz", "must be an IANA time zone such as 'Europe/Berlin', or 'UTC'")]
+        what, [("tz", "must be an IANA time zone such as 'Europe/Berlin', or 'UTC'")]
     )
 
 
@@ -171,16 +172,21 @@ def make_spec(
     by: str | None,
     tz: str | tzinfo | None,
     data_range: tuple[int, int] | None,
+    *,
+    what: str = "histogram",
 ) -> HistogramSpec:
-    """Validate histogram arguments; ``data_range`` is the (oldest, newest) stored event."""
+    """Validate histogram arguments; ``data_range`` is the (oldest, newest) stored event.
+
+    ``what`` names the caller in errors (``histogram``, ``heatmap``).
+    """
     problems = []
     if bucket not in ("hour", "day"):
         problems.append(("bucket", "must be 'hour' or 'day'"))
     if by not in (None, "label", "camera_id", "person_name"):
         problems.append(("by", "must be 'label', 'camera_id', 'person_name' or None"))
     if problems:
-        raise InvalidQueryError("histogram", problems)
-    zone = _zone(tz)
+        raise InvalidQueryError(what, problems)
+    zone = _zone(tz, what)
     # buckets exist only where events are: the offsets matter only within the data's range
     data_lo, data_hi = data_range or (0, 0)
     lo = max(filters.since, data_lo) if filters.since is not None else data_lo
@@ -240,3 +246,19 @@ def to_buckets(spec: HistogramSpec, rows: list[tuple[int, str | None, int]]) -> 
             start = starts[number] = _bucket_start(width, number, tz)
         out.append(_bucket(start, key, count))
     return out
+
+
+def to_heatmap(spec: HistogramSpec, rows: list[tuple[int, str | None, int]]) -> list[list[int]]:
+    """Fold the rows of an hour histogram into 7 x 24 counts (weekday, Monday first; hour).
+
+    Each UTC hour counts under the weekday and hour of day its start has in ``spec.tz``:
+    exact wherever the offset is whole hours (through daylight-saving changes); where it is
+    not (India +5:30, Nepal +5:45), the cell of local hour h holds the UTC hour that starts
+    within h (in India 15:30 to 16:30 for the 15:00 cell).
+    """
+    grid = [[0] * 24 for _ in range(7)]
+    tz = spec.tz
+    for number, _, count in rows:
+        local = from_micros(number * HOUR).astimezone(tz)
+        grid[local.weekday()][local.hour] += count
+    return grid

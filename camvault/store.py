@@ -28,7 +28,7 @@ from camvault.errors import (
     InvalidQueryError,
     StoreClosedError,
 )
-from camvault.histogram import make_spec, to_buckets
+from camvault.histogram import make_spec, to_buckets, to_heatmap
 from camvault.models import (
     BatchFailure,
     BatchResult,
@@ -511,6 +511,22 @@ class EventStore:
         if data_range is None:
             return []
         return to_buckets(hspec, self._backend.histogram(hspec))
+
+    def heatmap(
+        self, *, tz: str | tzinfo | None = None, **filters: Unpack[Filters]
+    ) -> list[list[int]]:
+        """Count events by weekday and hour of day in ``tz``: 7 rows (Monday first) of 24.
+
+        Folded from the hourly histogram (rollups when the filters allow). In a zone whose
+        offset is not whole hours, the cell of hour h holds the UTC hour starting within h.
+        """
+        check_arguments("heatmap", filters, ("tz",))
+        spec = build_query(**filters)
+        self._open()
+        data_range = self._backend.data_range()
+        hspec = make_spec(spec, "hour", None, tz, data_range, what="heatmap")
+        rows = [] if data_range is None else self._backend.histogram(hspec)
+        return to_heatmap(hspec, rows)
 
     # -- persons and cameras ----------------------------------------------------------
 

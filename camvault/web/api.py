@@ -155,6 +155,25 @@ class BucketOut(BaseModel):
     count: int
 
 
+_HEATMAP_EXAMPLE: dict[str, Any] = {
+    "tz": "Europe/Berlin",
+    "counts": [[0] * 8 + [4, 9] + [0] * 14 for _ in range(7)],
+}
+
+
+class HeatmapOut(BaseModel):
+    """Events by weekday and hour of day in a time zone."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_HEATMAP_EXAMPLE]})
+
+    tz: str = Field(description="The time zone the weekdays and hours are in.")
+    counts: list[list[int]] = Field(
+        description="7 rows, Monday first, of 24 counts, one per hour of day from 00:00.",
+        min_length=7,
+        max_length=7,
+    )
+
+
 class PersonIn(BaseModel):
     """The editable fields of a person (the name comes from the path)."""
 
@@ -477,6 +496,16 @@ async def histogram(
     buckets: list[Bucket] = await store.histogram(bucket, by=by, tz=tz, **f)
     out = [BucketOut(start=b.start, key=b.key, count=b.count) for b in buckets]
     return _json(_BUCKETS.dump_json(out))
+
+
+@router.get("/heatmap", response_model=HeatmapOut, dependencies=can_read)
+async def heatmap(
+    store: Store,
+    f: Filters,
+    tz: Annotated[str, Query(description="IANA time zone of the weekdays and hours.")] = "UTC",
+) -> HeatmapOut:
+    """Count events by weekday and hour of day in ``tz`` (7 x 24, Monday first)."""
+    return HeatmapOut(tz=tz, counts=await store.heatmap(tz=tz, **f))
 
 
 class FilterChoices(BaseModel):

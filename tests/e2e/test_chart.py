@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -44,11 +45,27 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield running
 
 
-def open_tab(new_page: Any, size: str, url: str) -> Any:
+def open_tab(new_page: Any, size: str, url: str, asked: list[dict[str, str]] | None = None) -> Any:
+    """Open the dashboard in New York; ``asked`` collects the figures' requests (path, params)."""
     page = new_page(size, timezone_id="America/New_York", locale="en-US")
+    if asked is not None:
+        page.on(
+            "request", lambda r: asked.append(figure_request(r.url)) if "/api/h" in r.url else None
+        )
     page.goto(url)
     page.wait_for_selector("#chart canvas")
     return page
+
+
+def figure_request(url: str) -> dict[str, str]:
+    """A /api/histogram or /api/heatmap request: its path and parameters."""
+    parsed = urlsplit(url)
+    return {"path": parsed.path, **dict(parse_qsl(parsed.query))}
+
+
+def figures(asked: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The heatmap's and the chart's requests (the label filter's choices come by label)."""
+    return [a for a in asked if a["path"] == "/api/heatmap" or a.get("by") == "camera_id"]
 
 
 def local_midnight(day: datetime) -> datetime:
@@ -78,9 +95,17 @@ def table(page: Any) -> list[tuple[str, int]]:
 def test_the_chart_covers_the_whole_history_per_day_with_empty_days(
     history: Server, new_page: Any, size: str
 ) -> None:
-    page = open_tab(new_page, size, history.url)
+    asked: list[dict[str, str]] = []
+    page = open_tab(new_page, size, history.url, asked)
     period = page.inner_text("#period")
     assert period == "Mar 4, 2024 \u2013 Mar 18, 2024, per day, 9 events"
+    assert page.locator("#chart .u-axis").count() == 2  # time and count
+    # fifteen days: the day buckets are the answer, no hour of the history is asked for
+    tz = "America/New_York"
+    assert sorted(figures(asked), key=lambda a: a["path"]) == [
+        {"path": "/api/heatmap", "tz": tz},
+        {"path": "/api/histogram", "bucket": "day", "by": "camera_id", "tz": tz},
+    ]
     rows = table(page)
     expected = per_day(TIMES[0].astimezone(TZ), local_midnight(datetime(2024, 3, 19)))
     assert expected == [4, 0, 0, 0, 0, 1, 0, 2, 0, 0, 0, 0, 0, 1, 1]  # the hand count
@@ -96,7 +121,8 @@ def test_two_days_are_shown_per_hour_with_every_hour(
     since = local_midnight(datetime(2024, 3, 4)).astimezone(UTC)
     until = since + timedelta(hours=48)
     url = f"{history.url}/#/?since={since:%Y-%m-%dT%H:%M:%SZ}&until={until:%Y-%m-%dT%H:%M:%SZ}"
-    page = open_tab(new_page, size, url)
+    asked: list[dict[str, str]] = []
+    page = open_tab(new_page, size, url, asked)
     assert (
         page.inner_text("#period")
         == "Mar 4, 2024, 12:00 AM \u2013 Mar 6, 2024, 12:00 AM, per hour, 4 events"
@@ -105,6 +131,27 @@ def test_two_days_are_shown_per_hour_with_every_hour(
     assert len(rows) == 48
     busy = {i: n for i, (_, n) in enumerate(rows) if n}
     assert busy == {8: 2, 17: 1, 23: 1}
+    assert [a["bucket"] for a in figures(asked) if a["path"] == "/api/histogram"] == ["hour"]
+
+
+@SIZES
+def test_a_short_history_is_asked_per_day_then_per_hour_within_those_days(
+    history: Server, new_page: Any, size: str
+) -> None:
+    until = datetime(2024, 3, 6, tzinfo=UTC)  # Mar 5 19:00 local; no since: from the data
+    asked: list[dict[str, str]] = []
+    page = open_tab(new_page, size, f"{history.url}/#/?until={until:%Y-%m-%dT%H:%M:%SZ}", asked)
+    assert page.inner_text("#period").endswith(", per hour, 4 events")
+    rows = table(page)
+    first = datetime(2024, 3, 4, 8, tzinfo=TZ)  # the first event's hour, to the end
+    assert rows[0][0] == first.astimezone(UTC).isoformat()
+    assert len(rows) == (until - first).total_seconds() / 3600 == 35
+    assert {i: n for i, (_, n) in enumerate(rows) if n} == {0: 2, 9: 1, 15: 1}
+    charts = [a for a in figures(asked) if a["path"] == "/api/histogram"]
+    assert [a["bucket"] for a in charts] == ["day", "hour"]
+    midnight = local_midnight(datetime(2024, 3, 4)).astimezone(UTC)
+    assert datetime.fromisoformat(charts[1]["since"].replace("Z", "+00:00")) == midnight
+    assert datetime.fromisoformat(charts[1]["until"].replace("Z", "+00:00")) == until
 
 
 @SIZES

@@ -194,7 +194,7 @@ def test_state_lives_in_the_url_and_a_reload_restores_it(server: Server, page: A
 @SIZES
 def test_an_invalid_search_says_why_and_greys_the_figures(server: Server, page: Any) -> None:
     sent: list[str] = []
-    for path in ("count", "histogram"):
+    for path in ("count", "histogram", "heatmap"):
         page.route(
             f"**/api/{path}?*", lambda route: (sent.append(route.request.url), route.continue_())
         )
@@ -214,7 +214,11 @@ def test_an_invalid_search_says_why_and_greys_the_figures(server: Server, page: 
     assert page.inner_text("#count") == "\u2013"
     assert "unavailable" in page.inner_text("#period")
     assert page.get_attribute("input[name=text]", "aria-invalid") == "true"
-    assert sorted(u.split("/api/")[1].split("?")[0] for u in sent) == ["count", "histogram"]
+    assert sorted(u.split("/api/")[1].split("?")[0] for u in sent) == [
+        "count",
+        "heatmap",
+        "histogram",
+    ]
     sent.clear()
     page.fill("input[name=text]", "package")
     page.press("input[name=text]", "Enter")
@@ -225,7 +229,9 @@ def test_an_invalid_search_says_why_and_greys_the_figures(server: Server, page: 
     )
     assert page.is_hidden("#filter-error")
     assert page.locator("#summary.stale").count() == 0
-    assert sorted(u.split("/api/")[1].split("?")[0] for u in sent) == ["count", "histogram"]
+    asked = [u.split("/api/")[1].split("?")[0] for u in sent]
+    assert asked.count("count") == asked.count("heatmap") == 1
+    assert set(asked) == {"count", "heatmap", "histogram"}  # the chart: days, maybe then hours
 
 
 def test_on_a_phone_the_filters_fold_away_and_nothing_scrolls_sideways(

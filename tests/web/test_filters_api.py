@@ -19,7 +19,7 @@ async def test_openapi_describes_every_filter_on_each_filtered_endpoint(
     client: httpx.AsyncClient,
 ) -> None:
     spec = (await client.get("/api/openapi.json")).json()
-    for path in ("/api/events", "/api/count", "/api/histogram"):
+    for path in ("/api/events", "/api/count", "/api/histogram", "/api/heatmap", "/api/stream"):
         params = {p["name"]: p for p in spec["paths"][path]["get"]["parameters"]}
         for name in NAMES:
             assert name in params, (path, name)

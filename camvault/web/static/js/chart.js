@@ -1,6 +1,7 @@
 // The events chart (uPlot, a real time axis, zero-filled buckets, drag to zoom) and the
-// weekday x hour heatmap, both from one /api/histogram answer: hour buckets by camera, in the
-// browser's time zone (every event has one camera, so the sums are event counts).
+// weekday x hour heatmap. Each asks the server for what it draws: the chart for buckets by
+// camera at the size it shows (days for long periods, hours for short ones), the heatmap for
+// the 7 x 24 counts of /api/heatmap, both in the browser's time zone.
 
 import { el, plural } from "./core.js";
 
@@ -14,17 +15,61 @@ const floorHour = (ms) => Math.floor(ms / HOUR) * HOUR;
 function startOfDay(ms) { const d = new Date(ms); d.setHours(0, 0, 0, 0); return d.getTime(); }
 function nextDay(ms) { const d = new Date(ms); d.setDate(d.getDate() + 1); d.setHours(0, 0, 0, 0); return d.getTime(); }
 
-/**
- * Zero-filled series for the chart: the period is since..until when given, else the data's
- * first to last event; hour or day buckets by span unless `wanted` says which.
- */
-export function toSeries(buckets, { since, until, wanted = "auto" }) {
-  const rows = buckets.map((b) => ({ t: Date.parse(b.start), key: b.key ?? "", n: b.count }));
-  if (!rows.length && !(since && until)) return null;
-  const lo = since ? Date.parse(since) : Math.min(...rows.map((r) => r.t));
-  const hi = until ? Date.parse(until) : Math.max(...rows.map((r) => r.t)) + HOUR;
+/** The bucket the chart shows for a period from lo to hi (ms): hours up to four days, else days. */
+function bucketFor(lo, hi, wanted) {
   let bucket = wanted === "hour" || wanted === "day" ? wanted : (hi - lo <= AUTO_HOURS_UP_TO ? "hour" : "day");
   if (bucket === "hour" && (hi - lo) / HOUR > MAX_SLOTS) bucket = "day";
+  return bucket;
+}
+
+/** The first and last bucket start of an answer (ms), or null for an empty one. */
+function extent(buckets) {
+  if (!buckets.length) return null;
+  let first = Infinity, last = -Infinity;
+  for (const b of buckets) {
+    const t = Date.parse(b.start);
+    if (t < first) first = t;
+    if (t > last) last = t;
+  }
+  return [first, last];
+}
+
+/**
+ * Ask for the chart's buckets and build its series. `ask(params)` resolves to the
+ * /api/histogram answer for the current filters plus `params`. With since and until the
+ * bucket follows from them; otherwise day buckets come first: for a period over four days
+ * they are the answer, and they bound the period, so hours (of those days only) are asked
+ * for a short or borderline one.
+ */
+export async function chartSeries(ask, { since, until, wanted = "auto" }) {
+  if (since && until) {
+    const bucket = bucketFor(Date.parse(since), Date.parse(until), wanted);
+    return toSeries(await ask({ bucket }), { since, until, bucket });
+  }
+  const days = await ask({ bucket: "day" });
+  const span = extent(days);
+  if (!span) return null;
+  // the first event falls in the first day, the last in the last: the period lies within
+  const lo = since ? [Date.parse(since), Date.parse(since)] : [span[0], nextDay(span[0])];
+  const hi = until ? [Date.parse(until), Date.parse(until)] : [span[1] + HOUR, nextDay(span[1])];
+  if (bucketFor(lo[1], hi[0], wanted) === "day") return toSeries(days, { since, until, bucket: "day" });
+  const hours = await ask({ bucket: "hour", since: new Date(lo[0]).toISOString(), until: new Date(hi[1]).toISOString() });
+  const exact = extent(hours);
+  if (!exact) return toSeries(days, { since, until, bucket: "day" });  // deleted meanwhile
+  const bucket = bucketFor(since ? lo[0] : exact[0], until ? hi[0] : exact[1] + HOUR, wanted);
+  return toSeries(bucket === "hour" ? hours : days, { since, until, bucket });
+}
+
+/**
+ * Zero-filled series of `bucket`s (hour or day) for the chart: the period is since..until when
+ * given, else the data's first to last bucket.
+ */
+export function toSeries(buckets, { since, until, bucket }) {
+  const rows = buckets.map((b) => ({ t: Date.parse(b.start), key: b.key ?? "", n: b.count }));
+  const span = extent(buckets);
+  if (!span && !(since && until)) return null;
+  const lo = since ? Date.parse(since) : span[0];
+  const hi = until ? Date.parse(until) : span[1] + HOUR;
   const start = bucket === "hour" ? floorHour : startOfDay;
   const step = bucket === "hour" ? (ms) => ms + HOUR : nextDay;
   const xs = [];
@@ -141,21 +186,10 @@ function snap(s, ms, up) {
   return i + 1 < s.xs.length ? s.xs[i + 1] : s.end;
 }
 
-const WEEKDAYS = [1, 2, 3, 4, 5, 6, 0];  // Monday first
+const WEEKDAYS = [1, 2, 3, 4, 5, 6, 0];  // Monday first, as /api/heatmap counts
 
-/** Count events by weekday (Monday first) and local hour of day. */
-export function heatCounts(buckets) {
-  const grid = WEEKDAYS.map(() => new Array(24).fill(0));
-  for (const b of buckets) {
-    const d = new Date(b.start);
-    grid[(d.getDay() + 6) % 7][d.getHours()] += b.count;
-  }
-  return grid;
-}
-
-/** Draw the weekday x hour heatmap as an accessible table; each cell's title gives its count. */
-export function drawHeatmap(box, buckets) {
-  const grid = heatCounts(buckets);
+/** Draw /api/heatmap's 7 x 24 counts as an accessible table; each cell's title gives its count. */
+export function drawHeatmap(box, grid) {
   const max = Math.max(0, ...grid.flat());
   const names = WEEKDAYS.map((d) => new Date(2024, 0, 7 + d).toLocaleDateString([], { weekday: "short" }));
   const hours = [...Array(24).keys()];

@@ -1,12 +1,13 @@
 // The events view: filters (kept in the URL), period line, chart, heatmap, endless list, live.
 
-import { api, cameraColors, chips, el, eventHash, FILTER_DEFS, filtersOf, labelsOf, loadFilters, plural, query, replaceHash, short, thumb, when, withToken } from "./core.js";
-import { describePeriod, drawChart, drawHeatmap, toSeries, TZ } from "./chart.js";
+import { api, cameraColors, chips, el, eventHash, FILTER_DEFS, filtersOf, loadFilters, plural, query, replaceHash, short, thumb, when, withToken } from "./core.js";
+import { chartSeries, describePeriod, drawChart, drawHeatmap, TZ } from "./chart.js";
 
 const PAGE = 48;
 const state = {
   filters: {}, bucket: "auto", cursor: null, done: false, loading: false,
-  gen: 0, ctrl: null, key: null, count: null, view: null, stream: null, refresh: null,
+  gen: 0, ctrl: null, key: null, count: null, view: null, refresh: null,
+  following: false, stream: null, streamUrl: null,
 };
 const $ = (sel) => state.view.querySelector(sel);
 let cameraList = null;  // asked once per page load: the filter's choices and the chart's colours
@@ -114,6 +115,7 @@ function apply(form, read = true) {
   const n = Object.keys(state.filters).length;
   $("#filters-toggle").textContent = n ? `Filters · ${n}` : "Filters";
   for (const b of state.view.querySelectorAll("[data-bucket]")) b.setAttribute("aria-pressed", String(b.dataset.bucket === state.bucket));
+  follow();  // before the list is asked for: what the list misses, the stream brings
   reload();
 }
 
@@ -150,7 +152,6 @@ function reload() {
   state.done = false;
   state.loading = false;
   $("#grid").replaceChildren();
-  $("#new-pill").hidden = true;
   $("#sentinel").textContent = "loading…";
   showError(null);
   more();
@@ -169,8 +170,9 @@ async function more() {
       { signal: state.ctrl.signal });
     if (!current(gen)) return;
     const grid = $("#grid"), sentinel = $("#sentinel");
+    const live = new Set([...grid.querySelectorAll(".event.fresh")].map((c) => c.dataset.eventId));
     const cards = document.createDocumentFragment();
-    cards.append(...page.events.map((ev) => card(ev)));
+    cards.append(...page.events.filter((ev) => !live.has(ev.event_id)).map((ev) => card(ev)));
     grid.append(cards);  // one insertion per page, not one layout per card
     state.cursor = page.next_cursor;
     state.done = !page.next_cursor;
@@ -187,22 +189,23 @@ async function more() {
   if (current(gen) && !state.done && $("#sentinel").getBoundingClientRect().top < innerHeight + 400) more();
 }
 
-/** Count, chart and heatmap for the current filters: one /api/count and one /api/histogram. */
+/** Count, chart and heatmap for the current filters: /api/count, /api/histogram, /api/heatmap. */
 async function summary() {
   const gen = state.gen, signal = state.ctrl.signal;
   const card = $("#summary");
   card.setAttribute("aria-busy", "true");
+  const ask = (params) => api("/api/histogram?" + query(Object.assign({}, state.filters, { by: "camera_id", tz: TZ }, params)), { signal });
   try {
-    const [{ count }, buckets, cams] = await Promise.all([
+    const [{ count }, series, heat, cams] = await Promise.all([
       api("/api/count?" + query(state.filters), { signal }),
-      api("/api/histogram?" + query(Object.assign({}, state.filters, { bucket: "hour", by: "camera_id", tz: TZ })), { signal }),
+      chartSeries(ask, { since: state.filters.since, until: state.filters.until, wanted: state.bucket }),
+      api("/api/heatmap?" + query(Object.assign({}, state.filters, { tz: TZ })), { signal }),
       cameras(),
     ]);
     if (!current(gen)) return;
     state.count = count;
-    const series = toSeries(buckets, { since: state.filters.since, until: state.filters.until, wanted: state.bucket });
     drawChart($("#chart"), $("#legend"), series, cameraColors(cams.map((c) => c.camera_id)), zoom);
-    drawHeatmap($("#heatmap"), buckets);
+    drawHeatmap($("#heatmap"), heat.counts);
     card.classList.remove("stale");
     $("#period").textContent = series && series.xs.length ? `${describePeriod(series)}, ${plural(count, "event")}` : "No events match these filters.";
     $("#zoom-out").hidden = !(state.filters.since || state.filters.until);
@@ -251,55 +254,46 @@ export function zoomOut() {
   apply(form);
 }
 
-// What the browser can check on a live event itself; any other filter set: a refresh pill.
-const LOCAL = {
-  camera_id: (ev, v) => ev.camera_id === v,
-  label: (ev, v) => labelsOf(ev).includes(v),
-  person_name: (ev, v) => ev.person_name === v,
-  since: (ev, v) => Date.parse(ev.timestamp) >= Date.parse(v),
-  until: (ev, v) => Date.parse(ev.timestamp) < Date.parse(v),
-  door_action: (ev, v) => ev.door_action === v,
-  unlock_granted: (ev, v) => String(ev.unlock_granted) === v,
-};
-
-/** True when a live event matches the filters, false when not, null when only the server knows. */
-function matchesFilters(ev) {
-  let known = true;
-  for (const [name, value] of Object.entries(state.filters)) {
-    if (!LOCAL[name]) known = false;
-    else if (!LOCAL[name](ev, value)) return false;
-  }
-  return known ? true : null;
-}
-
+/** A live event (the stream sends only those matching the filters): on top of the list. */
 function onLiveEvent(ev) {
   if (!state.view?.isConnected || !$("#grid")) return;
-  const match = matchesFilters(ev);
-  if (match) {
-    $("#grid .empty")?.remove();
-    $("#grid").prepend(card(ev, true));
-    if (state.count !== null) { state.count += 1; showCount(); }
-    clearTimeout(state.refresh);
-    state.refresh = setTimeout(() => { if (state.view.isConnected && $("#summary")) summary(); }, 2000);
-  } else if (match === null) {
-    const pill = $("#new-pill");
-    pill.hidden = false;
-    pill.textContent = "new events: refresh";
-    pill.onclick = () => { state.key = null; apply($("#filters"), false); };
-  }
+  if ($(`#grid [data-event-id="${CSS.escape(ev.event_id)}"]`)) return;  // the list has it already
+  $("#grid .empty")?.remove();
+  $("#grid").prepend(card(ev, true));
+  if (state.count !== null) { state.count += 1; showCount(); }
+  clearTimeout(state.refresh);
+  state.refresh = setTimeout(() => { if (state.view.isConnected && $("#summary")) summary(); }, 2000);
 }
 
-/** Follow new events (after the token, if any, is known); reopen after a refused token. */
-export function live() {
+/**
+ * Follow the events matching the current filters: one stream, reopened when the filters (or,
+ * with `again`, the token) change. The badge says when it is open and for which filters.
+ */
+function follow(again = false) {
+  if (!state.following) return;  // live() has not started yet: the token is not known
+  const filters = query(state.filters);
+  const url = withToken("/api/stream" + (filters ? "?" + filters : ""));
+  const open = state.stream && state.stream.readyState !== EventSource.CLOSED;
+  if (open && !again && url === state.streamUrl) return;
   state.stream?.close();
   const badge = document.getElementById("live");
-  const source = new EventSource(withToken("/api/stream"));
+  badge.classList.remove("on");
+  badge.title = "live updates off";
+  delete badge.dataset.filters;
+  const source = new EventSource(url);
   state.stream = source;
-  source.addEventListener("open", () => { badge.classList.add("on"); badge.title = "live updates on"; });
+  state.streamUrl = url;
+  source.addEventListener("open", () => {
+    if (state.stream !== source) return;
+    badge.classList.add("on");
+    badge.title = filters ? "live updates on, for these filters" : "live updates on";
+    badge.dataset.filters = filters;
+  });
   source.addEventListener("error", () => {
+    if (state.stream !== source) return;
     badge.classList.remove("on");
     badge.title = "live updates off";
-    if (source.readyState === EventSource.CLOSED && state.stream === source) {
+    if (source.readyState === EventSource.CLOSED) {
       // refused (401) or the server went away: check access (asks for a token if needed), retry
       state.stream = null;
       setTimeout(async () => {
@@ -308,5 +302,11 @@ export function live() {
       }, 1000);
     }
   });
-  source.addEventListener("event", (msg) => onLiveEvent(JSON.parse(msg.data)));
+  source.addEventListener("event", (msg) => { if (state.stream === source) onLiveEvent(JSON.parse(msg.data)); });
+}
+
+/** Follow new events (after the token, if any, is known); reopen after a refused token. */
+export function live() {
+  state.following = true;
+  follow(true);
 }
