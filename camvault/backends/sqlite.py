@@ -150,7 +150,7 @@ class _Transaction:
             conn.execute(_INSERT_CAMERA, (camera, row[1]))
             self.new_cameras.add(camera)
         if self._next_id == -1:  # once per transaction (and after a delete or a rollback)
-            found = conn.execute(_NEXT_POSITION).fetchall()
+            found: list[Any] = conn.execute(_NEXT_POSITION).fetchall()
             self._next_id = int(found[0][0]) if found else None
         if self._next_id is None:
             conn.execute(_INSERT_EVENT, row)
