@@ -54,6 +54,20 @@ _INSERT_EVENT = (
     f"INSERT INTO events ({', '.join(INSERT_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(INSERT_COLUMNS))}) ON CONFLICT (event_id) DO NOTHING"
 )
+_INSERT_EVENT_AT = (
+    f"INSERT INTO events (id, {', '.join(INSERT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * (len(INSERT_COLUMNS) + 1))}) ON CONFLICT (event_id) DO NOTHING"
+)
+_NEXT_POSITION = (
+    "SELECT high_water + 1 FROM positions "
+    "WHERE high_water > coalesce((SELECT max(id) FROM events), 0)"
+)
+"""The id the next event must take, when SQLite's own choice (max(id) + 1) would reuse one."""
+_POSITION = (
+    "SELECT max(coalesce((SELECT max(id) FROM events), 0), "
+    "coalesce((SELECT high_water FROM positions), 0))"
+)
+"""The current position: the newest id stored or deleted."""
 _INSERT_DETECTION = (
     "INSERT INTO detections (event_rowid, idx, label, confidence, x1, y1, x2, y2, ts) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -103,6 +117,7 @@ class _Transaction:
         "_backend",
         "_collect",
         "_detections",
+        "_next_id",
         "_rollups",
         "conn",
         "indexed",
@@ -116,6 +131,7 @@ class _Transaction:
         self.conn = conn
         self._detections: list[tuple[Any, ...]] = []
         self._rollups: Counter[RollupKey] = Counter()
+        self._next_id: int | None = -1  # -1: not looked up yet; None: SQLite's choice is new
         self.new_cameras: set[str] = set()
         self.texts = 0
         self.indexed = False
@@ -133,9 +149,16 @@ class _Transaction:
         if camera not in self._backend.known_cameras and camera not in self.new_cameras:
             conn.execute(_INSERT_CAMERA, (camera, row[1]))
             self.new_cameras.add(camera)
-        conn.execute(_INSERT_EVENT, row)
+        if self._next_id == -1:  # once per transaction (and after a delete or a rollback)
+            found: list[Any] = conn.execute(_NEXT_POSITION).fetchall()
+            self._next_id = int(found[0][0]) if found else None
+        if self._next_id is None:
+            conn.execute(_INSERT_EVENT, row)
+        else:
+            conn.execute(_INSERT_EVENT_AT, (self._next_id, *row))
         if conn.changes() == 0:
             return False
+        self._next_id = None  # the newest id is above every deleted one now: SQLite's choice
         objects = event.detected_objects
         if objects:
             self._detections.extend(detection_rows(conn.last_insert_rowid(), row[1], event))
@@ -163,6 +186,7 @@ class _Transaction:
         were deleted and the thumbnail references of those that had one.
         """
         rows = self.conn.execute(f"DELETE FROM events WHERE {condition} {_DELETED}", params)
+        self._next_id = -1  # the newest event may be gone: look up the next position again
         removed, refs = 0, []
         for ts, camera_id, person, objects, thumbnail, event_id in rows:
             removed += 1
@@ -196,6 +220,7 @@ class _Transaction:
         except BaseException:
             self._detections.clear()
             self._rollups.clear()
+            self._next_id = -1  # an event rolled back may have taken the next position
             del self.stored[stored:]
             self.conn.execute("ROLLBACK TO one")
             self.conn.execute("RELEASE one")
@@ -610,11 +635,12 @@ class SQLiteBackend:
         """Return events stored after position ``after`` (oldest first) and the new position.
 
         The position is the internal row id, so events from any writer (this process or
-        another) are seen once each, whatever their timestamps.
+        another) are seen once each, whatever their timestamps. Ids are never reused (schema
+        v4): the current position counts deleted events too.
         """
         with self._reader("follow new events") as conn:
             if after is None:
-                row: Any = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchall()[0]
+                row: Any = conn.execute(_POSITION).fetchall()[0]
                 return [], int(row[0])
             rows: list[Any] = conn.execute(
                 f"SELECT {COLUMNS} FROM events e WHERE e.id > ? ORDER BY e.id LIMIT ?",

@@ -78,3 +78,38 @@ async def test_a_watch_wakes_for_another_process_while_idle(db_path: Path) -> No
         done = await asyncio.to_thread(run_child, WRITER, [str(db_path)])
         assert [name for _, name in await waiting] == child_json(done)
         await watch.aclose()
+
+
+DELETER = """
+import sys
+from camvault import Event, EventStore
+
+with EventStore(sys.argv[1]) as store:
+    if sys.argv[2] == "delete-newest":  # the event the watcher sits at goes, then two come
+        assert store.delete_event("b")
+        assert store.insert_event(Event(event_id="c", camera_id="porch"))
+        assert store.insert_event(Event(event_id="d", camera_id="porch"))
+    else:  # the store is emptied, then refilled
+        assert store.purge(max_bytes=0) == 3
+        batch = [Event(event_id="e", camera_id="porch"), Event(event_id="f", camera_id="porch")]
+        assert store.insert_events(batch).inserted == 2
+"""
+
+
+async def test_a_watch_sees_what_another_process_stores_after_deleting_the_newest(
+    db_path: Path,
+) -> None:
+    async with AsyncEventStore(db_path) as astore:
+        for name in ("a", "b"):
+            assert await astore.insert_event(Event(event_id=name, camera_id="porch"))
+        async with astore.watch() as live:  # sits at b's position
+            done = await asyncio.to_thread(run_child, DELETER, [str(db_path), "delete-newest"])
+            assert done.returncode == 0, done.stderr
+            first = await collect(live, 2)
+            assert [name for _, name in first] == ["c", "d"]
+            done = await asyncio.to_thread(run_child, DELETER, [str(db_path), "empty"])
+            assert done.returncode == 0, done.stderr
+            second = await collect(live, 2)
+            assert [name for _, name in second] == ["e", "f"]
+        positions = [p for p, _ in first + second]
+        assert positions == sorted(set(positions))  # increasing, never reused

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import apsw
@@ -226,3 +227,37 @@ def test_upgrading_a_v2_database_keys_its_text_index_by_time(
     conn.execute("INSERT INTO events_text (events_text) VALUES ('integrity-check')")
     fts = "SELECT count(*) FROM events_fts WHERE events_fts MATCH 'van'"
     assert conn.execute(fts).fetchall() == [(0,)]  # the v2 index is retired, emptied
+
+
+def test_upgrading_a_v3_database_keeps_positions_from_being_reused(
+    tmp_path: Path, make_event: Callable[..., Event]
+) -> None:
+    v3 = tmp_path / "v3"
+    v3.mkdir()
+    for name in ("0001_initial.sql", "0002_analysis.sql", "0003_time_ordered_text.sql"):
+        (v3 / name).write_text((SHIPPED / name).read_text())
+    db = tmp_path / "events.db"
+    backend = SQLiteBackend(db, migrations_dir=v3)
+    events = [make_event(event_id=name) for name in ("a", "b", "c")]
+    with backend.write_transaction("seed") as tx:
+        for ev in events:  # rows 1, 2, 3 of a new table, written the way v3 wrote them
+            tx.conn.execute("INSERT OR IGNORE INTO cameras VALUES (?, NULL, 0)", (ev.camera_id,))
+            row = event_to_row(ev)
+            marks = ", ".join("?" * len(row))
+            tx.conn.execute(
+                f"INSERT INTO events ({', '.join(INSERT_COLUMNS)}) VALUES ({marks})", row
+            )
+    backend.close()
+    with EventStore(db) as store:
+        assert store.info()["schema_version"] == LATEST
+        assert store.tail() == ([], 3)
+        assert store.delete_event("c")
+        assert store.tail() == ([], 3)  # c's position stays taken
+        assert store.insert_event(make_event(event_id="d"))
+        assert [e.event_id for e in store.tail(2)[0]] == ["d"]
+        assert store.tail(3)[1] == 4
+        assert store.purge(older_than=timedelta(days=1)) == 3  # empties the store
+        assert store.insert_event(make_event(event_id="e"))
+        after_d, position = store.tail(4)
+        assert [e.event_id for e in after_d] == ["e"]
+        assert position == 5

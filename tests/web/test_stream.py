@@ -144,3 +144,22 @@ async def test_stream_arguments_are_checked_before_streaming(client: httpx.Async
         r = await client.get("/api/stream", params=params, headers=headers)
         assert r.status_code == 422, (params, headers, r.text)
         assert [d["field"] for d in r.json()["detail"]] == [field]
+
+
+async def test_last_event_id_of_a_deleted_event_resumes_after_it(astore: AsyncEventStore) -> None:
+    app = create_app(astore)
+    first = await SSEClient(app).open()
+    await astore.insert_events(EVENTS[:2])
+    got = await first.events(2)
+    await first.close()
+    assert await astore.delete_event("e2")  # the event the browser saw last is gone
+    await astore.insert_event(EVENTS[2])
+    again = await SSEClient(app, headers={"Last-Event-ID": str(got[-1][0])}).open()
+    try:
+        await astore.insert_event(EVENTS[3])
+        resumed = await again.events(1)  # e3 first (not e4: e3 must not take e2's id)
+        resumed += await again.events(1)
+    finally:
+        await again.close()
+    assert [name for _, name in resumed] == ["e3", "e4"]
+    assert resumed[0][0] > got[-1][0]  # a new id, never the deleted event's
