@@ -62,11 +62,17 @@ class SSEClient:
         return self
 
     async def events(self, n: int) -> list[tuple[int, str]]:
-        """The next ``n`` events as (SSE id, event_id)."""
+        """The next ``n`` events as (SSE id, event_id); fails after WAIT seconds in all.
+
+        One deadline for the whole call: keep-alive pings must not keep a missing event's
+        test waiting forever.
+        """
         out: list[tuple[int, str]] = []
+        deadline = asyncio.get_running_loop().time() + WAIT
         while len(out) < n:
             while "\r\n\r\n" not in self._buffer:
-                chunk = await asyncio.wait_for(self._chunks.get(), WAIT)
+                left = deadline - asyncio.get_running_loop().time()
+                chunk = await asyncio.wait_for(self._chunks.get(), max(left, 0))
                 self._buffer += chunk.decode()
             message, self._buffer = self._buffer.split("\r\n\r\n", 1)
             fields = dict(line.split(": ", 1) for line in message.splitlines() if ": " in line)
