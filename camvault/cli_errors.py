@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-__all__ = ["CliGroup", "err", "fail", "usage_message"]
+__all__ = ["CliGroup", "err", "fail", "say_error", "usage_message"]
 
 err = Console(stderr=True)
 
@@ -25,9 +25,14 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+def say_error(message: str) -> None:
+    """Print ``error: message`` as one line on stderr."""
+    err.print(f"[bold red]error:[/] {escape(printable(message))}", highlight=False, soft_wrap=True)
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print ``error: message`` as one line on stderr and exit with ``code``."""
-    err.print(f"[bold red]error:[/] {escape(printable(message))}", highlight=False, soft_wrap=True)
+    say_error(message)
     raise typer.Exit(code)
 
 
@@ -105,8 +110,6 @@ class CliGroup(TyperGroup):
             if type(exc).__name__ == "NoArgsIsHelpError":
                 sys.exit(code)  # Typer has already printed the help
             text = usage_message(exc) if code == 2 else _sentence(exc.format_message())  # type: ignore[attr-defined]
-            err.print(
-                f"[bold red]error:[/] {escape(printable(text))}", highlight=False, soft_wrap=True
-            )
+            say_error(text)  # not fail(): its typer.Exit would escape click's handling here
             sys.exit(code)
         sys.exit(result if isinstance(result, int) else 0)

@@ -121,9 +121,7 @@ def _copy_persons(src: EventStore, dst: EventStore) -> int:
 
 def _source_thumbnail(src: EventStore, event: Event) -> Path | None:
     """Return the thumbnail file camvault made for this source event, or None."""
-    return thumbnails.owned(
-        src.thumbnails_dir, event.camera_id, event.event_id, event.timestamp, event.thumbnail_path
-    )
+    return thumbnails.owned_by(src.thumbnails_dir, event)
 
 
 def _has_own_thumbnail(dst: EventStore, event_id: str) -> bool:
@@ -131,9 +129,7 @@ def _has_own_thumbnail(dst: EventStore, event_id: str) -> bool:
     there = dst.get_event(event_id)
     if there is None or there.thumbnail_path is None:
         return False
-    made = thumbnails.owned(
-        dst.thumbnails_dir, there.camera_id, there.event_id, there.timestamp, there.thumbnail_path
-    )
+    made = thumbnails.owned_by(dst.thumbnails_dir, there)
     return made is None or made.is_file()  # a path set by someone else is theirs: keep it
 
 

@@ -22,7 +22,6 @@ __all__ = [
     "LABELS",
     "PERSONS",
     "SAMPLE_PERSONS",
-    "part_of_day",
     "sample_events",
     "sample_frame",
 ]

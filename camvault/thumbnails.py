@@ -13,9 +13,12 @@ import re
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from PIL import Image
+
+if TYPE_CHECKING:
+    from camvault.models import Event
 
 __all__ = [
     "MAX_SIDE",
@@ -23,6 +26,7 @@ __all__ = [
     "encode",
     "is_owned",
     "owned",
+    "owned_by",
     "remove_quietly",
     "safe_component",
     "thumbnail_path",
@@ -84,6 +88,11 @@ def owned(
     if stored is None or not is_owned(root, camera_id, event_id, timestamp, stored):
         return None
     return Path(stored)
+
+
+def owned_by(root: Path, event: Event) -> Path | None:
+    """Return the thumbnail file camvault made for this stored event, or None (see owned)."""
+    return owned(root, event.camera_id, event.event_id, event.timestamp, event.thumbnail_path)
 
 
 def is_owned(

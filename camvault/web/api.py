@@ -65,13 +65,6 @@ class StoredEvent(Event):
     )
 
 
-def _thumbnail_file(root: Path, event: Event) -> Path | None:
-    """Return the thumbnail file camvault made for this event, or None."""
-    return thumbnails.owned(
-        root, event.camera_id, event.event_id, event.timestamp, event.thumbnail_path
-    )
-
-
 def thumbnail_url(root: Path, event: Event) -> str | None:
     """Return the URL of the thumbnail camvault made for this event, or None."""
     made = thumbnails.is_owned(
@@ -400,7 +393,7 @@ async def get_thumbnail(event_id: str, store: Store) -> Response:
     """Send the thumbnail camvault made for the event (never another file)."""
     event = await store.get_event(event_id)
     root = _root(store)
-    path = None if event is None else _thumbnail_file(root, event)
+    path = None if event is None else thumbnails.owned_by(root, event)
     if path is None or not path.resolve().is_relative_to(root.resolve()) or not path.is_file():
         return _not_found(f"no thumbnail for event {event_id!r}")
     media = "image/webp" if path.suffix == ".webp" else "image/jpeg"
@@ -459,7 +452,7 @@ async def patch_event(event_id: str, request: Request, store: Store) -> Response
     event = await store.update_event(event_id, **body)
     if event is None:
         return _not_found(f"no event {event_id!r}")
-    return await get_event(event.event_id, store)
+    return _json(_EVENT.dump_json(stored(_root(store), event)))
 
 
 @router.put(

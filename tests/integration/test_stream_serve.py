@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from .conftest import CHILD_TIMEOUT, PYTHON, child_env
-from .test_serve import free_port
+from .conftest import CHILD_TIMEOUT, child_env
+from .test_serve import free_port, serve_args
 
 CLIENTS = 3
 
@@ -36,7 +36,7 @@ async def test_several_stream_clients_of_a_real_server_each_see_every_event_once
 ) -> None:
     port = free_port()
     child = subprocess.Popen(
-        [PYTHON, "-m", "camvault", "serve", "--db", str(tmp_path / "s.db"), "--port", str(port)],
+        serve_args(tmp_path / "s.db", port),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

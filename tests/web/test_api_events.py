@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -18,6 +16,7 @@ from camvault import AsyncEventStore, Event, thumbnails
 from camvault.backends.sqlite import failing_inserts
 from camvault.web import create_app
 from tests.gate import HeldWriter
+from tests.web.sse import SSEClient
 
 MakeClient = Callable[..., httpx.AsyncClient]
 BAD_TIME = {"camera_id": "cam", "event_id": "bad", "timestamp": "9999-12-31T23:59:59-14:00"}
@@ -173,36 +172,7 @@ async def test_events_carry_a_thumbnail_url_and_never_a_server_path(
 async def test_the_live_stream_carries_thumbnail_urls(
     astore: AsyncEventStore, db_path: Path
 ) -> None:
-    app = create_app(astore)
-    started, disconnect = asyncio.Event(), asyncio.Event()
-    chunks: asyncio.Queue[bytes] = asyncio.Queue()
-
-    async def receive() -> dict[str, Any]:
-        await disconnect.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            started.set()
-        elif message["type"] == "http.response.body":
-            await chunks.put(message.get("body", b""))
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/api/stream",
-        "raw_path": b"/api/stream",
-        "root_path": "",
-        "query_string": b"poll=0.05",
-        "headers": [],
-        "client": ("127.0.0.1", 5000),
-        "server": ("test", 80),
-    }
-    serving = asyncio.create_task(app(scope, receive, send))
-    await asyncio.wait_for(started.wait(), 10)
+    stream = await SSEClient(create_app(astore)).open()
     # a thumbnail at the path camvault derives for the event: its URL is known when stored
     when = datetime(2026, 11, 21, 18, 4, 5, tzinfo=UTC)
     made = thumbnails.thumbnail_path(astore.store.thumbnails_dir, "live", "live/1", when)
@@ -210,12 +180,8 @@ async def test_the_live_stream_carries_thumbnail_urls(
         Event(camera_id="live", event_id="live/1", timestamp=when, thumbnail_path=str(made))
     )
     await astore.insert_event(Event(camera_id="live", event_id="live/2"))
-    data: list[dict[str, Any]] = []
-    while len(data) < 2:
-        chunk = (await asyncio.wait_for(chunks.get(), 10)).decode()
-        data += [json.loads(line[5:]) for line in chunk.splitlines() if line.startswith("data:")]
-    disconnect.set()
-    await asyncio.wait_for(serving, 10)
+    data = [message for _, message in await stream.messages(2)]
+    await stream.close()
     assert [d["event_id"] for d in data] == ["live/1", "live/2"]
     assert all("thumbnail_path" not in d for d in data)
     assert [d["thumbnail_url"] for d in data] == ["/api/events/live%2F1/thumbnail", None]
