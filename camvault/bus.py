@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from camvault.errors import InvalidQueryError
 from camvault.models import Event
-from camvault.query import Filters, QuerySpec, build_query, check_arguments
+from camvault.query import Filters, QuerySpec, build_query
 
 if TYPE_CHECKING:
     from camvault.store import EventStore
@@ -168,8 +168,7 @@ class Watch:
     """
 
     def __init__(self, watcher: Watcher, after: int | None, filters: Filters) -> None:
-        check_arguments("watch", filters, ("after",))
-        self.spec: QuerySpec = build_query(**filters)
+        self.spec: QuerySpec = build_query(what="watch", extra=("after",), **filters)
         if after is not None and (
             isinstance(after, bool) or not isinstance(after, int) or after < 0
         ):
@@ -178,7 +177,6 @@ class Watch:
         self.position: int | None = after
         """The position of the last event yielded (the start until one is)."""
         self._watcher = watcher
-        self._filters = filters
         self._cursor = after or 0  # how far the store was read for this watch
         self._items: deque[tuple[int, Event]] = deque()
         self._signal = asyncio.Event()
@@ -192,9 +190,6 @@ class Watch:
         if self._started:
             return self
         self._started = True
-        if self.spec.text is not None:  # a text query the engine rejects fails here, not later
-            filters = self._filters
-            await self._watcher.read(lambda s: s.query(limit=1, **filters))
         if self.position is None:
             self.position = await self._watcher.read(lambda s: s.tail()[1])
             self._cursor = self.position

@@ -259,6 +259,6 @@ def to_heatmap(spec: HistogramSpec, rows: list[tuple[int, str | None, int]]) -> 
     grid = [[0] * 24 for _ in range(7)]
     tz = spec.tz
     for number, _, count in rows:
-        local = from_micros(number * HOUR).astimezone(tz)
+        local = _bucket_start("hour", number, tz)
         grid[local.weekday()][local.hour] += count
     return grid

@@ -135,9 +135,16 @@ def build_query(
     cursor: str | None = None,
     order: str = "newest",
     max_limit: int = MAX_LIMIT,
+    what: str = "query",
+    extra: Sequence[str] = (),
     **filters: Unpack[Filters],
 ) -> QuerySpec:
-    """Validate query arguments into a QuerySpec; raise InvalidQueryError naming each bad one."""
+    """Validate query arguments into a QuerySpec; raise InvalidQueryError naming each bad one.
+
+    A keyword that is not a filter is named first, as an argument of ``what()`` whose other
+    arguments are ``extra``.
+    """
+    check_arguments(what, filters, extra)
     problems: list[FieldProblem] = []
     given: dict[str, Any] = dict(filters)
     values = {f.field: f.validate(given.get(f.name), problems) for f in FILTER_LIST}

@@ -45,7 +45,6 @@ from camvault.query import (
     Order,
     QuerySpec,
     build_query,
-    check_arguments,
     encode_cursor,
 )
 from camvault.rows import from_micros, to_micros
@@ -427,8 +426,9 @@ class EventStore:
         **filters: Unpack[Filters],
     ) -> Page:
         """Return matching events (newest first by default) and a cursor to the next page."""
-        check_arguments("query", filters, ("limit", "cursor", "order"))
-        spec = build_query(limit=limit, cursor=cursor, order=order, **filters)
+        spec = build_query(
+            limit=limit, cursor=cursor, order=order, extra=("limit", "cursor", "order"), **filters
+        )
         self._open()
         events, last = self._backend.query(spec)
         return Page(events, None if last is None else encode_cursor(*last))
@@ -479,8 +479,7 @@ class EventStore:
 
     def count(self, **filters: Unpack[Filters]) -> int:
         """Return how many events match the filters of query()."""
-        check_arguments("count", filters)
-        spec = build_query(**filters)
+        spec = build_query(what="count", **filters)
         self._open()
         data_range = self._backend.data_range()
         if data_range is None:
@@ -503,8 +502,7 @@ class EventStore:
         With ``by="label"`` an event counts once under each label it contains. Buckets with
         no events are left out. Answered from hourly rollups when the filters allow.
         """
-        check_arguments("histogram", filters, ("bucket", "by", "tz"))
-        spec = build_query(**filters)
+        spec = build_query(what="histogram", extra=("bucket", "by", "tz"), **filters)
         self._open()
         data_range = self._backend.data_range()
         hspec = make_spec(spec, bucket, by, tz, data_range)  # validates even when empty
@@ -520,8 +518,7 @@ class EventStore:
         Folded from the hourly histogram (rollups when the filters allow). In a zone whose
         offset is not whole hours, the cell of hour h holds the UTC hour starting within h.
         """
-        check_arguments("heatmap", filters, ("tz",))
-        spec = build_query(**filters)
+        spec = build_query(what="heatmap", extra=("tz",), **filters)
         self._open()
         data_range = self._backend.data_range()
         hspec = make_spec(spec, "hour", None, tz, data_range, what="heatmap")

@@ -21,7 +21,6 @@ __all__ = [
     "AsyncFace",
     "Backend",
     "BackendType",
-    "CommitListener",
     "EngineOptions",
     "GroupInsert",
     "PurgeBatch",
@@ -40,9 +39,6 @@ T = TypeVar("T")
 
 GroupInsert = Callable[[Sequence[Event | Mapping[str, Any]], Sequence[int]], list[bool | Exception]]
 """EventStore.insert_group: many callers' events in one transaction, one outcome each."""
-
-CommitListener = Callable[[Sequence[Event]], None]
-"""Called after a commit with the events it inserted, in commit order."""
 
 
 @dataclass(frozen=True, slots=True)
