@@ -46,6 +46,7 @@ from camvault.backends.postgresql_sql import (
     where,
 )
 from camvault.backends.sqlite_rows import (
+    INSERT_COLUMNS,
     camera_from_row,
     event_from_row,
     event_to_row,
@@ -223,6 +224,7 @@ class PostgresBackend:
     """Events in one PostgreSQL schema, shared by any number of camvault processes."""
 
     engine = "postgresql"
+    insert_chunk = 5000  # one COPY and one statement per chunk
 
     def __init__(
         self,
@@ -238,7 +240,9 @@ class PostgresBackend:
         self.host = str(params.get("host") or "localhost")
         self.port = int(params.get("port") or 5432)
         self.database = str(params.get("dbname") or params.get("user") or "postgres")
-        self.location = f"postgresql://{self.host}:{self.port}/{self.database} (schema {self.schema})"
+        self.location = (
+            f"postgresql://{self.host}:{self.port}/{self.database} (schema {self.schema})"
+        )
         self._password = str(params.get("password") or "")
         self.commit_key = _lock_key("commit", self.schema)
         self.channel = f"camvault_{self.schema}"
@@ -249,9 +253,9 @@ class PostgresBackend:
         self._lock = threading.Lock()
         self._closed = False
         self.copy_sql = _COPY.format(
-            sql.SQL(", ").join(sql.Identifier(c) for c in (*_staging_columns(), "n"))
+            sql.SQL(", ").join(sql.Identifier(c) for c in (*INSERT_COLUMNS, "n"))
         )
-        server = {
+        server: dict[str, str | int] = {
             "connect_timeout": max(1, round(options.connect_timeout)),
             "options": _server_options(params.get("options"), options),
         }
@@ -300,8 +304,10 @@ class PostgresBackend:
         return PostgresFace(self, insert_group, max_group=max_group, read_threads=read_threads)
 
     def default_thumbnails_dir(self) -> Path:
-        """Thumbnail files (``thumbnails=files``) go to ``./camvault-thumbnails``."""
-        return Path("camvault-thumbnails").absolute()
+        """Return the ``thumbnails_dir`` option, else ``./camvault-thumbnails/<db>.<schema>``."""
+        if self.options.thumbnails_dir:
+            return Path(self.options.thumbnails_dir).expanduser().absolute()
+        return Path("camvault-thumbnails", f"{self.database}.{self.schema}").absolute()
 
     @property
     def thumbnails_in_database(self) -> bool:
@@ -347,7 +353,7 @@ class PostgresBackend:
         for attempt in (1, 2):
             try:
                 with self._pooled(action, write=False) as conn:
-                    return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
+                    return conn.execute(query, params).fetchall()
             except DatabaseError as exc:
                 if attempt == 2 or not isinstance(exc.__context__, psycopg.OperationalError):
                     raise
@@ -456,7 +462,7 @@ class PostgresBackend:
                     log.warning("listening for commits on %s failed: %s", self.location, exc)
                     stop.wait(1.0)
 
-        threading.Thread(target=run, name="camvault-listen", daemon=True).start()
+        threading.Thread(target=run, name="camvault-watch", daemon=True).start()
         return stop.set
 
     def set_thumbnail_path(self, event_id: str, path: str) -> bool:
@@ -487,7 +493,9 @@ class PostgresBackend:
     def load_thumbnail(self, event_id: str) -> tuple[bytes, str] | None:
         """Return a thumbnail stored in the database (bytes, format), or None."""
         rows = self._fetch(
-            "read a thumbnail", "SELECT data, format FROM thumbnails WHERE event_id = %s", (event_id,)
+            "read a thumbnail",
+            "SELECT data, format FROM thumbnails WHERE event_id = %s",
+            (event_id,),
         )
         return (bytes(rows[0][0]), str(rows[0][1])) if rows else None
 
@@ -807,18 +815,22 @@ class PostgresBackend:
             )
         return 0
 
-    def _apply(self, conn: psycopg.Connection[Any], migrations: list[Migration], current: int) -> None:
+    def _apply(
+        self, conn: psycopg.Connection[Any], migrations: list[Migration], current: int
+    ) -> None:
         """Apply every migration newer than ``current`` in one transaction."""
         step: Migration | None = None
         try:
             with conn.transaction():
-                conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+                conn.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
+                )
                 conn.execute(
                     "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
                     "name text NOT NULL, checksum text NOT NULL, applied_at bigint NOT NULL)"
                 )
                 for step in migrations[current:]:
-                    conn.execute(step.sql.encode())  # type: ignore[call-overload]
+                    conn.execute(step.sql.encode())
                     conn.execute(
                         "INSERT INTO schema_migrations VALUES (%s, %s, %s, %s)",
                         (step.version, step.name, step.checksum, to_micros(datetime.now(UTC))),
@@ -856,13 +868,6 @@ class PostgresBackend:
         self._closed = True
         with self._lock:
             self._pool.close()
-
-
-def _staging_columns() -> tuple[str, ...]:
-    """The staging table's value columns (``event_to_row`` order)."""
-    from camvault.backends.sqlite_rows import INSERT_COLUMNS
-
-    return INSERT_COLUMNS
 
 
 def _server_options(given: object, options: PostgresOptions) -> str:

@@ -224,6 +224,8 @@ class SQLiteBackend:
     """Events in one SQLite file in WAL mode."""
 
     engine = "sqlite"
+    thumbnails_in_database = False
+    insert_chunk = 64  # rows go one by one anyway: a failing batch stops reading its input soon
 
     def __init__(
         self,
@@ -458,6 +460,14 @@ class SQLiteBackend:
                 "UPDATE events SET thumbnail_path = ? WHERE event_id = ?", (path, event_id)
             )
             return bool(tx.conn.changes())
+
+    def save_thumbnail_data(self, event_id: str, data: bytes, fmt: str, path: str) -> bool:
+        """SQLite keeps thumbnails in files beside the database: never called."""
+        raise NotImplementedError("SQLite stores thumbnails in files")
+
+    def load_thumbnail(self, event_id: str) -> tuple[bytes, str] | None:
+        """SQLite keeps thumbnails in files beside the database: nothing here."""
+        return None
 
     def purge_batches(
         self,
