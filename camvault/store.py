@@ -631,5 +631,8 @@ def start_async_face(store: EventStore, *, max_group: int, read_threads: int) ->
     """Start the engine's async face over ``store`` (AsyncEventStore runs on it)."""
     store._open()
     return store._backend.async_face(
-        store.insert_group, max_group=max_group, read_threads=read_threads
+        store.insert_group,
+        max_group=max_group,
+        read_threads=read_threads,
+        log_insert=store._log_insert,
     )

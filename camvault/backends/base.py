@@ -24,6 +24,7 @@ __all__ = [
     "BackendType",
     "EngineOptions",
     "GroupInsert",
+    "InsertLog",
     "PurgeBatch",
     "ThumbnailRef",
     "WriteTransaction",
@@ -66,6 +67,9 @@ def run_insert_checks(event: Event) -> None:
 
 GroupInsert = Callable[[Sequence[Event | Mapping[str, Any]], Sequence[int]], list[bool | Exception]]
 """EventStore.insert_group: many callers' events in one transaction, one outcome each."""
+
+InsertLog = Callable[[Event, bool, int], None]
+"""EventStore's insert logging: (event, inserted, nanoseconds the caller waited)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,9 +134,17 @@ class Backend(Protocol):
         ...
 
     def async_face(
-        self, insert_group: GroupInsert, *, max_group: int, read_threads: int
+        self,
+        insert_group: GroupInsert,
+        *,
+        max_group: int,
+        read_threads: int,
+        log_insert: InsertLog | None = None,
     ) -> AsyncFace:
-        """Start the engine's async face; ``insert_group`` commits a group of inserts."""
+        """Start the engine's async face; ``insert_group`` commits a group of inserts.
+
+        A face that commits without ``insert_group`` reports each insert to ``log_insert``.
+        """
         ...
 
     def write_transaction(self, action: str) -> AbstractContextManager[WriteTransaction]:

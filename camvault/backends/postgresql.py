@@ -29,6 +29,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from camvault.backends.base import (
     EngineOptions,
     GroupInsert,
+    InsertLog,
     PurgeBatch,
     ThumbnailRef,
     run_insert_checks,
@@ -72,9 +73,11 @@ COPY_MIN = 64
 """Batches of at least this many events go through COPY; smaller ones through arrays."""
 _AHEAD = 2
 """Months of partitions created ahead of the current one."""
-_INSERT_ARRAYS = insert_statement(staged=False)
-_INSERT_STAGED = insert_statement(staged=True)
-_COPY = sql.SQL("COPY camvault_staging ({}) FROM STDIN")
+INSERT_ARRAYS = insert_statement(staged=False)
+INSERT_STAGED = insert_statement(staged=True)
+COPY_SQL = sql.SQL("COPY camvault_staging ({}) FROM STDIN").format(
+    sql.SQL(", ").join(sql.Identifier(c) for c in (*INSERT_COLUMNS, "n"))
+)
 _ROLLUP = (
     "INSERT INTO rollup_hourly (dim, hour, camera_id, key, n) VALUES (%s, %s, %s, %s, %s) "
     "ON CONFLICT (dim, hour, camera_id, key) DO UPDATE SET n = rollup_hourly.n + excluded.n"
@@ -87,18 +90,48 @@ _PERSON_COLUMNS = "name, authorized, notes, created_at, updated_at"
 _BY_EVENT_ID = "(e.id, e.ts) = (SELECT id, ts FROM event_ids WHERE event_id = %s)"
 
 
+def insert_rows(events: Sequence[Event]) -> list[tuple[Any, ...]]:
+    """Return the rows of a batch (``event_to_row`` plus its place), after the test checks."""
+    for event in events:
+        run_insert_checks(event)
+    return [(*event_to_row(event), n) for n, event in enumerate(events)]
+
+
+def array_params(key: int, rows: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """Return the parameters of INSERT_ARRAYS: the commit lock key, then one array per column."""
+    columns = [list(values) for values in zip(*rows, strict=True)]
+    return [key, *columns[:-1]]  # the place is the array's own ordinality
+
+
+def outcomes(
+    events: Sequence[Event], stored: Sequence[Any], collect: list[tuple[int, Event]] | None
+) -> list[bool]:
+    """Return each event's outcome from the (event_id, position) rows the insert returned.
+
+    The first of a repeated event_id wins. ``collect`` receives (position, event) pairs.
+    """
+    positions = {str(event_id): int(position) for event_id, position in stored}
+    result: list[bool] = []
+    for event in events:
+        position = positions.pop(event.event_id, None)
+        result.append(position is not None)
+        if position is not None and collect is not None:
+            collect.append((position, event))
+    return result
+
+
+def month_of(ts: int) -> tuple[int, int]:
+    """Return the UTC (year, month) of a timestamp in microseconds."""
+    moment = from_micros(ts)
+    return moment.year, moment.month
+
+
 def month_bounds(month: tuple[int, int]) -> tuple[int, int]:
     """Return [start, end) in microseconds of a UTC (year, month)."""
     year, number = month
     start = datetime(year, number, 1, tzinfo=UTC)
     end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=UTC)
     return to_micros(start), to_micros(end)
-
-
-def _month_of(ts: int) -> tuple[int, int]:
-    """Return the UTC (year, month) of a timestamp in microseconds."""
-    moment = from_micros(ts)
-    return moment.year, moment.month
 
 
 def _lock_key(purpose: str, schema: str) -> int:
@@ -129,30 +162,20 @@ class _Transaction:
 
     def insert_many(self, events: Sequence[Event]) -> list[bool]:
         """Insert events in order; for each, False if its event_id was already stored."""
-        for event in events:
-            run_insert_checks(event)
-        rows = [event_to_row(event) for event in events]
-        self._partitions({_month_of(row[1]) for row in rows})
+        rows = insert_rows(events)
+        self._partitions({month_of(row[1]) for row in rows})
         key = self._backend.commit_key
         if len(rows) >= COPY_MIN:
-            self._backend.prepare_staging(self.conn)
             with self.conn.cursor() as cur:
-                with cur.copy(self._backend.copy_sql) as copy:
-                    for n, row in enumerate(rows):
-                        copy.write_row((*row, n))
-                stored = cur.execute(_INSERT_STAGED, (key,)).fetchall()
+                cur.execute(STAGING)
+                with cur.copy(COPY_SQL) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                stored = cur.execute(INSERT_STAGED, (key,)).fetchall()
                 cur.execute("TRUNCATE camvault_staging")
         else:
-            columns = [list(values) for values in zip(*rows, strict=True)]
-            stored = self.conn.execute(_INSERT_ARRAYS, (key, *columns)).fetchall()
-        positions = {str(event_id): int(position) for event_id, position in stored}
-        outcomes: list[bool] = []
-        for event in events:
-            position = positions.pop(event.event_id, None)  # the first of a repeated id wins
-            outcomes.append(position is not None)
-            if position is not None and self._collect:
-                self.stored.append((position, event))
-        return outcomes
+            stored = self.conn.execute(INSERT_ARRAYS, array_params(key, rows)).fetchall()
+        return outcomes(events, stored, self.stored if self._collect else None)
 
     def _partitions(self, months: set[tuple[int, int]]) -> None:
         """Create the month partitions these events need that do not exist yet."""
@@ -252,9 +275,6 @@ class PostgresBackend:
         self.commits = 0
         self._lock = threading.Lock()
         self._closed = False
-        self.copy_sql = _COPY.format(
-            sql.SQL(", ").join(sql.Identifier(c) for c in (*INSERT_COLUMNS, "n"))
-        )
         server: dict[str, str | int] = {
             "connect_timeout": max(1, round(options.connect_timeout)),
             "options": _server_options(params.get("options"), options),
@@ -298,10 +318,26 @@ class PostgresBackend:
         return cls(conninfo, chosen, create=create)
 
     def async_face(
-        self, insert_group: GroupInsert, *, max_group: int, read_threads: int
+        self,
+        insert_group: GroupInsert,
+        *,
+        max_group: int,
+        read_threads: int,
+        log_insert: InsertLog | None = None,
     ) -> PostgresFace:
         """Native asyncio inserts (group commit on an async connection), reads on threads."""
-        return PostgresFace(self, insert_group, max_group=max_group, read_threads=read_threads)
+        return PostgresFace(
+            self,
+            insert_group,
+            max_group=max_group,
+            read_threads=read_threads,
+            log_insert=log_insert,
+        )
+
+    @property
+    def conninfo(self) -> str:
+        """The connection string every connection of this store uses."""
+        return self._conninfo
 
     def default_thumbnails_dir(self) -> Path:
         """Return the ``thumbnails_dir`` option, else ``./camvault-thumbnails/<db>.<schema>``."""
@@ -358,11 +394,6 @@ class PostgresBackend:
                 if attempt == 2 or not isinstance(exc.__context__, psycopg.OperationalError):
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
-
-    @staticmethod
-    def prepare_staging(conn: psycopg.Connection[Any]) -> None:
-        """Create this connection's staging table for COPY (if it has none yet)."""
-        conn.execute(STAGING)
 
     # -- writes -----------------------------------------------------------------------
 

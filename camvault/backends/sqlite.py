@@ -25,6 +25,7 @@ import apsw
 from camvault.backends.base import (
     EngineOptions,
     GroupInsert,
+    InsertLog,
     PurgeBatch,
     ThumbnailRef,
     failing_inserts,
@@ -310,7 +311,12 @@ class SQLiteBackend:
         return cls(path, options, create=create)
 
     def async_face(
-        self, insert_group: GroupInsert, *, max_group: int, read_threads: int
+        self,
+        insert_group: GroupInsert,
+        *,
+        max_group: int,
+        read_threads: int,
+        log_insert: InsertLog | None = None,
     ) -> ThreadedFace:
         """One writer thread with group commit (SQLite has one writer) and a reader pool."""
         return ThreadedFace(insert_group, max_group=max_group, read_threads=read_threads)
