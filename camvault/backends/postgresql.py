@@ -248,6 +248,8 @@ class PostgresBackend:
 
     engine = "postgresql"
     insert_chunk = 5000  # one COPY and one statement per chunk
+    # statements are prepared on first use (prepare_threshold=0 below): the insert statement
+    # takes milliseconds to plan and runs in a third of one
 
     def __init__(
         self,
@@ -286,7 +288,7 @@ class PostgresBackend:
             self._conninfo,
             min_size=1,
             max_size=options.pool_size,
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, "prepare_threshold": 0},
             name=f"camvault-{self.schema}",
             open=False,
             timeout=max(options.connect_timeout, 1.0),

@@ -73,7 +73,7 @@ class PostgresFace:
             backend.conninfo,
             min_size=1,
             max_size=2,
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, "prepare_threshold": 0},
             open=False,
             name=f"camvault-async-{backend.schema}",
             timeout=max(backend.options.connect_timeout, 1.0),
@@ -156,7 +156,9 @@ class PostgresFace:
             results: list[bool | Exception] = list(await self._insert_native(events))
         except Exception:  # an event or the group failed: each event alone, in a thread
             loop = asyncio.get_running_loop()
-            items: list[Event | Mapping[str, Any]] = [job.item for job in jobs if job.item is not None]
+            items: list[Event | Mapping[str, Any]] = [
+                job.item for job in jobs if job.item is not None
+            ]
             started = [job.started for job in jobs]
             try:
                 results = await loop.run_in_executor(
