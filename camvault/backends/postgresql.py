@@ -609,12 +609,14 @@ class PostgresBackend:
                 yield int(removed[0][0]), refs
 
     def trim_batches(self, max_bytes: int, batch_size: int) -> Iterator[PurgeBatch]:
-        """Delete the oldest non-retained events so the data would fit in ``max_bytes``.
+        """Delete the oldest non-retained events until their rows fit in ``max_bytes``.
 
-        PostgreSQL reuses the space of deleted rows (after VACUUM) rather than shrinking
-        files, so the number to remove is worked out once from the average event size.
+        PostgreSQL keeps the space of deleted rows for reuse (after VACUUM) rather than
+        shrinking its files, so the size counted is that of the stored rows themselves
+        (events, detections, thumbnails: one scan), and the number of events to remove is
+        worked out once from the average size of an event.
         """
-        used = self.used_bytes()
+        used = self.live_bytes()
         if used <= max_bytes:
             return
         total = int(self._fetch("count events", "SELECT count(*) FROM events")[0][0])
@@ -628,6 +630,14 @@ class PostgresBackend:
                 return
             remaining -= removed
             yield removed, refs
+
+    def live_bytes(self) -> int:
+        """Bytes of the rows stored for events: events, detections and thumbnails."""
+        sizes = " + ".join(
+            f"(SELECT coalesce(sum(pg_column_size(t.*)), 0) FROM {table} t)"
+            for table in ("events", "detections", "thumbnails")
+        )
+        return int(self._fetch("measure the stored events", f"SELECT {sizes}")[0][0])
 
     def used_bytes(self) -> int:
         """Bytes of camvault's tables and indexes in this schema."""
