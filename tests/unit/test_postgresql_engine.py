@@ -18,7 +18,7 @@ from camvault.errors import DatabaseError, InvalidInputError
 from camvault.web.app import create_app
 from tests.conftest import POSTGRES_URL, drop_schema, postgres_url
 
-pytestmark = pytest.mark.skipif(
+needs_server = pytest.mark.skipif(
     POSTGRES_URL is None, reason="set CAMVAULT_TEST_POSTGRES_URL (.ci/run does)"
 )
 
@@ -48,6 +48,7 @@ def picture() -> bytes:
     return out.getvalue()
 
 
+@needs_server
 def test_thumbnails_live_in_the_database_and_any_instance_serves_them(
     url: str, tmp_path: Path
 ) -> None:
@@ -66,6 +67,7 @@ def test_thumbnails_live_in_the_database_and_any_instance_serves_them(
         assert one.read_thumbnail("e1") is None
 
 
+@needs_server
 async def test_a_second_service_serves_a_thumbnail_the_first_stored(url: str) -> None:
     async with AsyncEventStore(url) as first, AsyncEventStore(url) as second:
         await first.insert_event(Event(camera_id="porch", event_id="cam/1"))
@@ -81,6 +83,7 @@ async def test_a_second_service_serves_a_thumbnail_the_first_stored(url: str) ->
     assert got.content == bytes(data)
 
 
+@needs_server
 def test_purging_old_events_removes_their_stored_thumbnails(url: str) -> None:
     old = datetime.now(UTC) - timedelta(days=3)
     with EventStore(url) as store:
@@ -105,6 +108,7 @@ def row_bytes(url: str) -> int:
     return int(raw(url, sql)[0][0])
 
 
+@needs_server
 def test_a_size_cap_counts_the_rows_and_removes_the_oldest_once(url: str) -> None:
     """On PostgreSQL max_bytes counts stored rows: deleted space is kept for reuse."""
     start = datetime(2026, 1, 1, tzinfo=UTC)
@@ -129,6 +133,7 @@ def test_a_size_cap_counts_the_rows_and_removes_the_oldest_once(url: str) -> Non
         assert again <= 2, f"a second purge at the same cap removed {again} more"
 
 
+@needs_server
 @pytest.mark.parametrize(
     ("query", "field"),
     [
@@ -147,8 +152,26 @@ def test_bad_url_options_name_the_option_and_touch_nothing(query: str, field: st
     assert field in caught.value.fields
 
 
+@needs_server
 def test_an_unknown_server_parameter_is_a_clear_error() -> None:
     assert POSTGRES_URL is not None
     with pytest.raises(DatabaseError) as caught:
         EventStore(f"{POSTGRES_URL}?no_such_option=1")
     assert "no_such_option" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        (
+            "postgresql://cam:s3cret@db.lan:5432/events?schema=x",
+            "postgresql://cam:***@db.lan:5432/events?schema=x",
+        ),
+        ("postgresql://cam@db.lan/events", "postgresql://cam@db.lan/events"),
+        ("events.db", "events.db"),
+    ],
+)
+def test_printed_urls_never_show_a_password(given: str, shown: str) -> None:
+    from camvault.backends import redacted
+
+    assert redacted(given) == shown
