@@ -69,6 +69,8 @@ log = logging.getLogger("camvault")
 
 T = TypeVar("T")
 
+ANALYZE_AFTER = 50_000
+"""Events stored by this process that make it refresh the planner's statistics (ANALYZE)."""
 COPY_MIN = 64
 """Batches of at least this many events go through COPY; smaller ones through arrays."""
 _AHEAD = 2
@@ -143,13 +145,14 @@ def _lock_key(purpose: str, schema: str) -> int:
 class _Transaction:
     """An open write transaction on one pooled connection."""
 
-    __slots__ = ("_backend", "_collect", "conn", "months", "stored")
+    __slots__ = ("_backend", "_collect", "conn", "inserted", "months", "stored")
 
     def __init__(self, backend: PostgresBackend, conn: psycopg.Connection[Any]) -> None:
         self._backend = backend
         self.conn = conn
         self.stored: list[tuple[int, Event]] = []  # (position, event) for the listeners
         self.months: set[tuple[int, int]] = set()  # partitions created in this transaction
+        self.inserted = 0
         self._collect = bool(backend.listeners)
 
     def lock(self) -> None:
@@ -175,6 +178,7 @@ class _Transaction:
                 cur.execute("TRUNCATE camvault_staging")
         else:
             stored = self.conn.execute(INSERT_ARRAYS, array_params(key, rows)).fetchall()
+        self.inserted += len(stored)
         return outcomes(events, stored, self.stored if self._collect else None)
 
     def _partitions(self, months: set[tuple[int, int]]) -> None:
@@ -276,6 +280,8 @@ class PostgresBackend:
         self.schema_version = 0
         self.commits = 0
         self._lock = threading.Lock()
+        self._analyzing = threading.Lock()
+        self._unanalyzed = 0
         self._closed = False
         server: dict[str, str | int] = {
             "connect_timeout": max(1, round(options.connect_timeout)),
@@ -424,9 +430,32 @@ class PostgresBackend:
             finally:
                 self._pool.putconn(conn)
             self.months |= tx.months
+            self.count_inserted(tx.inserted)
             if tx.stored and self.listeners:
                 tx.stored.sort(key=lambda pair: pair[0])
                 self.listeners.publish([event for _, event in tx.stored])
+
+    def count_inserted(self, n: int) -> None:
+        """Note ``n`` events stored; after many (an import, a copy) refresh the statistics.
+
+        The planner's statistics drive index choice; autovacuum refreshes them on a server
+        where it runs, and this makes sure a bulk load is followed by ANALYZE either way.
+        """
+        self._unanalyzed += n
+        if self._unanalyzed < ANALYZE_AFTER or self._analyzing.locked():
+            return
+        self._unanalyzed = 0
+        threading.Thread(target=self._analyze, name="camvault-analyze", daemon=True).start()
+
+    def _analyze(self) -> None:
+        """Run ANALYZE on the event tables (on a thread of its own, off the write path)."""
+        with self._analyzing:
+            try:
+                with self._pooled("refresh the statistics", write=False) as conn:
+                    conn.execute("ANALYZE events, detections, event_ids, rollup_hourly")
+            except DatabaseError as exc:  # the next bulk load tries again
+                if not self._closed:
+                    log.warning("ANALYZE after a bulk load failed: %s", exc)
 
     def _begin(self, action: str) -> _Transaction:
         """Take a pooled connection and BEGIN; a connection found dead is replaced once."""
@@ -909,7 +938,7 @@ class PostgresBackend:
         if self._closed:
             return
         self._closed = True
-        with self._lock:
+        with self._lock, self._analyzing:
             self._pool.close()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -175,3 +176,27 @@ def test_printed_urls_never_show_a_password(given: str, shown: str) -> None:
     from camvault.backends import redacted
 
     assert redacted(given) == shown
+
+
+@needs_server
+def test_a_bulk_load_is_followed_by_fresh_planner_statistics(url: str) -> None:
+    """After ANALYZE_AFTER events the store runs ANALYZE: reltuples leaves -1 (never analyzed)."""
+    from camvault.backends.postgresql import ANALYZE_AFTER
+
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    sql = (
+        "SELECT c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = 'events_p2026_03'"
+    )
+    schema = url.rsplit("schema=", 1)[1]
+    with EventStore(url) as store:
+        store.insert_events(
+            Event(camera_id="c", event_id=f"e{i}", timestamp=start + timedelta(seconds=i))
+            for i in range(ANALYZE_AFTER - 1)
+        )
+        assert raw(url, sql, (schema,)) == [(-1.0,)]  # not yet
+        store.insert_event(Event(camera_id="c", event_id="last", timestamp=start))
+        deadline = time.monotonic() + 60
+        while raw(url, sql, (schema,))[0][0] < ANALYZE_AFTER * 0.9:
+            assert time.monotonic() < deadline, "no ANALYZE after the bulk load"
+            time.sleep(0.05)
