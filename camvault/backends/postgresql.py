@@ -34,7 +34,8 @@ from camvault.backends.base import (
     ThumbnailRef,
     run_insert_checks,
 )
-from camvault.backends.postgresql_async import PostgresFace
+from camvault.backends.greenlets import await_only, in_greenlet
+from camvault.backends.postgresql_async import AsyncFetch, PostgresFace
 from camvault.backends.postgresql_errors import translate
 from camvault.backends.postgresql_options import PostgresOptions
 from camvault.backends.postgresql_sql import (
@@ -89,6 +90,11 @@ _ROLLUP_PRUNE = (
     "AND n <= 0"
 )
 _PERSON_COLUMNS = "name, authorized, notes, created_at, updated_at"
+_MONTHS = (
+    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+    "JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace "
+    "WHERE n.nspname = %s AND p.relname = 'events'"
+)
 _BY_EVENT_ID = "(e.id, e.ts) = (SELECT id, ts FROM event_ids WHERE event_id = %s)"
 
 
@@ -281,6 +287,8 @@ class PostgresBackend:
         self.commits = 0
         self._lock = threading.Lock()
         self._analyzing = threading.Lock()
+        self.async_fetch: AsyncFetch | None = None
+        """Set by the async face: how a read under it is awaited."""
         self._unanalyzed = 0
         self._closed = False
         server: dict[str, str | int] = {
@@ -393,7 +401,13 @@ class PostgresBackend:
             raise translate(exc, action, self.location, write=write) from None
 
     def _fetch(self, action: str, query: str, params: Sequence[Any] = ()) -> list[Any]:
-        """Run one read and return its rows; retried once on a connection that was lost."""
+        """Run one read and return its rows; retried once on a connection that was lost.
+
+        Under the async face (camvault.backends.greenlets) the read is awaited on an
+        asyncio connection instead, on the event loop's thread.
+        """
+        if self.async_fetch is not None and in_greenlet():
+            return await_only(self.async_fetch(action, query, params))
         for attempt in (1, 2):
             try:
                 with self._pooled(action, write=False) as conn:
@@ -489,14 +503,10 @@ class PostgresBackend:
                 )
             )
 
-    def _read_months(self, conn: psycopg.Connection[Any]) -> set[tuple[int, int]]:
-        """Return the months that have an events partition."""
-        rows = conn.execute(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace "
-            "WHERE n.nspname = %s AND p.relname = 'events'",
-            (self.schema,),
-        ).fetchall()
+    def _read_months(self, conn: psycopg.Connection[Any] | None = None) -> set[tuple[int, int]]:
+        """Return the months that have an events partition (on ``conn``, else pooled)."""
+        args = (_MONTHS, (self.schema,))
+        rows = conn.execute(*args).fetchall() if conn else self._fetch("list partitions", *args)
         months = set()
         for (name,) in rows:
             year, number = name.removeprefix("events_p").split("_")
@@ -596,8 +606,7 @@ class PostgresBackend:
 
     def _drop_months(self, before: int) -> Iterator[PurgeBatch]:
         """Drop each month partition that lies wholly before ``before`` and retains nothing."""
-        with self._pooled("list partitions", write=True) as conn:
-            self.months = self._read_months(conn)
+        self.months = self._read_months()
         for month in sorted(self.months):
             lo, hi = month_bounds(month)
             if hi > before:
@@ -801,13 +810,13 @@ class PostgresBackend:
 
     def info(self) -> dict[str, Any]:
         """Describe the engine, schema and contents."""
-        with self._pooled("describe the database", write=False) as conn:
-            counts = {
-                table: int(conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
-                for table in ("events", "detections", "cameras", "persons", "thumbnails")
-            }
-            self.months = self._read_months(conn)
-            server = conn.info.parameter_status("server_version") or "?"
+        tables = ("events", "detections", "cameras", "persons", "thumbnails")
+        counted = ", ".join(f"(SELECT count(*) FROM {table})" for table in tables)
+        row = self._fetch(
+            "describe the database", f"SELECT current_setting('server_version'), {counted}"
+        )[0]
+        server, counts = str(row[0]), dict(zip(tables, map(int, row[1:]), strict=True))
+        self.months = self._read_months()
         stats = self._pool.get_stats()
         return {
             "engine": "postgresql",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -200,3 +202,26 @@ def test_a_bulk_load_is_followed_by_fresh_planner_statistics(url: str) -> None:
         while raw(url, sql, (schema,))[0][0] < ANALYZE_AFTER * 0.9:
             assert time.monotonic() < deadline, "no ANALYZE after the bulk load"
             time.sleep(0.05)
+
+
+@needs_server
+async def test_async_inserts_and_reads_are_awaited_without_a_thread(url: str) -> None:
+    """The async store awaits psycopg's asyncio connections: no worker thread is started."""
+
+    def workers() -> set[str]:
+        return {t.name for t in threading.enumerate() if t.name.startswith("camvault-")}
+
+    before = workers()
+    async with AsyncEventStore(url) as astore:
+        stored = await asyncio.gather(
+            *(astore.insert_event(Event(camera_id="c", event_id=f"e{i}")) for i in range(20))
+        )
+        assert stored == [True] * 20
+        pages = await asyncio.gather(*(astore.query(limit=5) for _ in range(10)))
+        assert all(len(page.events) == 5 for page in pages)
+        assert await astore.count() == 20
+        found = await astore.get_event("e3")
+        assert found is not None and found.camera_id == "c"
+        started = {name for name in workers() - before if not name.startswith("camvault-watch")}
+        assert not {n for n in started if "read" in n or "writer" in n}, started
+    assert raw(url, "SELECT count(*) FROM events") == [(20,)]
