@@ -784,6 +784,11 @@ class SQLiteBackend:
             ).fetchall()
         return [camera_from_row(r) for r in rows]
 
+    def ping(self) -> None:
+        """Run one trivial query on a reader connection."""
+        with self._reader("check the database") as conn:
+            conn.execute("SELECT 1").fetchall()
+
     def info(self) -> dict[str, Any]:
         """Describe the engine, schema and contents."""
         with self._reader("describe the database") as conn:

@@ -98,7 +98,8 @@ def test_purging_old_events_removes_their_stored_thumbnails(url: str) -> None:
         )
         for i in range(3):
             assert store.save_thumbnail(f"e{i}", picture()) is not None
-        assert store.purge(timedelta(days=1)).events == 3
+        result = store.purge(timedelta(days=1))
+        assert (result.events, result.thumbnails) == (3, 3)
     assert raw(url, "SELECT count(*) FROM thumbnails") == [(0,)]
 
 
@@ -225,3 +226,17 @@ async def test_async_inserts_and_reads_are_awaited_without_a_thread(url: str) ->
         started = {name for name in workers() - before if not name.startswith("camvault-watch")}
         assert not {n for n in started if "read" in n or "writer" in n}, started
     assert raw(url, "SELECT count(*) FROM events") == [(20,)]
+
+
+@needs_server
+def test_a_store_keeps_to_its_schema(url: str) -> None:
+    """Every table lands in the URL's schema, none in public (search_path is set per session)."""
+    schema = url.rsplit("schema=", 1)[1]
+    with EventStore(url) as store:
+        store.insert_event(Event(camera_id="c"))
+        sql = (
+            "SELECT n.nspname, count(*) FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE c.relname IN ('events', 'event_ids', 'detections', "
+            "'rollup_hourly', 'schema_migrations') AND n.nspname IN (%s, 'public') GROUP BY 1"
+        )
+        assert dict(raw(url, sql, (schema,))) == {schema: 5}
