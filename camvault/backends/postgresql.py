@@ -988,12 +988,17 @@ class PostgresBackend:
             wanted.add((now.year + index // 12, index % 12 + 1))
         self.months = self._read_months(conn)
         missing = wanted - self.months
-        if missing:
+        if not missing:
+            return
+        try:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.commit_key,))
                 for month in sorted(missing):
                     self.create_partition(conn, month)
-            self.months |= missing
+        except psycopg.errors.ReadOnlySqlTransaction:  # a read replica: reads still work
+            log.warning("%s is read-only: month partitions are not created ahead", self.location)
+            return
+        self.months |= missing
 
     # -- lifecycle --------------------------------------------------------------------
 

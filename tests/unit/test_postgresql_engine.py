@@ -240,3 +240,21 @@ def test_a_store_keeps_to_its_schema(url: str) -> None:
             "'rollup_hourly', 'schema_migrations') AND n.nspname IN (%s, 'public') GROUP BY 1"
         )
         assert dict(raw(url, sql, (schema,))) == {schema: 5}
+
+
+@needs_server
+def test_a_read_only_server_serves_reads_and_refuses_writes_clearly(url: str) -> None:
+    """A replica: reads work (no partition can be made ahead), writes say where to go."""
+    with EventStore(url) as store:
+        store.insert_event(Event(camera_id="c", event_id="e1"))
+    now = datetime.now(UTC)
+    ahead = now.year * 12 + now.month + 1  # the month after next, created ahead: drop it
+    name = f"p{ahead // 12:04d}_{ahead % 12 + 1:02d}"
+    raw(url, f"DROP TABLE events_{name}, detections_{name}")
+    read_only = url + "&options=-c%20default_transaction_read_only%3Don"
+    with EventStore(read_only) as replica:
+        assert [e.event_id for e in replica.query().events] == ["e1"]
+        with pytest.raises(DatabaseError) as caught:
+            replica.insert_event(Event(camera_id="c", event_id="e2"))
+        assert "only allows reads" in str(caught.value) and "primary" in str(caught.value)
+    assert raw(url, "SELECT event_id FROM events") == [("e1",)]
