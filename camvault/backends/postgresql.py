@@ -349,7 +349,7 @@ class PostgresBackend:
         read_threads: int,
         log_insert: InsertLog | None = None,
     ) -> PostgresFace:
-        """Native asyncio inserts (group commit on an async connection), reads on threads."""
+        """Start the asyncio face: group-committed inserts and reads awaited on the loop."""
         return PostgresFace(
             self,
             insert_group,
