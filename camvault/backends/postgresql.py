@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from camvault.backends.base import (
@@ -453,7 +454,7 @@ class PostgresBackend:
                     conn.execute("COMMIT")
                     self.commits += 1
                 except BaseException as exc:
-                    if not conn.closed and conn.info.transaction_status != 0:
+                    if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
                         with contextlib.suppress(psycopg.Error):
                             conn.execute("ROLLBACK")
                     if isinstance(exc, psycopg.Error):
