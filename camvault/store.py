@@ -184,8 +184,7 @@ class EventStore:
         ev = as_event(event)
         self._open()
         start = time.perf_counter_ns()
-        with self._backend.write_transaction("insert an event") as tx:
-            inserted = tx.insert(ev)
+        inserted = self._backend.insert_alone([ev], "insert an event")[0]
         self._log_insert(ev, inserted, time.perf_counter_ns() - start)
         return inserted
 
@@ -213,8 +212,7 @@ class EventStore:
             return outcomes
         self._open()
         try:
-            with self._backend.write_transaction("insert a group of events") as tx:
-                stored = tx.insert_many([ev for _, ev in valid])
+            stored = self._backend.insert_alone([ev for _, ev in valid], "insert a group of events")
             for (index, _), inserted in zip(valid, stored, strict=True):
                 outcomes[index] = inserted
         except Exception as exc:  # isolated below, each item alone
@@ -224,8 +222,7 @@ class EventStore:
                 # Isolate whatever failed: each event in a transaction of its own.
                 for index, ev in valid:
                     try:
-                        with self._backend.write_transaction("insert an event") as tx:
-                            outcomes[index] = tx.insert(ev)
+                        outcomes[index] = self._backend.insert_alone([ev], "insert an event")[0]
                     except Exception as item_exc:  # this item's outcome
                         outcomes[index] = item_exc
         end = time.perf_counter_ns()

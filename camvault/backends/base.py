@@ -155,6 +155,10 @@ class Backend(Protocol):
         """Open a write transaction; ``action`` names it in error messages."""
         ...
 
+    def insert_alone(self, events: Sequence[Event], action: str) -> list[bool]:
+        """Insert events in one transaction of their own (single inserts, group commits)."""
+        ...
+
     def get_event(self, event_id: str) -> Event | None:
         """Return one event by id, or None."""
         ...

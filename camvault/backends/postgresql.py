@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import select
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -297,7 +298,8 @@ class PostgresBackend:
             conninfo, connect_timeout=max(1, round(options.connect_timeout))
         )
         self.settings = sql.SQL(
-            "SET search_path TO {}; SET statement_timeout = {}; SET lock_timeout = {}"
+            "SET search_path TO {}; SET statement_timeout = {}; SET lock_timeout = {}; "
+            "SET parallel_setup_cost = 10000"  # no parallel workers for millisecond queries
         ).format(
             sql.Identifier(self.schema),
             sql.Literal(round(options.statement_timeout * 1000)),
@@ -489,6 +491,57 @@ class PostgresBackend:
             except DatabaseError as exc:  # the next bulk load tries again
                 if not self._closed:
                     log.warning("ANALYZE after a bulk load failed: %s", exc)
+
+    def _take(self, action: str) -> psycopg.Connection[Any]:
+        """Take a pooled connection that is not known dead (no round trip to find out).
+
+        An idle connection has nothing to read; one that has (the server's goodbye when it
+        was terminated, or end of file) is closed and replaced.
+        """
+        for _ in range(self.options.pool_size + 1):
+            try:
+                conn = self._pool.getconn()
+            except PoolTimeout as exc:
+                raise translate(exc, action, self.location, write=True) from None
+            if not select.select([conn.fileno()], [], [], 0)[0]:
+                return conn
+            conn.close()
+            self._pool.putconn(conn)  # the pool discards a closed connection
+        raise translate(
+            PoolTimeout("every pooled connection was dead"), action, self.location, write=True
+        )
+
+    def insert_alone(self, events: Sequence[Event], action: str) -> list[bool]:
+        """Insert events in one transaction of their own: one statement, one round trip.
+
+        Used for single inserts and group commits. A batch that needs a new partition or is
+        large enough for COPY takes the general write transaction.
+        """
+        months = {month_of(to_micros(event.timestamp)) for event in events}
+        if months - self.months or len(events) >= COPY_MIN:
+            with self.write_transaction(action) as tx:
+                return tx.insert_many(events)
+        if self.listeners.publishing:
+            raise DatabaseError(
+                f"cannot {action} from a commit listener; hand the work to another thread"
+            )
+        rows = insert_rows(events)
+        with self._lock:
+            conn = self._take(action)
+            try:  # autocommit: the statement is its own transaction
+                stored = conn.execute(INSERT_ARRAYS, array_params(self.commit_key, rows)).fetchall()
+            except psycopg.Error as exc:
+                raise translate(exc, action, self.location, write=True) from None
+            finally:
+                self._pool.putconn(conn)
+            self.commits += 1
+            published: list[tuple[int, Event]] = []
+            result = outcomes(events, stored, published if self.listeners else None)
+            self.count_inserted(len(stored))
+            if published:
+                published.sort(key=lambda pair: pair[0])
+                self.listeners.publish([event for _, event in published])
+        return result
 
     def _begin(self, action: str) -> _Transaction:
         """Take a pooled connection and BEGIN; a connection found dead is replaced once."""

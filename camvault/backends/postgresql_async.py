@@ -237,9 +237,9 @@ class PostgresFace:
             raise LookupError("a partition is missing")  # the sync path creates it
         pool = await self._connection_pool()
         key = backend.commit_key
-        async with pool.connection() as conn, conn.transaction():
+        async with pool.connection() as conn:
             if len(rows) >= COPY_MIN:
-                async with conn.cursor() as cur:
+                async with conn.transaction(), conn.cursor() as cur:
                     await cur.execute(STAGING)
                     async with cur.copy(COPY_SQL) as copy:
                         for row in rows:
@@ -247,7 +247,7 @@ class PostgresFace:
                     await cur.execute(INSERT_STAGED, (key,))
                     stored = await cur.fetchall()
                     await cur.execute("TRUNCATE camvault_staging")
-            else:
+            else:  # autocommit: one statement, its own transaction, one round trip
                 cur = await conn.execute(INSERT_ARRAYS, array_params(key, rows))
                 stored = await cur.fetchall()
         published: list[tuple[int, Event]] = []

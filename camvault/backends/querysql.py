@@ -49,7 +49,12 @@ class Dialect:
     """The remainder operator as the driver wants it written (psycopg: ``%%``)."""
 
     def one_of(self, column: str, values: tuple[Any, ...]) -> tuple[str, list[Any]]:
-        """Return ``column`` matching any of ``values``, and the parameters."""
+        """Return ``column`` matching any of ``values``, and the parameters.
+
+        One value is a plain ``=``: an index on the column then also gives its order.
+        """
+        if len(values) == 1:
+            return f"{column} = {self.mark}", [values[0]]
         if self.arrays:
             return f"{column} = ANY({self.mark})", [list(values)]
         return f"{column} IN ({', '.join([self.mark] * len(values))})", list(values)

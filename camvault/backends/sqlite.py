@@ -421,6 +421,11 @@ class SQLiteBackend:
             if tx.stored and self.listeners:  # after the commit, before the next one: in order
                 self.listeners.publish(tx.stored)
 
+    def insert_alone(self, events: Sequence[Event], action: str) -> list[bool]:
+        """Insert events in one write transaction of their own."""
+        with self.write_transaction(action) as tx:
+            return tx.insert_many(events)
+
     def add_commit_listener(self, callback: CommitListener) -> Callable[[], None]:
         """Call ``callback`` with the events of each commit that stored some; returns remove.
 
