@@ -109,7 +109,7 @@ def _lock_key(purpose: str, schema: str) -> int:
 class _Transaction:
     """An open write transaction on one pooled connection."""
 
-    __slots__ = ("_backend", "_collect", "conn", "months", "stored")
+    __slots__ = ("_backend", "_collect", "conn", "locked", "months", "stored")
 
     def __init__(self, backend: PostgresBackend, conn: psycopg.Connection[Any]) -> None:
         self._backend = backend
@@ -117,10 +117,13 @@ class _Transaction:
         self.stored: list[tuple[int, Event]] = []  # (position, event) for the listeners
         self.months: set[tuple[int, int]] = set()  # partitions created in this transaction
         self._collect = bool(backend.listeners)
+        self.locked = False
 
     def lock(self) -> None:
         """Take the commit lock (held until the transaction ends)."""
-        self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._backend.commit_key,))
+        if not self.locked:
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._backend.commit_key,))
+            self.locked = True
 
     def insert(self, event: Event) -> bool:
         """Insert one event and its detections; False if its event_id already exists."""
@@ -131,6 +134,11 @@ class _Transaction:
         for event in events:
             run_insert_checks(event)
         rows = [event_to_row(event) for event in events]
+        # The commit lock comes before any table lock: the insert statement locks its tables
+        # when it starts, and waiting for the commit lock while holding them deadlocks with a
+        # session that holds it and wants the tables exclusively (creating or dropping a
+        # month's partition).
+        self.lock()
         self._partitions({_month_of(row[1]) for row in rows})
         key = self._backend.commit_key
         if len(rows) >= COPY_MIN:
@@ -207,12 +215,12 @@ class _Transaction:
     def savepoint(self) -> Iterator[None]:
         """Scope a part of the transaction that rolls back alone if it raises."""
         self.conn.execute("SAVEPOINT one")
-        stored, months = len(self.stored), set(self.months)
+        stored, months, locked = len(self.stored), set(self.months), self.locked
         try:
             yield
         except BaseException:
             del self.stored[stored:]
-            self.months = months
+            self.months, self.locked = months, locked  # a lock taken inside is released
             self.conn.execute("ROLLBACK TO SAVEPOINT one")
             self.conn.execute("RELEASE SAVEPOINT one")
             raise
