@@ -359,6 +359,7 @@ class PostgresBackend:
             except DatabaseError as exc:
                 if attempt == 2 or not isinstance(exc.__context__, psycopg.OperationalError):
                     raise
+                self._pool.check()  # the other idle connections died with it (a restart)
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
@@ -411,6 +412,7 @@ class PostgresBackend:
                 self._pool.putconn(conn)  # the pool discards a broken connection
                 if attempt == 2 or not isinstance(exc, psycopg.OperationalError):
                     raise translate(exc, action, self.location, write=True) from None
+                self._pool.check()  # the other idle connections died with it (a restart)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def create_partition(self, conn: psycopg.Connection[Any], month: tuple[int, int]) -> None:
