@@ -163,6 +163,10 @@ class _Transaction:
 
     def _partitions(self, months: set[tuple[int, int]]) -> None:
         """Create the month partitions these events need that do not exist yet."""
+        if months and min(months) < _month_of(to_micros(datetime.now(UTC))):
+            # a purge in another process may have dropped a past month this one still
+            # remembers: ask the catalog (stable now, under the commit lock)
+            self._backend.months = self._backend._read_months(self.conn)
         missing = months - self._backend.months - self.months
         if not missing:
             return
