@@ -197,6 +197,8 @@ class PostgresFace:
             await self._pool.open()
         key = backend.commit_key
         async with self._pool.connection() as conn, conn.transaction():
+            # the commit lock before the statement locks its tables (see insert_many)
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
             if len(rows) >= COPY_MIN:
                 async with conn.cursor() as cur:
                     await cur.execute(STAGING)
