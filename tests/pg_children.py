@@ -7,13 +7,14 @@ sees every failure instead of a silent exit.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from camvault import DetectedObject, Event, EventStore
+from camvault import AsyncEventStore, BatchResult, DetectedObject, Event, EventStore
 
 RACE_START = datetime(2026, 7, 3, 5, 17, tzinfo=UTC)
 """Timestamp of the race's event 0; ids step 317 minutes apart, over about 22 months."""
@@ -78,29 +79,56 @@ def _report(queue: Any, body: Callable[[], Any]) -> None:
         queue.put(("error", traceback.format_exc()))
 
 
-def insert_race(url: str, plan: list[tuple[str, list[int]]], barrier: Any, queue: Any) -> None:
-    """Open a store, wait for the others, run ``plan``; report inserted/duplicates/failed."""
+def insert_race(
+    url: str, plan: list[tuple[str, list[int]]], api: str, barrier: Any, queue: Any
+) -> None:
+    """Open a store, wait for the others, run ``plan``; report inserted/duplicates/failed.
+
+    With ``api="async"`` an AsyncEventStore runs it: the single inserts are issued all at
+    once (so they are committed in groups), the batches one after the other.
+    """
 
     def body() -> dict[str, Any]:
+        if api == "async":
+            return asyncio.run(_insert_race_async(url, plan, barrier))
+        singles: list[bool] = []
+        batches: list[BatchResult] = []
         with EventStore(url) as store:
             barrier.wait(30)
-            inserted = duplicates = failed = 0
-            errors: list[str] = []
-            for kind, ids in plan:
+            for kind, ids in plan:  # in the plan's order
                 if kind == "one":
-                    if store.insert_event(race_event(ids[0])):
-                        inserted += 1
-                    else:
-                        duplicates += 1
-                    continue
-                result = store.insert_events([race_event(n) for n in ids])
-                inserted += result.inserted
-                duplicates += result.duplicates
-                failed += result.failed
-                errors += [f.error for f in result.errors]
-        return {"inserted": inserted, "duplicates": duplicates, "failed": failed, "errors": errors}
+                    singles.append(store.insert_event(race_event(ids[0])))
+                else:
+                    batches.append(store.insert_events([race_event(n) for n in ids]))
+        return _tally(singles, batches)
 
     _report(queue, body)
+
+
+async def _insert_race_async(
+    url: str, plan: list[tuple[str, list[int]]], barrier: Any
+) -> dict[str, Any]:
+    """The async side of insert_race."""
+    async with AsyncEventStore(url) as astore:
+        await asyncio.to_thread(barrier.wait, 30)
+        pending = [astore.insert_event(race_event(ids[0])) for kind, ids in plan if kind == "one"]
+        singles = await asyncio.gather(*pending)
+        batches = [
+            await astore.insert_events([race_event(n) for n in ids])
+            for kind, ids in plan
+            if kind == "batch"
+        ]
+    return _tally(singles, batches)
+
+
+def _tally(singles: list[bool], batches: list[BatchResult]) -> dict[str, Any]:
+    """Sum the outcomes of single inserts and batches."""
+    return {
+        "inserted": sum(singles) + sum(b.inserted for b in batches),
+        "duplicates": singles.count(False) + sum(b.duplicates for b in batches),
+        "failed": sum(b.failed for b in batches),
+        "errors": [f.error for b in batches for f in b.errors],
+    }
 
 
 def open_at_once(url: str, barrier: Any, queue: Any) -> None:

@@ -28,7 +28,7 @@ from camvault.cli import app
 from camvault.errors import DatabaseBusyError, DatabaseError, DatabaseWriteError
 from camvault.sample import SAMPLE_PERSONS, sample_events
 from tests import pg_children
-from tests.conftest import POSTGRES_URL, drop_schema, postgres_url
+from tests.conftest import POSTGRES_URL, SyncOverAsync, drop_schema, postgres_url
 from tests.unit.test_cli_errors import one_line_error
 
 pytestmark = pytest.mark.skipif(
@@ -145,9 +145,10 @@ def test_four_processes_inserting_overlapping_ids_store_each_exactly_once(pg_url
     EventStore(pg_url).close()  # the schema exists before the race (migrations race below)
     plans = [pg_children.race_plan(w, PER_WORKER, STRIDE) for w in range(WORKERS)]
     barrier, queue = SPAWN.Barrier(WORKERS), SPAWN.Queue()
+    apis = ["sync", "async"] * (WORKERS // 2)  # half of them through AsyncEventStore
     processes = [
-        SPAWN.Process(target=pg_children.insert_race, args=(pg_url, plan, barrier, queue))
-        for plan in plans
+        SPAWN.Process(target=pg_children.insert_race, args=(pg_url, plan, api, barrier, queue))
+        for plan, api in zip(plans, apis, strict=True)
     ]
     for process in processes:
         process.start()
@@ -183,6 +184,59 @@ def test_four_processes_inserting_overlapping_ids_store_each_exactly_once(pg_url
     assert_rollups(pg_url, events)
     cameras = raw(pg_url, "SELECT camera_id FROM cameras ORDER BY 1")
     assert cameras == [("cam-0",), ("cam-1",), ("cam-2",)]
+
+
+@pytest.mark.parametrize("api", ["sync", "async"])
+def test_an_insert_waiting_for_the_commit_lock_holds_no_table_lock(pg_url: str, api: str) -> None:
+    """Whoever holds the commit lock can take the tables exclusively (a partition made or
+    dropped) while inserts queue behind it: no insert waits for it holding a table lock."""
+    name = f"cvorder_{api}_" + schema_of(pg_url)
+    url = f"{pg_url}&application_name={name}"
+    store: Any = EventStore(url) if api == "sync" else SyncOverAsync(url)
+    at = datetime(2026, 11, 4, 6, tzinfo=UTC)
+    try:
+        assert store.insert_event(Event(event_id="first", camera_id="porch", timestamp=at))
+        outcome: dict[str, Any] = {}
+
+        def write() -> None:
+            try:
+                late = Event(event_id="late", camera_id="porch", timestamp=at)
+                outcome["result"] = store.insert_event(late)
+            except Exception as exc:  # the test looks at it below
+                outcome["error"] = exc
+
+        assert POSTGRES_URL is not None
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as holder:
+            holder.execute(f'SET search_path TO "{schema_of(pg_url)}"')
+            holder.execute("SET lock_timeout = '5s'")
+            holder.execute("SELECT pg_advisory_lock(%s)", (_commit_key(store),))
+            writer = threading.Thread(target=write)
+            writer.start()
+            wait_until(
+                lambda: _sessions(name, "wait_event = 'advisory'") == 1,
+                "the insert waits for the commit lock",
+            )
+            held = holder.execute(
+                "SELECT l.relation::regclass::text FROM pg_locks l "
+                "JOIN pg_stat_activity a ON a.pid = l.pid WHERE a.application_name = %s "
+                "AND l.locktype = 'relation' AND l.relation = ANY(%s::regclass[])",
+                (name, ["events", "detections", "event_ids"]),
+            ).fetchall()
+            assert held == []  # else a session holding the commit lock waits on it: deadlock
+            with holder.transaction():  # what creating or dropping a partition needs
+                holder.execute("LOCK TABLE events, detections, event_ids IN ACCESS EXCLUSIVE MODE")
+            holder.execute("SELECT pg_advisory_unlock_all()")
+            writer.join(DEADLINE)
+        assert outcome == {"result": True}
+    finally:
+        store.close()
+    assert raw(pg_url, "SELECT event_id FROM events ORDER BY id") == [("first",), ("late",)]
+
+
+def _commit_key(store: Any) -> int:
+    """The advisory lock key a store's write transactions take (sync or async face)."""
+    inner = store if isinstance(store, EventStore) else store.astore.store
+    return int(inner._backend.commit_key)  # type: ignore[union-attr]
 
 
 # -- 2. two processes migrate a brand-new schema at the same instant ---------------------
