@@ -7,6 +7,7 @@ SQL through psycopg and the data the test generated itself, never another store 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import multiprocessing
 import threading
@@ -52,6 +53,11 @@ def pg_url(tmp_path: Path) -> Iterator[str]:
     url = postgres_url(tmp_path)
     yield url
     drop_schema(url)
+
+
+def thumbnails_in(url: str, kept_in: str) -> str:
+    """A test URL with its store's thumbnails kept in ``files`` or in the ``database``."""
+    return url.replace("thumbnails=files", f"thumbnails={kept_in}")
 
 
 def schema_of(url: str) -> str:
@@ -511,28 +517,33 @@ def _partitions(url: str) -> set[str]:
     return {r[0] for r in rows}
 
 
+@pytest.mark.parametrize("kept_in", ["files", "database"])
 def test_purge_drops_old_months_keeps_retained_and_edge_rows_and_months_come_back(
-    pg_url: str, tmp_path: Path
+    pg_url: str, kept_in: str
 ) -> None:
     events = _month_events()
     cutoff = datetime(2025, 4, 12, tzinfo=UTC)
     survivors = [e for e in events if e.timestamp >= cutoff or e.retain]
     removed = [e for e in events if e not in survivors]
-    thumbs = tmp_path / "thumbs"
-    with EventStore(pg_url, thumbnails_dir=thumbs) as store:
+    url = thumbnails_in(pg_url, kept_in)
+    with EventStore(url) as store:
         assert store.insert_events(events).inserted == len(events)
-        other = EventStore(pg_url)  # another process's store: it has seen the 2025 months
+        other = EventStore(url)  # another process's store: it has seen the 2025 months
         files = {}
         for event in events:
             path = store.save_thumbnail(event.event_id, _image())
-            assert path is not None and path.is_file()
+            assert path is not None and path.is_file() == (kept_in == "files")
             files[event.event_id] = path
+        stored = raw(pg_url, "SELECT count(*) FROM thumbnails")
+        assert stored == [(len(events) if kept_in == "database" else 0,)]
         months = {f"{t}_p2025_{m:02d}" for t in ("events", "detections") for m in range(1, 7)}
         assert _partitions(pg_url) == months
 
         result = store.purge(older_than=datetime.now(UTC) - cutoff)
 
-        assert (int(result), result.thumbnails) == (len(removed), len(removed))
+        assert int(result) == len(removed)
+        if kept_in == "files":  # database: see the xfail test below
+            assert result.thumbnails == len(removed)
         gone = {f"{t}_p2025_{m:02d}" for t in ("events", "detections") for m in (1, 2)}
         assert _partitions(pg_url) == months - gone  # March keeps its retained event
         schema = schema_of(pg_url)
@@ -543,7 +554,13 @@ def test_purge_drops_old_months_keeps_retained_and_edge_rows_and_months_come_bac
         detections = raw(pg_url, "SELECT count(*) FROM detections")
         assert detections == [(sum(len(e.detected_objects) for e in survivors),)]
         assert_rollups(pg_url, survivors)
-        assert {e for e, p in files.items() if p.exists()} == {e.event_id for e in survivors}
+        if kept_in == "files":
+            assert {e for e, p in files.items() if p.exists()} == {e.event_id for e in survivors}
+        else:
+            assert sorted(r[0] for r in raw(pg_url, "SELECT event_id FROM thumbnails")) == ids
+        assert {e.event_id for e in survivors} == {
+            e.event_id for e in events if store.read_thumbnail(e.event_id) is not None
+        }
 
         # an old event into a dropped month: its partition comes back, from either store
         again = [
@@ -569,6 +586,21 @@ def test_purge_drops_old_months_keeps_retained_and_edge_rows_and_months_come_bac
         assert_rollups(pg_url, [*survivors, *again])
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="store.purge counts only thumbnail files it deleted; rows deleted from the "
+    "thumbnails table are not counted (defect in camvault/store.py, outside the backend)",
+)
+def test_purge_counts_the_thumbnails_it_removes_from_the_database(pg_url: str) -> None:
+    at = datetime(2025, 2, 3, tzinfo=UTC)
+    with EventStore(thumbnails_in(pg_url, "database")) as store:
+        assert store.insert_event(Event(event_id="old", camera_id="porch", timestamp=at))
+        assert store.save_thumbnail("old", _image()) is not None
+        result = store.purge(older_than=timedelta(days=30))
+    assert raw(pg_url, "SELECT count(*) FROM thumbnails") == [(0,)]
+    assert (int(result), result.thumbnails) == (1, 1)
+
+
 def _image() -> Image.Image:
     """A small image to make thumbnails from."""
     return Image.new("RGB", (32, 24), (200, 80, 40))
@@ -589,10 +621,11 @@ def _copy(src: str, dst: str) -> dict[str, Any]:
     return summary
 
 
+@pytest.mark.parametrize("kept_in", ["files", "database"])
 def test_copy_to_postgresql_and_back_keeps_every_event_person_and_thumbnail(
-    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pg_url: str, tmp_path: Path, kept_in: str
 ) -> None:
-    monkeypatch.chdir(tmp_path)  # the PostgreSQL store's thumbnail files go below here
+    middle = thumbnails_in(pg_url, kept_in)
     source, back = tmp_path / "source.db", tmp_path / "back.db"
     events = list(sample_events(COPIED, seed=11, end=datetime(2026, 10, 30, tzinfo=UTC)))
     events[0].retain = True
@@ -606,8 +639,8 @@ def test_copy_to_postgresql_and_back_keeps_every_event_person_and_thumbnail(
             assert store.save_thumbnail(events[index].event_id, image) is not None
             sizes[events[index].event_id] = image.size
 
-    there = _copy(str(source), pg_url)
-    home = _copy(pg_url, str(back))
+    there = _copy(str(source), middle)
+    home = _copy(middle, str(back))
     wanted = {"events_copied": COPIED, "thumbnails": len(sizes), "failed": 0, "persons": 3}
     for summary in (there, home):
         assert {k: summary[k] for k in wanted} == wanted
@@ -615,15 +648,17 @@ def test_copy_to_postgresql_and_back_keeps_every_event_person_and_thumbnail(
 
     with EventStore(source, create=False) as src:
         originals = {e.event_id: src.get_event(e.event_id) for e in events}
-    with EventStore(pg_url) as mid, EventStore(back, create=False) as dst:
+    with EventStore(middle) as mid, EventStore(back, create=False) as dst:
         for store in (mid, dst):
             _assert_copied(store, originals, sizes)
     assert raw(pg_url, "SELECT count(*), count(*) FILTER (WHERE retain) FROM events") == [
         (COPIED, 1)
     ]
+    in_rows = raw(pg_url, "SELECT count(*) FROM thumbnails")
+    assert in_rows == [(len(sizes) if kept_in == "database" else 0,)]
 
     # a rerun finds everything there and copies nothing
-    for src_url, dst_url in ((str(source), pg_url), (pg_url, str(back))):
+    for src_url, dst_url in ((str(source), middle), (middle, str(back))):
         again = _copy(src_url, dst_url)
         assert (again["events_copied"], again["already_there"]) == (0, COPIED)
         assert (again["thumbnails"], again["thumbnails_already_there"]) == (0, len(sizes))
@@ -633,19 +668,22 @@ def test_copy_to_postgresql_and_back_keeps_every_event_person_and_thumbnail(
 def _assert_copied(
     store: EventStore, originals: dict[str, Event | None], sizes: dict[str, tuple[int, int]]
 ) -> None:
-    """Each source event is in ``store`` field for field; thumbnails its own files; persons."""
+    """Each source event is in ``store`` field for field, its thumbnail the store's own."""
+    in_files = store.info().get("thumbnails") != "database"
     for event_id, original in originals.items():
         copy = store.get_event(event_id)
         assert original is not None and copy is not None
         want, got = original.model_dump(), copy.model_dump()
         mine, theirs = want.pop("thumbnail_path"), got.pop("thumbnail_path")
         assert got == want
-        if event_id in sizes:  # a file of the copy's own, of the same picture
-            assert theirs != mine and Path(theirs).is_file()
-            assert Path(theirs).resolve().is_relative_to(store.thumbnails_dir.resolve())
-            assert Image.open(theirs).size == sizes[event_id]
+        found = store.read_thumbnail(event_id)
+        if event_id in sizes:  # the copy's own thumbnail (a file or a row), the same picture
+            assert theirs != mine and found is not None
+            assert Image.open(io.BytesIO(found[0])).size == sizes[event_id]
+            assert Path(theirs).is_relative_to(store.thumbnails_dir)
+            assert Path(theirs).is_file() == in_files
         else:
-            assert theirs is None
+            assert theirs is None and found is None
     fields = {"name", "authorized", "notes"}
     assert [p.model_dump(include=fields) for p in store.list_persons()] == [
         p.model_dump(include=fields) for p in SAMPLE_PERSONS
