@@ -26,7 +26,12 @@ from typer.testing import CliRunner
 
 from camvault import AsyncEventStore, DetectedObject, Event, EventStore
 from camvault.cli import app
-from camvault.errors import DatabaseBusyError, DatabaseError, DatabaseWriteError
+from camvault.errors import (
+    DatabaseBusyError,
+    DatabaseError,
+    DatabaseWriteError,
+    InvalidInputError,
+)
 from camvault.sample import SAMPLE_PERSONS, sample_events
 from tests import pg_children
 from tests.conftest import POSTGRES_URL, SyncOverAsync, drop_schema, postgres_url
@@ -688,6 +693,29 @@ def _assert_copied(
     assert [p.model_dump(include=fields) for p in store.list_persons()] == [
         p.model_dump(include=fields) for p in SAMPLE_PERSONS
     ]
+
+
+# -- schema names --------------------------------------------------------------------------
+
+
+def test_the_longest_schema_name_accepted_stores_and_notifies_and_a_longer_one_is_refused(
+    pg_url: str,
+) -> None:
+    base = schema_of(pg_url) + "_"
+    longest = pg_url.replace(f"schema={schema_of(pg_url)}", f"schema={base.ljust(54, 'x')}")
+    try:
+        with EventStore(longest) as store:  # every commit notifies camvault_<schema>
+            assert store.insert_event(Event(event_id="one", camera_id="porch"))
+        assert raw(longest, "SELECT event_id FROM events") == [("one",)]
+    finally:
+        drop_schema(longest)
+    longer = longest.replace(f"schema={base}", f"schema={base}y")
+    try:
+        with pytest.raises(InvalidInputError) as caught:
+            EventStore(longer).close()
+    finally:
+        drop_schema(longer)
+    assert "schema" in str(caught.value)
 
 
 # -- 7. the CLI on a PostgreSQL URL ----------------------------------------------------------
