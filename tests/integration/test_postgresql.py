@@ -758,3 +758,11 @@ def test_cli_query_and_stats_read_a_postgresql_store(pg_url: str) -> None:
 def test_cli_names_a_bad_url_option_in_one_line(pg_url: str) -> None:
     done = runner.invoke(app, ["stats", "--db", pg_url + "&pool_size=x"])
     assert "pool_size" in one_line_error(done)
+
+
+def test_cli_says_an_unreachable_server_in_one_line_without_the_password(tmp_path: Path) -> None:
+    url = "postgresql://postgres:s3cret@127.0.0.1:1/test?schema=nowhere&connect_timeout=2"
+    into = str(tmp_path / "copy.db")
+    for command in (["info", "--db", url], ["query", "--db", url], ["copy", url, into]):
+        line = one_line_error(runner.invoke(app, command))
+        assert "127.0.0.1:1" in line and "s3cret" not in line
