@@ -173,3 +173,39 @@ def watched_writer(url: str, go: Any, queue: Any) -> None:
             }
 
     _report(queue, body)
+
+
+def old_event(number: int) -> Event:
+    """Event ``old-<number>``: in January or February 2025, with 0 to 2 detections."""
+    return Event(
+        event_id=f"old-{number:05d}",
+        camera_id=f"cam-{number % 2}",
+        timestamp=datetime(2025, 1 + number % 2, 1 + number % 28, number % 24, tzinfo=UTC),
+        detected_objects=[
+            DetectedObject(label=LABELS[(number + k) % 3], confidence=0.75)
+            for k in range(number % 3)
+        ],
+        person_name="carol" if number % 7 == 0 else None,
+    )
+
+
+def old_inserter(url: str, sizes: list[int], barrier: Any, queue: Any) -> None:
+    """Insert old events in commits of ``sizes`` (1: insert_event) while others purge them."""
+
+    def body() -> int:
+        inserted = 0
+        with EventStore(url) as store:
+            barrier.wait(30)
+            n = 0
+            for size in sizes:
+                events = [old_event(n + i) for i in range(size)]
+                n += size
+                if size == 1:
+                    inserted += store.insert_event(events[0])
+                else:
+                    result = store.insert_events(events)
+                    assert result.failed == 0, result.errors
+                    inserted += result.inserted
+        return inserted
+
+    _report(queue, body)
