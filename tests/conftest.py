@@ -23,7 +23,7 @@ from camvault import AsyncEventStore, DetectedObject, Event, EventStore
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
-POSTGRES_URL = os.environ.get("CAMVAULT_TEST_POSTGRES_URL")
+POSTGRES_URL = os.environ.get("CAMVAULT_TEST_POSTGRES_URL") or None
 """The shared PostgreSQL server of the tests (set by .ci/run); its tests skip without it."""
 
 _schemas: set[str] = set()

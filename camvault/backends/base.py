@@ -110,7 +110,11 @@ class AsyncFace(Protocol):
         ...
 
     async def read(self, call: Callable[[], T]) -> T:
-        """Run a read (or other work that needs no writer)."""
+        """Run a read: store methods that only read."""
+        ...
+
+    async def work(self, call: Callable[[], T]) -> T:
+        """Run other work that needs no writer's turn (encoding an image, then a write)."""
         ...
 
     async def close(self) -> None:

@@ -34,7 +34,8 @@ from camvault.backends.base import (
     ThumbnailRef,
     run_insert_checks,
 )
-from camvault.backends.postgresql_async import PostgresFace
+from camvault.backends.greenlets import await_only, in_greenlet
+from camvault.backends.postgresql_async import AsyncFetch, PostgresFace
 from camvault.backends.postgresql_errors import translate
 from camvault.backends.postgresql_options import PostgresOptions
 from camvault.backends.postgresql_sql import (
@@ -69,6 +70,8 @@ log = logging.getLogger("camvault")
 
 T = TypeVar("T")
 
+ANALYZE_AFTER = 50_000
+"""Events stored by this process that make it refresh the planner's statistics (ANALYZE)."""
 COPY_MIN = 64
 """Batches of at least this many events go through COPY; smaller ones through arrays."""
 _AHEAD = 2
@@ -87,6 +90,11 @@ _ROLLUP_PRUNE = (
     "AND n <= 0"
 )
 _PERSON_COLUMNS = "name, authorized, notes, created_at, updated_at"
+_MONTHS = (
+    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+    "JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace "
+    "WHERE n.nspname = %s AND p.relname = 'events'"
+)
 _BY_EVENT_ID = "(e.id, e.ts) = (SELECT id, ts FROM event_ids WHERE event_id = %s)"
 
 
@@ -143,13 +151,14 @@ def _lock_key(purpose: str, schema: str) -> int:
 class _Transaction:
     """An open write transaction on one pooled connection."""
 
-    __slots__ = ("_backend", "_collect", "conn", "locked", "months", "stored")
+    __slots__ = ("_backend", "_collect", "conn", "inserted", "locked", "months", "stored")
 
     def __init__(self, backend: PostgresBackend, conn: psycopg.Connection[Any]) -> None:
         self._backend = backend
         self.conn = conn
         self.stored: list[tuple[int, Event]] = []  # (position, event) for the listeners
         self.months: set[tuple[int, int]] = set()  # partitions created in this transaction
+        self.inserted = 0
         self._collect = bool(backend.listeners)
         self.locked = False
 
@@ -183,6 +192,7 @@ class _Transaction:
                 cur.execute("TRUNCATE camvault_staging")
         else:
             stored = self.conn.execute(INSERT_ARRAYS, array_params(key, rows)).fetchall()
+        self.inserted += len(stored)
         return outcomes(events, stored, self.stored if self._collect else None)
 
     def _partitions(self, months: set[tuple[int, int]]) -> None:
@@ -288,6 +298,10 @@ class PostgresBackend:
         self.schema_version = 0
         self.commits = 0
         self._lock = threading.Lock()
+        self._analyzing = threading.Lock()
+        self.async_fetch: AsyncFetch | None = None
+        """Set by the async face: how a read under it is awaited."""
+        self._unanalyzed = 0
         self._closed = False
         server: dict[str, str | int] = {
             "connect_timeout": max(1, round(options.connect_timeout)),
@@ -399,7 +413,13 @@ class PostgresBackend:
             raise translate(exc, action, self.location, write=write) from None
 
     def _fetch(self, action: str, query: str, params: Sequence[Any] = ()) -> list[Any]:
-        """Run one read and return its rows; retried once on a connection that was lost."""
+        """Run one read and return its rows; retried once on a connection that was lost.
+
+        Under the async face (camvault.backends.greenlets) the read is awaited on an
+        asyncio connection instead, on the event loop's thread.
+        """
+        if self.async_fetch is not None and in_greenlet():
+            return await_only(self.async_fetch(action, query, params))
         for attempt in (1, 2):
             try:
                 with self._pooled(action, write=False) as conn:
@@ -437,9 +457,32 @@ class PostgresBackend:
             finally:
                 self._pool.putconn(conn)
             self.months |= tx.months
+            self.count_inserted(tx.inserted)
             if tx.stored and self.listeners:
                 tx.stored.sort(key=lambda pair: pair[0])
                 self.listeners.publish([event for _, event in tx.stored])
+
+    def count_inserted(self, n: int) -> None:
+        """Note ``n`` events stored; after many (an import, a copy) refresh the statistics.
+
+        The planner's statistics drive index choice; autovacuum refreshes them on a server
+        where it runs, and this makes sure a bulk load is followed by ANALYZE either way.
+        """
+        self._unanalyzed += n
+        if self._unanalyzed < ANALYZE_AFTER or self._analyzing.locked():
+            return
+        self._unanalyzed = 0
+        threading.Thread(target=self._analyze, name="camvault-analyze", daemon=True).start()
+
+    def _analyze(self) -> None:
+        """Run ANALYZE on the event tables (on a thread of its own, off the write path)."""
+        with self._analyzing:
+            try:
+                with self._pooled("refresh the statistics", write=False) as conn:
+                    conn.execute("ANALYZE events, detections, event_ids, rollup_hourly")
+            except DatabaseError as exc:  # the next bulk load tries again
+                if not self._closed:
+                    log.warning("ANALYZE after a bulk load failed: %s", exc)
 
     def _begin(self, action: str) -> _Transaction:
         """Take a pooled connection and BEGIN; a connection found dead is replaced once."""
@@ -474,14 +517,10 @@ class PostgresBackend:
                 )
             )
 
-    def _read_months(self, conn: psycopg.Connection[Any]) -> set[tuple[int, int]]:
-        """Return the months that have an events partition."""
-        rows = conn.execute(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace "
-            "WHERE n.nspname = %s AND p.relname = 'events'",
-            (self.schema,),
-        ).fetchall()
+    def _read_months(self, conn: psycopg.Connection[Any] | None = None) -> set[tuple[int, int]]:
+        """Return the months that have an events partition (on ``conn``, else pooled)."""
+        args = (_MONTHS, (self.schema,))
+        rows = conn.execute(*args).fetchall() if conn else self._fetch("list partitions", *args)
         months = set()
         for (name,) in rows:
             year, number = name.removeprefix("events_p").split("_")
@@ -581,8 +620,7 @@ class PostgresBackend:
 
     def _drop_months(self, before: int) -> Iterator[PurgeBatch]:
         """Drop each month partition that lies wholly before ``before`` and retains nothing."""
-        with self._pooled("list partitions", write=True) as conn:
-            self.months = self._read_months(conn)
+        self.months = self._read_months()
         for month in sorted(self.months):
             lo, hi = month_bounds(month)
             if hi > before:
@@ -623,12 +661,14 @@ class PostgresBackend:
                 yield int(removed[0][0]), refs
 
     def trim_batches(self, max_bytes: int, batch_size: int) -> Iterator[PurgeBatch]:
-        """Delete the oldest non-retained events so the data would fit in ``max_bytes``.
+        """Delete the oldest non-retained events until their rows fit in ``max_bytes``.
 
-        PostgreSQL reuses the space of deleted rows (after VACUUM) rather than shrinking
-        files, so the number to remove is worked out once from the average event size.
+        PostgreSQL keeps the space of deleted rows for reuse (after VACUUM) rather than
+        shrinking its files, so the size counted is that of the stored rows themselves
+        (events, detections, thumbnails: one scan), and the number of events to remove is
+        worked out once from the average size of an event.
         """
-        used = self.used_bytes()
+        used = self.live_bytes()
         if used <= max_bytes:
             return
         total = int(self._fetch("count events", "SELECT count(*) FROM events")[0][0])
@@ -642,6 +682,14 @@ class PostgresBackend:
                 return
             remaining -= removed
             yield removed, refs
+
+    def live_bytes(self) -> int:
+        """Bytes of the rows stored for events: events, detections and thumbnails."""
+        sizes = " + ".join(
+            f"(SELECT coalesce(sum(pg_column_size(t.*)), 0) FROM {table} t)"
+            for table in ("events", "detections", "thumbnails")
+        )
+        return int(self._fetch("measure the stored events", f"SELECT {sizes}")[0][0])
 
     def used_bytes(self) -> int:
         """Bytes of camvault's tables and indexes in this schema."""
@@ -776,13 +824,13 @@ class PostgresBackend:
 
     def info(self) -> dict[str, Any]:
         """Describe the engine, schema and contents."""
-        with self._pooled("describe the database", write=False) as conn:
-            counts = {
-                table: int(conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
-                for table in ("events", "detections", "cameras", "persons", "thumbnails")
-            }
-            self.months = self._read_months(conn)
-            server = conn.info.parameter_status("server_version") or "?"
+        tables = ("events", "detections", "cameras", "persons", "thumbnails")
+        counted = ", ".join(f"(SELECT count(*) FROM {table})" for table in tables)
+        row = self._fetch(
+            "describe the database", f"SELECT current_setting('server_version'), {counted}"
+        )[0]
+        server, counts = str(row[0]), dict(zip(tables, map(int, row[1:]), strict=True))
+        self.months = self._read_months()
         stats = self._pool.get_stats()
         return {
             "engine": "postgresql",
@@ -913,7 +961,7 @@ class PostgresBackend:
         if self._closed:
             return
         self._closed = True
-        with self._lock:
+        with self._lock, self._analyzing:
             self._pool.close()
 
 
