@@ -145,6 +145,7 @@ class PostgresFace:
                 lost = isinstance(exc, psycopg.OperationalError)
                 if attempt == 2 or not lost:
                     raise translate(exc, action, self._backend.location, write=False) from None
+                await pool.check()  # the other idle connections died with it (a restart)
         raise DatabaseError(f"cannot {action}")  # pragma: no cover - the loop returns or raises
 
     # -- the writer task --------------------------------------------------------------
