@@ -420,22 +420,26 @@ def test_a_write_whose_session_is_killed_keeps_nothing_it_did_not_report_and_the
     assert_rollups(pg_url, kept)
 
 
+@pytest.mark.parametrize("api", ["sync", "async"])
 def test_reads_and_writes_work_at_once_after_every_session_of_the_store_was_killed(
-    pg_url: str,
+    pg_url: str, api: str
 ) -> None:
-    name = "cvidle_" + schema_of(pg_url)
-    with EventStore(f"{pg_url}&application_name={name}&pool_size=4") as store:
+    name = f"cvidle_{api}_" + schema_of(pg_url)
+    url = f"{pg_url}&application_name={name}&pool_size=4"
+    store: Any = EventStore(url) if api == "sync" else SyncOverAsync(url)
+    try:
         assert store.insert_event(Event(event_id="before", camera_id="porch"))
         _grow_pool(store, name)
-        assert POSTGRES_URL is not None
-        _kill_sessions(name)
+        _kill_sessions(name)  # as a server restart does
         wait_until(lambda: _sessions(name) == 0, "the sessions are gone")
         assert [e.event_id for e in store.get_recent_events()] == ["before"]
         assert store.insert_event(Event(event_id="after", camera_id="porch"))
+    finally:
+        store.close()
     assert raw(pg_url, "SELECT event_id FROM events ORDER BY id") == [("before",), ("after",)]
 
 
-def _grow_pool(store: EventStore, name: str) -> None:
+def _grow_pool(store: Any, name: str) -> None:
     """Read from several threads at once until the store's pool holds several connections."""
     enough = threading.Event()
 
