@@ -191,6 +191,7 @@ class AsyncEventStore:
     list_persons = _hop(EventStore.list_persons, write=False)
     list_cameras = _hop(EventStore.list_cameras, write=False)
     info = _hop(EventStore.info, write=False)
+    ping = _hop(EventStore.ping, write=False)
 
     async def _read(self, call: Callable[[EventStore], T]) -> T:
         """Run ``call(store)`` where reads run (the bus's reader hop)."""

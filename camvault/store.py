@@ -444,15 +444,19 @@ class EventStore:
         return self._backend.update_event(event_id, {"retain": int(changes["retain"])})
 
     def _remove_thumbnails(self, refs: Iterable[ThumbnailRef]) -> int:
-        """Delete the thumbnail files camvault made for these removed events, and no other."""
+        """Delete the thumbnail files camvault made for these removed events, and no other.
+
+        Returns how many thumbnails went; those stored in the database went with their events.
+        """
         root = self.thumbnails_dir.resolve()
+        in_database = self._backend.thumbnails_in_database
         removed = 0
         for event_id, camera_id, ts, name in refs:
             path = thumbnails.owned(self.thumbnails_dir, camera_id, event_id, from_micros(ts), name)
-            if (
-                path is not None
-                and path.resolve().is_relative_to(root)
-                and thumbnails.remove_quietly(path)
+            if path is None:
+                continue
+            if in_database or (
+                path.resolve().is_relative_to(root) and thumbnails.remove_quietly(path)
             ):
                 removed += 1
         return removed
@@ -609,6 +613,12 @@ class EventStore:
         """Return every camera that has produced an event, by id."""
         self._open()
         return self._backend.list_cameras()
+
+    def ping(self) -> dict[str, Any]:
+        """Check that the database answers (one cheap query); return engine and schema version."""
+        self._open()
+        self._backend.ping()
+        return {"engine": self._backend.engine, "schema_version": self._backend.schema_version}
 
     def info(self) -> dict[str, Any]:
         """Describe the store: engine, versions, schema, counts and locations."""

@@ -247,6 +247,13 @@ class Backend(Protocol):
         """Return every camera, by id."""
         ...
 
+    schema_version: int
+    """The schema version the database is at."""
+
+    def ping(self) -> None:
+        """Run one trivial query: raises the engine's DatabaseError if the database is gone."""
+        ...
+
     def info(self) -> dict[str, Any]:
         """Describe the engine, schema and contents."""
         ...

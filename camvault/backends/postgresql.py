@@ -285,7 +285,8 @@ class PostgresBackend:
         self.options = options
         self.schema = options.schema
         self.host = str(params.get("host") or "localhost")
-        self.port = int(params.get("port") or 5432)
+        port = str(params.get("port") or "5432")
+        self.port: int | str = int(port) if port.isdigit() else port  # "5432,5433": several hosts
         self.database = str(params.get("dbname") or params.get("user") or "postgres")
         self.location = (
             f"postgresql://{self.host}:{self.port}/{self.database} (schema {self.schema})"
@@ -303,18 +304,25 @@ class PostgresBackend:
         """Set by the async face: how a read under it is awaited."""
         self._unanalyzed = 0
         self._closed = False
-        server: dict[str, str | int] = {
-            "connect_timeout": max(1, round(options.connect_timeout)),
-            "options": _server_options(params.get("options"), options),
-        }
-        self._conninfo = make_conninfo(conninfo, **server)
+        self._conninfo = make_conninfo(
+            conninfo, connect_timeout=max(1, round(options.connect_timeout))
+        )
+        self.settings = sql.SQL(
+            "SET search_path TO {}; SET statement_timeout = {}; SET lock_timeout = {}"
+        ).format(
+            sql.Identifier(self.schema),
+            sql.Literal(round(options.statement_timeout * 1000)),
+            sql.Literal(round(options.lock_timeout * 1000)),
+        )
+        """Run on every new connection: settings that hold for the whole session."""
         with self._connect("open the database") as conn:
             self._migrate(conn, load_migrations("postgresql", migrations_dir), create=create)
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             self._conninfo,
             min_size=1,
             max_size=options.pool_size,
-            kwargs={"autocommit": True, "prepare_threshold": 0},
+            kwargs={"autocommit": True, "prepare_threshold": self.prepare_threshold},
+            configure=self._configure,
             name=f"camvault-{self.schema}",
             open=False,
             timeout=max(options.connect_timeout, 1.0),
@@ -353,7 +361,7 @@ class PostgresBackend:
         read_threads: int,
         log_insert: InsertLog | None = None,
     ) -> PostgresFace:
-        """Native asyncio inserts (group commit on an async connection), reads on threads."""
+        """Start the asyncio face: group-committed inserts and reads awaited on the loop."""
         return PostgresFace(
             self,
             insert_group,
@@ -380,6 +388,15 @@ class PostgresBackend:
 
     # -- connections ------------------------------------------------------------------
 
+    @property
+    def prepare_threshold(self) -> int | None:
+        """Return psycopg's prepare_threshold: 0 prepares on first use, None never."""
+        return 0 if self.options.prepared_statements else None
+
+    def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        """Apply the session settings to a new pooled connection."""
+        conn.execute(self.settings, prepare=False)
+
     def _reason(self, exc: BaseException) -> str:
         """Return an error's text with the password (if any) blanked out."""
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -390,6 +407,7 @@ class PostgresBackend:
         """Open one connection of its own (not pooled), with a clear error if it fails."""
         try:
             conn = psycopg.connect(self._conninfo, autocommit=True)
+            conn.execute(self.settings, prepare=False)
         except psycopg.Error as exc:
             raise DatabaseError(
                 f"cannot {action}: PostgreSQL database {self.database!r} at "
@@ -619,7 +637,12 @@ class PostgresBackend:
             yield removed, refs
 
     def _drop_months(self, before: int) -> Iterator[PurgeBatch]:
-        """Drop each month partition that lies wholly before ``before`` and retains nothing."""
+        """Drop each month partition that lies wholly before ``before`` and retains nothing.
+
+        The month's event ids and stored thumbnails go first, in small transactions beside
+        the writers; then one short transaction under the commit lock removes what arrived
+        meanwhile, the month's rollup cells and the two partitions.
+        """
         self.months = self._read_months()
         for month in sorted(self.months):
             lo, hi = month_bounds(month)
@@ -627,21 +650,37 @@ class PostgresBackend:
                 break
             suffix = f"_p{month[0]:04d}_{month[1]:02d}"
             events = sql.Identifier(self.schema, "events" + suffix)
+            kept = sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE retain)").format(events)
+            if self._fetch("check an old month", kept.as_string())[0][0]:
+                continue  # its old events go row by row; the retained ones stay
+            seen = self._fetch(
+                "count an old month",
+                sql.SQL("SELECT count(*), coalesce(max(id), 0) FROM {}").format(events).as_string(),
+            )[0]
+            refs_sql = sql.SQL(
+                "SELECT event_id, camera_id, ts, thumbnail_path FROM {} "
+                "WHERE thumbnail_path IS NOT NULL AND id <= %s"
+            ).format(events)
+            refs = self._fetch("list an old month's thumbnails", refs_sql.as_string(), (seen[1],))
+            for table in ("event_ids", "thumbnails"):
+                self._delete_range(table, lo, hi)
             with self.write_transaction("drop an old month of events") as tx:
                 tx.lock()
                 conn = tx.conn
-                kept = conn.execute(
-                    sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE retain)").format(events)
-                ).fetchall()[0][0]
-                if kept:
-                    continue  # its old events go row by row; the retained ones stay
-                rows = conn.execute(
+                if conn.execute(kept).fetchall()[0][0]:  # retained meanwhile: keep the month
+                    conn.execute(
+                        sql.SQL(
+                            "INSERT INTO event_ids (event_id, ts, id) SELECT event_id, ts, id "
+                            "FROM {} ON CONFLICT (event_id) DO NOTHING"
+                        ).format(events)
+                    )
+                    continue
+                late = conn.execute(
                     sql.SQL(
-                        "SELECT event_id, camera_id, ts, thumbnail_path, count(*) OVER () FROM {} "
-                        "WHERE thumbnail_path IS NOT NULL"
-                    ).format(events)
+                        "SELECT event_id, camera_id, ts, thumbnail_path FROM {} WHERE id > %s"
+                    ).format(events),
+                    (seen[1],),
                 ).fetchall()
-                removed = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(events)).fetchall()
                 for table in ("event_ids", "thumbnails"):
                     conn.execute(
                         sql.SQL("DELETE FROM {} WHERE ts >= %s AND ts < %s").format(
@@ -655,10 +694,22 @@ class PostgresBackend:
                         sql.SQL("DROP TABLE {}").format(sql.Identifier(self.schema, table + suffix))
                     )
             self.months.discard(month)
-            refs = [(str(r[0]), str(r[1]), int(r[2]), str(r[3])) for r in rows]
-            if removed[0][0]:
-                log.info("dropped the partition of %04d-%02d (%d events)", *month, removed[0][0])
-                yield int(removed[0][0]), refs
+            removed = int(seen[0]) + len(late)
+            found = [*refs, *(r for r in late if r[3])]
+            if removed:
+                log.info("dropped the partition of %04d-%02d (%d events)", *month, removed)
+                yield removed, [(str(r[0]), str(r[1]), int(r[2]), str(r[3])) for r in found]
+
+    def _delete_range(self, table: str, lo: int, hi: int, batch: int = 10_000) -> None:
+        """Delete a table's rows with ts in [lo, hi) in transactions of ``batch`` rows."""
+        query = sql.SQL(
+            "DELETE FROM {} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {} "
+            "WHERE ts >= %s AND ts < %s LIMIT %s))"
+        ).format(sql.Identifier(table), sql.Identifier(table))
+        while True:
+            with self._pooled("purge an old month", write=True) as conn:
+                if conn.execute(query, (lo, hi, batch)).rowcount < batch:
+                    return
 
     def trim_batches(self, max_bytes: int, batch_size: int) -> Iterator[PurgeBatch]:
         """Delete the oldest non-retained events until their rows fit in ``max_bytes``.
@@ -822,6 +873,10 @@ class PostgresBackend:
         )
         return [camera_from_row(r) for r in rows]
 
+    def ping(self) -> None:
+        """Run one trivial query on a pooled connection."""
+        self._fetch("check the database", "SELECT 1")
+
     def info(self) -> dict[str, Any]:
         """Describe the engine, schema and contents."""
         tables = ("events", "detections", "cameras", "persons", "thumbnails")
@@ -947,12 +1002,17 @@ class PostgresBackend:
             wanted.add((now.year + index // 12, index % 12 + 1))
         self.months = self._read_months(conn)
         missing = wanted - self.months
-        if missing:
+        if not missing:
+            return
+        try:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.commit_key,))
                 for month in sorted(missing):
                     self.create_partition(conn, month)
-            self.months |= missing
+        except psycopg.errors.ReadOnlySqlTransaction:  # a read replica: reads still work
+            log.warning("%s is read-only: month partitions are not created ahead", self.location)
+            return
+        self.months |= missing
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -963,13 +1023,3 @@ class PostgresBackend:
         self._closed = True
         with self._lock, self._analyzing:
             self._pool.close()
-
-
-def _server_options(given: object, options: PostgresOptions) -> str:
-    """Return libpq ``options``: search_path and timeouts (after any the URL gave)."""
-    settings = [
-        f"-c search_path={options.schema}",
-        f"-c statement_timeout={round(options.statement_timeout * 1000)}",
-        f"-c lock_timeout={round(options.lock_timeout * 1000)}",
-    ]
-    return " ".join([str(given), *settings] if given else settings)

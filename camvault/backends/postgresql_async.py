@@ -81,7 +81,8 @@ class PostgresFace:
             backend.conninfo,
             min_size=1,
             max_size=backend.options.pool_size,
-            kwargs={"autocommit": True, "prepare_threshold": 0},
+            kwargs={"autocommit": True, "prepare_threshold": backend.prepare_threshold},
+            configure=self._configure,
             open=False,
             name=f"camvault-async-{backend.schema}",
             timeout=max(backend.options.connect_timeout, 1.0),
@@ -124,6 +125,10 @@ class PostgresFace:
         loop = asyncio.get_running_loop()
         for executor in (self._writer_thread, self._readers):
             await loop.run_in_executor(None, functools.partial(executor.shutdown, wait=True))
+
+    async def _configure(self, conn: AsyncConnection[Any]) -> None:
+        """Apply the store's session settings to a new asyncio connection."""
+        await conn.execute(self._backend.settings, prepare=False)
 
     async def _connection_pool(self) -> AsyncConnectionPool[AsyncConnection[Any]]:
         """Return the asyncio pool, opened on first use (on this loop)."""
