@@ -599,6 +599,33 @@ def test_purge_drops_old_months_keeps_retained_and_edge_rows_and_months_come_bac
         assert_rollups(pg_url, [*survivors, *again])
 
 
+def test_purging_old_months_while_another_process_inserts_into_them_loses_no_count(
+    pg_url: str,
+) -> None:
+    """Partitions dropped and re-created under a writer: every insert is either still
+    stored or counted by a purge, and ids, detections and rollups agree with the rows."""
+    sizes = [1, 70, 20, 1, 1, 70, 20, 1] * 6  # singles, COPY batches, array batches
+    with EventStore(pg_url) as store:
+        barrier, queue = SPAWN.Barrier(2), SPAWN.Queue()
+        child = SPAWN.Process(target=pg_children.old_inserter, args=(pg_url, sizes, barrier, queue))
+        child.start()
+        barrier.wait(DEADLINE)
+        purged = purges = 0
+        while queue.empty() or purges == 0:  # until the writer is done, at least once
+            purged += store.purge(older_than=timedelta(days=30))
+            purges += 1
+        (inserted,) = results(queue, 1)
+        join_all([child])
+    assert inserted == sum(sizes)  # each id new: every insert reported stored
+    rows = raw(pg_url, "SELECT event_id FROM events")
+    assert len(rows) == inserted - purged
+    assert sorted(raw(pg_url, "SELECT event_id FROM event_ids")) == sorted(rows)
+    survivors = [pg_children.old_event(int(r[0].removeprefix("old-"))) for r in rows]
+    detections = raw(pg_url, "SELECT count(*) FROM detections")
+    assert detections == [(sum(len(e.detected_objects) for e in survivors),)]
+    assert_rollups(pg_url, survivors)
+
+
 def _image() -> Image.Image:
     """A small image to make thumbnails from."""
     return Image.new("RGB", (32, 24), (200, 80, 40))
