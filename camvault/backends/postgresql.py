@@ -78,6 +78,8 @@ COPY_MIN = 64
 """Batches of at least this many events go through COPY; smaller ones through arrays."""
 _AHEAD = 2
 """Months of partitions created ahead of the current one."""
+GENERIC = "SET LOCAL plan_cache_mode = force_generic_plan"
+"""Run the insert statement on its generic plan: a fresh plan would take longer than the run."""
 LOCK = "SELECT pg_advisory_xact_lock(%s)"
 """Take the store's commit lock, before any statement of the transaction locks a table.
 
@@ -174,6 +176,7 @@ class _Transaction:
     def lock(self) -> None:
         """Take the commit lock (held until the transaction ends)."""
         if not self.locked:
+            self.conn.execute(GENERIC)
             self.conn.execute(LOCK, (self._backend.commit_key,))
             self.locked = True
 
@@ -534,14 +537,13 @@ class PostgresBackend:
     def insert_alone(self, events: Sequence[Event], action: str) -> list[bool]:
         """Insert events in one transaction of their own, sent in one round trip.
 
-        Used for single inserts and group commits of current events. A batch with events of
-        a past month (whose partition a purge may have dropped), a month without a partition
-        yet, or enough events for COPY takes the general write transaction.
+        Used for single inserts and group commits. A batch for a month without a partition
+        yet (or whose partition a purge elsewhere dropped), or with enough events for COPY,
+        takes the general write transaction, which makes the partition.
         """
         months = {month_of(to_micros(event.timestamp)) for event in events}
-        this_month = month_of(to_micros(datetime.now(UTC)))
-        if months - self.months or min(months) < this_month or len(events) >= COPY_MIN:
-            with self.write_transaction(action) as tx:  # partitions to check, or COPY
+        if months - self.months or len(events) >= COPY_MIN:
+            with self.write_transaction(action) as tx:
                 return tx.insert_many(events)
         if self.listeners.publishing:
             raise DatabaseError(
@@ -549,24 +551,37 @@ class PostgresBackend:
             )
         rows = insert_rows(events)
         with self._lock:
-            conn = self._take(action)
-            try:  # BEGIN, the commit lock, the statement and COMMIT: one round trip
-                with conn.pipeline(), conn.transaction():
-                    conn.execute(LOCK, (self.commit_key,))
-                    cur = conn.execute(INSERT_ARRAYS, array_params(self.commit_key, rows))
-                stored = cur.fetchall()
-            except psycopg.Error as exc:
-                raise translate(exc, action, self.location, write=True) from None
-            finally:
-                self._pool.putconn(conn)
-            self.commits += 1
-            published: list[tuple[int, Event]] = []
-            result = outcomes(events, stored, published if self.listeners else None)
-            self.count_inserted(len(stored))
-            if published:
-                published.sort(key=lambda pair: pair[0])
-                self.listeners.publish([event for _, event in published])
-        return result
+            stored = self._insert_rows(rows, action)
+            if stored is not None:
+                self.commits += 1
+                published: list[tuple[int, Event]] = []
+                result = outcomes(events, stored, published if self.listeners else None)
+                self.count_inserted(len(stored))
+                if published:
+                    published.sort(key=lambda pair: pair[0])
+                    self.listeners.publish([event for _, event in published])
+                return result
+        self.months = self._read_months()  # a purge elsewhere dropped a month: make it again
+        with self.write_transaction(action) as tx:
+            return tx.insert_many(events)
+
+    def _insert_rows(self, rows: list[tuple[Any, ...]], action: str) -> list[Any] | None:
+        """Send BEGIN, the commit lock, the insert and COMMIT at once; None if a month is gone."""
+        conn = self._take(action)
+        try:
+            with conn.pipeline(), conn.transaction():
+                conn.execute(GENERIC)
+                conn.execute(LOCK, (self.commit_key,))
+                cur = conn.execute(INSERT_ARRAYS, array_params(self.commit_key, rows))
+            return cur.fetchall()
+        except psycopg.errors.CheckViolation as exc:
+            if "no partition" in str(exc):
+                return None  # nothing was written: the transaction rolled back
+            raise translate(exc, action, self.location, write=True) from None
+        except psycopg.Error as exc:
+            raise translate(exc, action, self.location, write=True) from None
+        finally:
+            self._pool.putconn(conn)
 
     def _begin(self, action: str) -> _Transaction:
         """Take a pooled connection and BEGIN; a connection found dead is replaced once."""

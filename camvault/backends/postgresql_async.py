@@ -224,6 +224,7 @@ class PostgresFace:
         from camvault.backends.postgresql import (
             COPY_MIN,
             COPY_SQL,
+            GENERIC,
             INSERT_ARRAYS,
             INSERT_STAGED,
             LOCK,
@@ -242,6 +243,7 @@ class PostgresFace:
         async with pool.connection() as conn:
             if len(rows) >= COPY_MIN:
                 async with conn.transaction(), conn.cursor() as cur:
+                    await cur.execute(GENERIC)
                     await cur.execute(LOCK, (key,))  # before the statements lock their tables
                     await cur.execute(STAGING)
                     async with cur.copy(COPY_SQL) as copy:
@@ -252,6 +254,7 @@ class PostgresFace:
                     await cur.execute("TRUNCATE camvault_staging")
             else:  # BEGIN, the commit lock, the statement and COMMIT: one round trip
                 async with conn.pipeline(), conn.transaction():
+                    await conn.execute(GENERIC)
                     await conn.execute(LOCK, (key,))
                     cur = await conn.execute(INSERT_ARRAYS, array_params(key, rows))
                 stored = await cur.fetchall()
