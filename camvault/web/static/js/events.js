@@ -158,7 +158,8 @@ function reload() {
   summary();
 }
 
-const current = (gen, err) => gen === state.gen && !(err && err.name === "AbortError");
+// still the request of these filters, and the list is still on screen (not left for an event page)
+const current = (gen, err) => gen === state.gen && !(err && err.name === "AbortError") && $("#grid") !== null;
 
 /** Load the next page of the list (one at a time, for the current filters only). */
 async function more() {
