@@ -67,11 +67,13 @@ def utcnow() -> datetime:
 
 
 def _text(value: str) -> str:
-    """Reject text that cannot be stored as UTF-8 (lone surrogates)."""
+    """Reject text that cannot be stored on every engine (lone surrogates, NUL)."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("must be valid Unicode text (it contains a lone surrogate)") from None
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters (\\x00), which PostgreSQL cannot store")
     return value
 
 
@@ -252,7 +254,8 @@ class Event(_Model):
         if value:
             try:
                 json.dumps(value, allow_nan=False)
-                orjson.dumps(value)
+                if b"\\u0000" in orjson.dumps(value):
+                    raise ValueError("it contains a NUL character (\\x00)")
             except (ValueError, TypeError) as exc:
                 reason = "NaN or infinity" if "Out of range float" in str(exc) else str(exc)
                 raise ValueError(f"must be JSON-serializable ({reason})") from None

@@ -18,7 +18,13 @@ from typing import Any, Literal, TypedDict, Unpack
 
 from camvault import thumbnails
 from camvault.backends import legacy_options, open_backend
-from camvault.backends.base import AsyncFace, EngineOptions, PurgeBatch, ThumbnailRef
+from camvault.backends.base import (
+    AsyncFace,
+    EngineOptions,
+    PurgeBatch,
+    ThumbnailRef,
+    WriteTransaction,
+)
 from camvault.errors import (
     CamvaultError,
     FieldProblem,
@@ -52,6 +58,9 @@ from camvault.rows import from_micros, to_micros
 __all__ = ["EventChanges", "EventStore", "legacy_keywords", "start_async_face"]
 
 log = logging.getLogger("camvault")
+
+BATCH_CHUNK = 5000
+"""Events of a batch handed to the engine at once (a COPY on PostgreSQL); memory stays flat."""
 
 PURGE_BATCH = 500
 """Events removed per purge transaction: keeps a writer's wait behind purge short."""
@@ -208,8 +217,9 @@ class EventStore:
         self._open()
         try:
             with self._backend.write_transaction("insert a group of events") as tx:
-                for index, ev in valid:
-                    outcomes[index] = tx.insert(ev)
+                stored = tx.insert_many([ev for _, ev in valid])
+            for (index, _), outcome in zip(valid, stored, strict=True):
+                outcomes[index] = outcome
         except Exception as exc:  # isolated below, each item alone
             if len(valid) == 1:
                 outcomes[valid[0][0]] = exc
@@ -247,9 +257,10 @@ class EventStore:
         result = BatchResult()
         first_duplicate: str | None = None
         with self._backend.write_transaction("insert a batch of events") as tx:
+            chunk: list[Event] = []
             for index, item in enumerate(events):
                 try:
-                    ev = as_event(item)
+                    chunk.append(as_event(item))
                 except InvalidInputError as exc:
                     result.failed += 1
                     event_id = item.get("event_id") if isinstance(item, Mapping) else None
@@ -259,11 +270,11 @@ class EventStore:
                         )
                     )
                     continue
-                if tx.insert(ev):
-                    result.inserted += 1
-                else:
-                    result.duplicates += 1
-                    first_duplicate = first_duplicate or ev.event_id
+                if len(chunk) >= BATCH_CHUNK:
+                    first_duplicate = self._insert_chunk(tx, chunk, result) or first_duplicate
+                    chunk = []
+            if chunk:
+                first_duplicate = self._insert_chunk(tx, chunk, result) or first_duplicate
         if result.duplicates:
             log.warning(
                 "%d duplicate event_id(s) ignored in a batch (first: %r)",
@@ -278,6 +289,18 @@ class EventStore:
                 result.errors[0].error,
             )
         return result
+
+    @staticmethod
+    def _insert_chunk(tx: WriteTransaction, chunk: list[Event], result: BatchResult) -> str | None:
+        """Insert one chunk of a batch, count it in ``result``; return its first duplicate id."""
+        first_duplicate = None
+        for ev, inserted in zip(chunk, tx.insert_many(chunk), strict=True):
+            if inserted:
+                result.inserted += 1
+            else:
+                result.duplicates += 1
+                first_duplicate = first_duplicate or ev.event_id
+        return first_duplicate
 
     def save_thumbnail(
         self,

@@ -8,7 +8,9 @@ engine's own machinery (WAL, locks, pragmas) use ``db_path``, a SQLite file.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import inspect
+import os
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,10 +23,46 @@ from camvault import AsyncEventStore, DetectedObject, Event, EventStore
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
+POSTGRES_URL = os.environ.get("CAMVAULT_TEST_POSTGRES_URL")
+"""The shared PostgreSQL server of the tests (set by .ci/run); its tests skip without it."""
+
+_schemas: set[str] = set()
+"""PostgreSQL schemas made for tests and not dropped yet."""
+
+
+def postgres_url(folder: Path) -> str:
+    """Return the URL of a PostgreSQL schema of its own for a scratch folder."""
+    assert POSTGRES_URL is not None
+    name = "t_" + hashlib.blake2b(str(folder).encode(), digest_size=8).hexdigest()
+    _schemas.add(name)
+    return f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}schema={name}"
+
+
+def drop_schema(url: str) -> None:
+    """Drop the PostgreSQL schema of a test URL (and everything in it)."""
+    import psycopg
+
+    name = url.rsplit("schema=", 1)[1]
+    assert POSTGRES_URL is not None
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+    _schemas.discard(name)
+
+
 ENGINE_URLS: dict[str, Callable[[Path], str]] = {
     "sqlite": lambda folder: f"sqlite:///{folder / 'events.db'}",
 }
 """Engine name -> a function giving the URL of a fresh, empty database for a scratch folder."""
+if POSTGRES_URL:
+    ENGINE_URLS["postgresql"] = postgres_url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_leftover_schemas() -> Iterator[None]:
+    """Drop the PostgreSQL schemas that wider-scoped fixtures made, once the run ends."""
+    yield
+    for name in list(_schemas):
+        drop_schema(f"?schema={name}")
 
 
 @pytest.fixture(params=sorted(ENGINE_URLS), scope="session")
@@ -34,9 +72,12 @@ def engine(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def store_url(engine: str, tmp_path: Path) -> str:
-    """The URL of an empty database of ``engine`` that this test owns."""
-    return ENGINE_URLS[engine](tmp_path)
+def store_url(engine: str, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database of ``engine`` that this test owns (dropped after it)."""
+    url = ENGINE_URLS[engine](tmp_path)
+    yield url
+    if engine == "postgresql":
+        drop_schema(url)
 
 
 @pytest.fixture

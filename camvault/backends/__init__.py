@@ -20,7 +20,11 @@ from camvault.errors import DatabaseError
 
 __all__ = ["ENGINES", "EngineOptions", "SQLiteOptions", "legacy_options", "open_backend", "scheme"]
 
-ENGINES: dict[str, str] = {"sqlite": "camvault.backends.sqlite:SQLiteBackend"}
+ENGINES: dict[str, str] = {
+    "sqlite": "camvault.backends.sqlite:SQLiteBackend",
+    "postgresql": "camvault.backends.postgresql:PostgresBackend",
+    "postgres": "camvault.backends.postgresql:PostgresBackend",
+}
 """URL scheme -> ``"module:Class"`` of the backend that serves it."""
 
 DEFAULT_SCHEME = "sqlite"

@@ -7,6 +7,8 @@ engine (PostgreSQL next) means one new module implementing :class:`Backend` (and
 
 from __future__ import annotations
 
+import contextlib
+
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -26,6 +28,8 @@ __all__ = [
     "PurgeBatch",
     "ThumbnailRef",
     "WriteTransaction",
+    "failing_inserts",
+    "run_insert_checks",
 ]
 
 ThumbnailRef = tuple[str, str, int, str]
@@ -36,6 +40,29 @@ PurgeBatch = tuple[int, list[ThumbnailRef]]
 
 
 T = TypeVar("T")
+
+_insert_checks: list[Callable[[Event], None]] = []
+"""Checks run before each insert; see failing_inserts (empty outside tests)."""
+
+
+@contextlib.contextmanager
+def failing_inserts(check: Callable[[Event], None]) -> Iterator[None]:
+    """Test helper: run ``check(event)`` before every insert; what it raises fails that event.
+
+    It simulates an engine fault below the facade (e.g. a driver error on one row), on
+    every engine.
+    """
+    _insert_checks.append(check)
+    try:
+        yield
+    finally:
+        _insert_checks.remove(check)
+
+
+def run_insert_checks(event: Event) -> None:
+    """Run the checks installed by failing_inserts (nothing outside tests)."""
+    for check in _insert_checks:
+        check(event)
 
 GroupInsert = Callable[[Sequence[Event | Mapping[str, Any]], Sequence[int]], list[bool | Exception]]
 """EventStore.insert_group: many callers' events in one transaction, one outcome each."""
@@ -51,6 +78,10 @@ class WriteTransaction(Protocol):
 
     def insert(self, event: Event) -> bool:
         """Insert one event and its detections; False if its event_id already exists."""
+        ...
+
+    def insert_many(self, events: Sequence[Event]) -> list[bool]:
+        """Insert events in order; for each, False if its event_id was already stored."""
         ...
 
     def savepoint(self) -> AbstractContextManager[None]:

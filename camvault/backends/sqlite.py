@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,14 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import apsw
 
-from camvault.backends.base import EngineOptions, GroupInsert, PurgeBatch, ThumbnailRef
+from camvault.backends.base import (
+    EngineOptions,
+    GroupInsert,
+    PurgeBatch,
+    ThumbnailRef,
+    failing_inserts,
+    run_insert_checks,
+)
 from camvault.backends.sqlite_async import ThreadedFace
 from camvault.backends.sqlite_errors import translate
 from camvault.backends.sqlite_options import SQLiteOptions
@@ -93,23 +100,6 @@ _WATCH_INTERVAL = 0.004
 """Seconds between two looks for commits made by other connections (watch())."""
 
 
-_insert_checks: list[Callable[[Event], None]] = []
-"""Checks run before each insert; see failing_inserts (empty outside tests)."""
-
-
-@contextlib.contextmanager
-def failing_inserts(check: Callable[[Event], None]) -> Iterator[None]:
-    """Test helper: run ``check(event)`` before every insert; what it raises fails that event.
-
-    It simulates an engine fault below the facade (e.g. a driver error on one row).
-    """
-    _insert_checks.append(check)
-    try:
-        yield
-    finally:
-        _insert_checks.remove(check)
-
-
 class _Transaction:
     """An open write transaction on the writer connection."""
 
@@ -140,9 +130,7 @@ class _Transaction:
 
     def insert(self, event: Event) -> bool:
         """Insert one event and its detections; False if its event_id already exists."""
-        if _insert_checks:
-            for check in _insert_checks:
-                check(event)
+        run_insert_checks(event)
         conn = self.conn
         row = event_to_row(event)
         camera = event.camera_id
@@ -172,6 +160,10 @@ class _Transaction:
             if self.texts >= _CHUNK_TEXTS:
                 self.index_text()
         return True
+
+    def insert_many(self, events: Sequence[Event]) -> list[bool]:
+        """Insert events in order; for each, False if its event_id was already stored."""
+        return [self.insert(event) for event in events]
 
     def index_text(self) -> None:
         """Move pending descriptions into the full-text index (one segment for all)."""

@@ -30,7 +30,7 @@ CREATE TABLE events (
     ts                 bigint NOT NULL,
     camera_id          text NOT NULL,
     motion_confidence  double precision,
-    detected_objects   jsonb NOT NULL DEFAULT '[]',   -- the exact objects given
+    detected_objects   json NOT NULL DEFAULT '[]',    -- the exact JSON given (jsonb would rewrite floats)
     llm_description    text,
     image_path         text,
     json_log_path      text,
@@ -41,7 +41,7 @@ CREATE TABLE events (
     unlock_granted     boolean,
     door_action        text,
     recording_id       text,
-    metadata           jsonb NOT NULL DEFAULT '{}',
+    metadata           json NOT NULL DEFAULT '{}',
     retain             boolean NOT NULL DEFAULT false,
     tsv                tsvector GENERATED ALWAYS AS
                            (to_tsvector('english'::regconfig, coalesce(llm_description, '')))
@@ -103,3 +103,14 @@ CREATE TABLE thumbnails (
     data      bytea NOT NULL
 );
 CREATE INDEX thumbnails_ts ON thumbnails (ts);
+
+-- Every commit that stores events moves high_water; listeners (watch(), /api/stream of every
+-- camvault serve on this database) hear it on channel camvault_<schema>, after the commit.
+CREATE FUNCTION notify_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('camvault_' || TG_TABLE_SCHEMA, NEW.high_water::text);
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER positions_notify AFTER UPDATE ON positions
+FOR EACH ROW EXECUTE FUNCTION notify_commit();

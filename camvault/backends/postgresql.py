@@ -1,0 +1,875 @@
+"""The PostgreSQL engine, through psycopg 3: a connection pool, COPY, LISTEN/NOTIFY.
+
+Any number of processes on any number of machines may write to one database. Each write
+transaction takes the store's commit lock (a transaction-level advisory lock) before it
+hands out positions, so positions commit in increasing order (``tail()`` and ``watch()``
+never skip an event) and rollup cells are never updated by two writers at once (no
+deadlock, no lost count). Events and detections are partitioned by month; partitions are
+created ahead and on demand, and ``purge`` drops whole old months.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from camvault.backends.base import (
+    EngineOptions,
+    GroupInsert,
+    PurgeBatch,
+    ThumbnailRef,
+    run_insert_checks,
+)
+from camvault.backends.postgresql_async import PostgresFace
+from camvault.backends.postgresql_errors import translate
+from camvault.backends.postgresql_options import PostgresOptions
+from camvault.backends.postgresql_sql import (
+    COLUMNS,
+    STAGING,
+    events_histogram,
+    insert_statement,
+    rollup_histogram,
+    select_events,
+    where,
+)
+from camvault.backends.sqlite_rows import (
+    camera_from_row,
+    event_from_row,
+    event_to_row,
+    labels_from_json,
+    person_from_row,
+)
+from camvault.bus import CommitListener, CommitListeners
+from camvault.errors import DatabaseError, InvalidInputError, MigrationError
+from camvault.histogram import HistogramSpec, RollupPart
+from camvault.migrations import Migration, load_migrations
+from camvault.models import Camera, Event, Person
+from camvault.query import QuerySpec
+from camvault.rollups import RollupKey, add_event
+from camvault.rows import from_micros, to_micros
+
+__all__ = ["PostgresBackend", "month_bounds"]
+
+log = logging.getLogger("camvault")
+
+T = TypeVar("T")
+
+COPY_MIN = 64
+"""Batches of at least this many events go through COPY; smaller ones through arrays."""
+_AHEAD = 2
+"""Months of partitions created ahead of the current one."""
+_INSERT_ARRAYS = insert_statement(staged=False)
+_INSERT_STAGED = insert_statement(staged=True)
+_COPY = sql.SQL("COPY camvault_staging ({}) FROM STDIN")
+_ROLLUP = (
+    "INSERT INTO rollup_hourly (dim, hour, camera_id, key, n) VALUES (%s, %s, %s, %s, %s) "
+    "ON CONFLICT (dim, hour, camera_id, key) DO UPDATE SET n = rollup_hourly.n + excluded.n"
+)
+_ROLLUP_PRUNE = (
+    "DELETE FROM rollup_hourly WHERE dim = %s AND hour = %s AND camera_id = %s AND key = %s "
+    "AND n <= 0"
+)
+_PERSON_COLUMNS = "name, authorized, notes, created_at, updated_at"
+_BY_EVENT_ID = "(e.id, e.ts) = (SELECT id, ts FROM event_ids WHERE event_id = %s)"
+
+
+def month_bounds(month: tuple[int, int]) -> tuple[int, int]:
+    """Return [start, end) in microseconds of a UTC (year, month)."""
+    year, number = month
+    start = datetime(year, number, 1, tzinfo=UTC)
+    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=UTC)
+    return to_micros(start), to_micros(end)
+
+
+def _month_of(ts: int) -> tuple[int, int]:
+    """Return the UTC (year, month) of a timestamp in microseconds."""
+    moment = from_micros(ts)
+    return moment.year, moment.month
+
+
+def _lock_key(purpose: str, schema: str) -> int:
+    """Return a stable signed 64-bit advisory lock key for ``purpose`` in ``schema``."""
+    digest = hashlib.blake2b(f"camvault.{purpose}.{schema}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class _Transaction:
+    """An open write transaction on one pooled connection."""
+
+    __slots__ = ("_backend", "_collect", "conn", "months", "stored")
+
+    def __init__(self, backend: PostgresBackend, conn: psycopg.Connection[Any]) -> None:
+        self._backend = backend
+        self.conn = conn
+        self.stored: list[tuple[int, Event]] = []  # (position, event) for the listeners
+        self.months: set[tuple[int, int]] = set()  # partitions created in this transaction
+        self._collect = bool(backend.listeners)
+
+    def lock(self) -> None:
+        """Take the commit lock (held until the transaction ends)."""
+        self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._backend.commit_key,))
+
+    def insert(self, event: Event) -> bool:
+        """Insert one event and its detections; False if its event_id already exists."""
+        return self.insert_many([event])[0]
+
+    def insert_many(self, events: Sequence[Event]) -> list[bool]:
+        """Insert events in order; for each, False if its event_id was already stored."""
+        for event in events:
+            run_insert_checks(event)
+        rows = [event_to_row(event) for event in events]
+        self._partitions({_month_of(row[1]) for row in rows})
+        key = self._backend.commit_key
+        if len(rows) >= COPY_MIN:
+            self._backend.prepare_staging(self.conn)
+            with self.conn.cursor() as cur:
+                with cur.copy(self._backend.copy_sql) as copy:
+                    for n, row in enumerate(rows):
+                        copy.write_row((*row, n))
+                stored = cur.execute(_INSERT_STAGED, (key,)).fetchall()
+                cur.execute("TRUNCATE camvault_staging")
+        else:
+            columns = [list(values) for values in zip(*rows, strict=True)]
+            stored = self.conn.execute(_INSERT_ARRAYS, (key, *columns)).fetchall()
+        positions = {str(event_id): int(position) for event_id, position in stored}
+        outcomes: list[bool] = []
+        for event in events:
+            position = positions.pop(event.event_id, None)  # the first of a repeated id wins
+            outcomes.append(position is not None)
+            if position is not None and self._collect:
+                self.stored.append((position, event))
+        return outcomes
+
+    def _partitions(self, months: set[tuple[int, int]]) -> None:
+        """Create the month partitions these events need that do not exist yet."""
+        missing = months - self._backend.months - self.months
+        if not missing:
+            return
+        self.lock()  # one creator at a time, in any process
+        for month in sorted(missing):
+            self._backend.create_partition(self.conn, month)
+            self.months.add(month)
+
+    def delete(self, condition: str, params: Sequence[Any], limit: int | None) -> PurgeBatch:
+        """Delete events matching ``condition`` (on ``events e``), oldest first, up to ``limit``.
+
+        Their detections, event ids, stored thumbnails and rollup counts go with them.
+        Returns how many events were deleted and the thumbnail files of those that had one.
+        """
+        self.lock()
+        pick = f"SELECT e.id, e.ts FROM events e WHERE {condition} ORDER BY e.ts"
+        if limit is not None:
+            pick += f" LIMIT {int(limit)}"
+        rows = self.conn.execute(
+            f"""WITH del AS (
+                DELETE FROM events x USING ({pick}) v WHERE x.id = v.id AND x.ts = v.ts
+                RETURNING x.id, x.ts, x.camera_id, x.person_name, x.detected_objects::text
+                          AS objects, x.thumbnail_path, x.event_id),
+            dd AS (DELETE FROM detections d USING del
+                   WHERE d.event_rowid = del.id AND d.ts = del.ts),
+            di AS (DELETE FROM event_ids i USING del WHERE i.event_id = del.event_id),
+            dt AS (DELETE FROM thumbnails t USING del WHERE t.event_id = del.event_id)
+            SELECT ts, camera_id, person_name, objects, thumbnail_path, event_id FROM del""",
+            params,
+        ).fetchall()
+        cells: Counter[RollupKey] = Counter()
+        refs: list[ThumbnailRef] = []
+        for ts, camera_id, person, objects, thumbnail, event_id in rows:
+            add_event(cells, ts, camera_id, labels_from_json(objects), person, sign=-1)
+            if thumbnail:
+                refs.append((str(event_id), str(camera_id), int(ts), str(thumbnail)))
+        self.apply_rollups(cells)
+        return len(rows), refs
+
+    def apply_rollups(self, cells: Counter[RollupKey]) -> None:
+        """Add ``cells`` to the hourly rollups (in key order) and drop emptied cells."""
+        changes = sorted((*key, n) for key, n in cells.items() if n)
+        if not changes:
+            return
+        with self.conn.cursor() as cur:
+            cur.executemany(_ROLLUP, changes)
+            cur.executemany(_ROLLUP_PRUNE, [c[:4] for c in changes if c[4] < 0])
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Scope a part of the transaction that rolls back alone if it raises."""
+        self.conn.execute("SAVEPOINT one")
+        stored, months = len(self.stored), set(self.months)
+        try:
+            yield
+        except BaseException:
+            del self.stored[stored:]
+            self.months = months
+            self.conn.execute("ROLLBACK TO SAVEPOINT one")
+            self.conn.execute("RELEASE SAVEPOINT one")
+            raise
+        self.conn.execute("RELEASE SAVEPOINT one")
+
+
+class PostgresBackend:
+    """Events in one PostgreSQL schema, shared by any number of camvault processes."""
+
+    engine = "postgresql"
+
+    def __init__(
+        self,
+        conninfo: str,
+        options: PostgresOptions,
+        *,
+        create: bool = True,
+        migrations_dir: Path | None = None,
+    ) -> None:
+        params = conninfo_to_dict(conninfo)
+        self.options = options
+        self.schema = options.schema
+        self.host = str(params.get("host") or "localhost")
+        self.port = int(params.get("port") or 5432)
+        self.database = str(params.get("dbname") or params.get("user") or "postgres")
+        self.location = f"postgresql://{self.host}:{self.port}/{self.database} (schema {self.schema})"
+        self._password = str(params.get("password") or "")
+        self.commit_key = _lock_key("commit", self.schema)
+        self.channel = f"camvault_{self.schema}"
+        self.listeners = CommitListeners()
+        self.months: set[tuple[int, int]] = set()
+        self.schema_version = 0
+        self.commits = 0
+        self._lock = threading.Lock()
+        self._closed = False
+        self.copy_sql = _COPY.format(
+            sql.SQL(", ").join(sql.Identifier(c) for c in (*_staging_columns(), "n"))
+        )
+        server = {
+            "connect_timeout": max(1, round(options.connect_timeout)),
+            "options": _server_options(params.get("options"), options),
+        }
+        self._conninfo = make_conninfo(conninfo, **server)
+        with self._connect("open the database") as conn:
+            self._migrate(conn, load_migrations("postgresql", migrations_dir), create=create)
+        self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+            self._conninfo,
+            min_size=1,
+            max_size=options.pool_size,
+            kwargs={"autocommit": True},
+            name=f"camvault-{self.schema}",
+            open=False,
+            timeout=max(options.connect_timeout, 1.0),
+        )
+        self._pool.open()
+
+    @classmethod
+    def open(cls, url: str, options: EngineOptions | None, *, create: bool) -> PostgresBackend:
+        """Open ``postgresql://user@host:5432/db?schema=camvault`` (URL options win)."""
+        if options is not None and not isinstance(options, PostgresOptions):
+            raise InvalidInputError(
+                "EventStore",
+                [("options", f"a PostgreSQL store takes PostgresOptions, not {options!r}")],
+            )
+        parts = urlsplit(url)
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        names = [name for name, _ in pairs]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise InvalidInputError(
+                "database URL", [(name, "given more than once") for name in repeated]
+            )
+        chosen, passthrough = PostgresOptions.from_query(dict(pairs), options)
+        base = urlunsplit(("postgresql", parts.netloc, parts.path, "", ""))
+        try:
+            conninfo = make_conninfo(base, **passthrough)
+        except psycopg.ProgrammingError as exc:
+            raise DatabaseError(f"invalid PostgreSQL URL parameters: {exc}") from None
+        return cls(conninfo, chosen, create=create)
+
+    def async_face(
+        self, insert_group: GroupInsert, *, max_group: int, read_threads: int
+    ) -> PostgresFace:
+        """Native asyncio inserts (group commit on an async connection), reads on threads."""
+        return PostgresFace(self, insert_group, max_group=max_group, read_threads=read_threads)
+
+    def default_thumbnails_dir(self) -> Path:
+        """Thumbnail files (``thumbnails=files``) go to ``./camvault-thumbnails``."""
+        return Path("camvault-thumbnails").absolute()
+
+    @property
+    def thumbnails_in_database(self) -> bool:
+        """True when thumbnails are stored in the database rather than in files."""
+        return self.options.thumbnails == "database"
+
+    # -- connections ------------------------------------------------------------------
+
+    def _reason(self, exc: BaseException) -> str:
+        """Return an error's text with the password (if any) blanked out."""
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return text.replace(self._password, "***") if self._password else text
+
+    @contextlib.contextmanager
+    def _connect(self, action: str) -> Iterator[psycopg.Connection[Any]]:
+        """Open one connection of its own (not pooled), with a clear error if it fails."""
+        try:
+            conn = psycopg.connect(self._conninfo, autocommit=True)
+        except psycopg.Error as exc:
+            raise DatabaseError(
+                f"cannot {action}: PostgreSQL database {self.database!r} at "
+                f"{self.host}:{self.port} is not reachable ({self._reason(exc)}); check that "
+                "the server runs and the URL (host, port, user, database) is right"
+            ) from None
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def _pooled(self, action: str, *, write: bool) -> Iterator[psycopg.Connection[Any]]:
+        """Lend a pooled connection, translating driver errors; a dead one is replaced."""
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except PoolTimeout as exc:
+            raise translate(exc, action, self.location, write=write) from None
+        except psycopg.Error as exc:
+            raise translate(exc, action, self.location, write=write) from None
+
+    def _fetch(self, action: str, query: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Run one read and return its rows; retried once on a connection that was lost."""
+        for attempt in (1, 2):
+            try:
+                with self._pooled(action, write=False) as conn:
+                    return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
+            except DatabaseError as exc:
+                if attempt == 2 or not isinstance(exc.__context__, psycopg.OperationalError):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def prepare_staging(conn: psycopg.Connection[Any]) -> None:
+        """Create this connection's staging table for COPY (if it has none yet)."""
+        conn.execute(STAGING)
+
+    # -- writes -----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def write_transaction(self, action: str) -> Iterator[_Transaction]:
+        """Run the body in one transaction on a pooled connection, then tell the listeners."""
+        if self.listeners.publishing:
+            raise DatabaseError(
+                f"cannot {action} from a commit listener; hand the work to another thread"
+            )
+        with self._lock:
+            tx = self._begin(action)
+            conn = tx.conn
+            try:
+                try:
+                    yield tx
+                    conn.execute("COMMIT")
+                    self.commits += 1
+                except BaseException as exc:
+                    if not conn.closed and conn.info.transaction_status != 0:
+                        with contextlib.suppress(psycopg.Error):
+                            conn.execute("ROLLBACK")
+                    if isinstance(exc, psycopg.Error):
+                        raise translate(exc, action, self.location, write=True) from None
+                    raise
+            finally:
+                self._pool.putconn(conn)
+            self.months |= tx.months
+            if tx.stored and self.listeners:
+                tx.stored.sort(key=lambda pair: pair[0])
+                self.listeners.publish([event for _, event in tx.stored])
+
+    def _begin(self, action: str) -> _Transaction:
+        """Take a pooled connection and BEGIN; a connection found dead is replaced once."""
+        for attempt in (1, 2):
+            try:
+                conn = self._pool.getconn()
+            except PoolTimeout as exc:
+                raise translate(exc, action, self.location, write=True) from None
+            try:
+                conn.execute("BEGIN")
+                return _Transaction(self, conn)
+            except psycopg.Error as exc:
+                self._pool.putconn(conn)  # the pool discards a broken connection
+                if attempt == 2 or not isinstance(exc, psycopg.OperationalError):
+                    raise translate(exc, action, self.location, write=True) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def create_partition(self, conn: psycopg.Connection[Any], month: tuple[int, int]) -> None:
+        """Create the events and detections partitions of one month (if absent)."""
+        lo, hi = month_bounds(month)
+        suffix = f"_p{month[0]:04d}_{month[1]:02d}"
+        for table in ("events", "detections"):
+            conn.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})"
+                ).format(
+                    sql.Identifier(self.schema, table + suffix),
+                    sql.Identifier(self.schema, table),
+                    sql.Literal(lo),
+                    sql.Literal(hi),
+                )
+            )
+
+    def _read_months(self, conn: psycopg.Connection[Any]) -> set[tuple[int, int]]:
+        """Return the months that have an events partition."""
+        rows = conn.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace "
+            "WHERE n.nspname = %s AND p.relname = 'events'",
+            (self.schema,),
+        ).fetchall()
+        months = set()
+        for (name,) in rows:
+            year, number = name.removeprefix("events_p").split("_")
+            months.add((int(year), int(number)))
+        return months
+
+    def add_commit_listener(self, callback: CommitListener) -> Callable[[], None]:
+        """Call ``callback`` with the events of each commit that stored some; returns remove."""
+        return self.listeners.add(callback)
+
+    def watch_commits(self, wake: Callable[[], None]) -> Callable[[], None]:
+        """Call ``wake`` soon after any process commits new events (LISTEN); returns stop."""
+        stop = threading.Event()
+
+        def run() -> None:
+            while not stop.is_set() and not self._closed:
+                try:
+                    with self._connect("watch for commits") as conn:
+                        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+                        wake()  # anything committed while (re)connecting
+                        while not stop.is_set() and not self._closed:
+                            for _ in conn.notifies(timeout=0.25, stop_after=1):
+                                wake()
+                except (psycopg.Error, DatabaseError) as exc:
+                    log.warning("listening for commits on %s failed: %s", self.location, exc)
+                    stop.wait(1.0)
+
+        threading.Thread(target=run, name="camvault-listen", daemon=True).start()
+        return stop.set
+
+    def set_thumbnail_path(self, event_id: str, path: str) -> bool:
+        """Record an event's thumbnail file; False if the event does not exist."""
+        with self.write_transaction("record a thumbnail") as tx:
+            cur = tx.conn.execute(
+                f"UPDATE events e SET thumbnail_path = %s WHERE {_BY_EVENT_ID}", (path, event_id)
+            )
+            return cur.rowcount > 0
+
+    def save_thumbnail_data(self, event_id: str, data: bytes, fmt: str, path: str) -> bool:
+        """Store a thumbnail's bytes in the database; False if the event does not exist."""
+        with self.write_transaction("store a thumbnail") as tx:
+            found = tx.conn.execute(
+                f"UPDATE events e SET thumbnail_path = %s WHERE {_BY_EVENT_ID} RETURNING e.ts",
+                (path, event_id),
+            ).fetchall()
+            if not found:
+                return False
+            tx.conn.execute(
+                "INSERT INTO thumbnails (event_id, ts, format, data) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (event_id) DO UPDATE SET format = excluded.format, "
+                "data = excluded.data",
+                (event_id, found[0][0], fmt, data),
+            )
+            return True
+
+    def load_thumbnail(self, event_id: str) -> tuple[bytes, str] | None:
+        """Return a thumbnail stored in the database (bytes, format), or None."""
+        rows = self._fetch(
+            "read a thumbnail", "SELECT data, format FROM thumbnails WHERE event_id = %s", (event_id,)
+        )
+        return (bytes(rows[0][0]), str(rows[0][1])) if rows else None
+
+    def purge_batches(
+        self,
+        before: int | None,
+        camera_id: str | None,
+        labels: tuple[str, ...],
+        batch_size: int,
+    ) -> Iterator[PurgeBatch]:
+        """Delete non-retained events, whole old months first, then in bounded batches."""
+        if before is not None and camera_id is None and not labels:
+            yield from self._drop_months(before)
+        clauses: list[str] = ["NOT e.retain"]
+        params: list[Any] = []
+        if before is not None:
+            clauses.append("e.ts < %s")
+            params.append(before)
+        if camera_id is not None:
+            clauses.append("e.camera_id = %s")
+            params.append(camera_id)
+        if labels:
+            clauses.append(
+                "EXISTS (SELECT 1 FROM detections d WHERE d.event_rowid = e.id AND d.ts = e.ts "
+                "AND d.label = ANY(%s)) AND NOT EXISTS (SELECT 1 FROM detections d "
+                "WHERE d.event_rowid = e.id AND d.ts = e.ts AND d.label <> ALL(%s))"
+            )
+            params.extend([list(labels), list(labels)])
+        condition = " AND ".join(clauses)
+        while True:
+            with self.write_transaction("purge events") as tx:
+                removed, refs = tx.delete(condition, params, batch_size)
+            if not removed:
+                return
+            yield removed, refs
+
+    def _drop_months(self, before: int) -> Iterator[PurgeBatch]:
+        """Drop each month partition that lies wholly before ``before`` and retains nothing."""
+        with self._pooled("list partitions", write=True) as conn:
+            self.months = self._read_months(conn)
+        for month in sorted(self.months):
+            lo, hi = month_bounds(month)
+            if hi > before:
+                break
+            suffix = f"_p{month[0]:04d}_{month[1]:02d}"
+            events = sql.Identifier(self.schema, "events" + suffix)
+            with self.write_transaction("drop an old month of events") as tx:
+                tx.lock()
+                conn = tx.conn
+                kept = conn.execute(
+                    sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE retain)").format(events)
+                ).fetchall()[0][0]
+                if kept:
+                    continue  # its old events go row by row; the retained ones stay
+                rows = conn.execute(
+                    sql.SQL(
+                        "SELECT event_id, camera_id, ts, thumbnail_path, count(*) OVER () FROM {} "
+                        "WHERE thumbnail_path IS NOT NULL"
+                    ).format(events)
+                ).fetchall()
+                removed = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(events)).fetchall()
+                for table in ("event_ids", "thumbnails"):
+                    conn.execute(
+                        sql.SQL("DELETE FROM {} WHERE ts >= %s AND ts < %s").format(
+                            sql.Identifier(table)
+                        ),
+                        (lo, hi),
+                    )
+                conn.execute("DELETE FROM rollup_hourly WHERE hour >= %s AND hour < %s", (lo, hi))
+                for table in ("events", "detections"):
+                    conn.execute(
+                        sql.SQL("DROP TABLE {}").format(sql.Identifier(self.schema, table + suffix))
+                    )
+            self.months.discard(month)
+            refs = [(str(r[0]), str(r[1]), int(r[2]), str(r[3])) for r in rows]
+            if removed[0][0]:
+                log.info("dropped the partition of %04d-%02d (%d events)", *month, removed[0][0])
+                yield int(removed[0][0]), refs
+
+    def trim_batches(self, max_bytes: int, batch_size: int) -> Iterator[PurgeBatch]:
+        """Delete the oldest non-retained events so the data would fit in ``max_bytes``.
+
+        PostgreSQL reuses the space of deleted rows (after VACUUM) rather than shrinking
+        files, so the number to remove is worked out once from the average event size.
+        """
+        used = self.used_bytes()
+        if used <= max_bytes:
+            return
+        total = int(self._fetch("count events", "SELECT count(*) FROM events")[0][0])
+        if not total:
+            return
+        remaining = -(-(used - max_bytes) * total // used)
+        while remaining > 0:
+            with self.write_transaction("trim the database to its size cap") as tx:
+                removed, refs = tx.delete("NOT e.retain", (), min(batch_size, remaining))
+            if not removed:
+                return
+            remaining -= removed
+            yield removed, refs
+
+    def used_bytes(self) -> int:
+        """Bytes of camvault's tables and indexes in this schema."""
+        rows = self._fetch(
+            "measure the database",
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind IN ('r', 'm')",
+            (self.schema,),
+        )
+        return int(rows[0][0])
+
+    def delete_event(self, event_id: str) -> list[ThumbnailRef] | None:
+        """Delete one event; None if it did not exist, else its thumbnail reference."""
+        with self.write_transaction("delete an event") as tx:
+            removed, refs = tx.delete(_BY_EVENT_ID, (event_id,), None)
+        return refs if removed else None
+
+    def update_event(self, event_id: str, changes: dict[str, Any]) -> Event | None:
+        """Set already-validated columns of one event; None if it does not exist."""
+        names = list(changes)  # column names come from the facade's allow-list, never a user
+        values = [bool(changes[n]) if n == "retain" else changes[n] for n in names]
+        assignments = ", ".join(f"{name} = %s" for name in names)
+        with self.write_transaction("update an event") as tx:
+            rows = tx.conn.execute(
+                f"UPDATE events e SET {assignments} WHERE {_BY_EVENT_ID} RETURNING {COLUMNS}",
+                (*values, event_id),
+            ).fetchall()
+        return event_from_row(rows[0]) if rows else None
+
+    def delete_person(self, name: str) -> bool:
+        """Delete one person by name; False if there was none."""
+        with self.write_transaction("delete a person") as tx:
+            return tx.conn.execute("DELETE FROM persons WHERE name = %s", (name,)).rowcount > 0
+
+    def upsert_person(self, person: Person, now: int) -> Person:
+        """Insert or update a person by name and return it as stored."""
+        with self.write_transaction("save a person") as tx:
+            row = tx.conn.execute(
+                f"INSERT INTO persons ({_PERSON_COLUMNS}) VALUES (%s, %s, %s, %s, %s) "
+                "ON CONFLICT (name) DO UPDATE SET authorized = excluded.authorized, "
+                "notes = excluded.notes, updated_at = excluded.updated_at "
+                f"RETURNING {_PERSON_COLUMNS}",
+                (person.name, person.authorized, person.notes, now, now),
+            ).fetchall()[0]
+        return person_from_row(row)
+
+    # -- reads ------------------------------------------------------------------------
+
+    def get_event(self, event_id: str) -> Event | None:
+        """Return one event by id, or None."""
+        rows = self._fetch(
+            "read an event", f"SELECT {COLUMNS} FROM events e WHERE {_BY_EVENT_ID}", (event_id,)
+        )
+        return event_from_row(rows[0]) if rows else None
+
+    def query(self, spec: QuerySpec) -> tuple[list[Event], tuple[int, int] | None]:
+        """Return events matching ``spec`` in its order, and the keyset of the last one."""
+        query, params = select_events(spec)
+        rows = self._fetch("query events", query, params)
+        events = [event_from_row(r) for r in rows]
+        last = (int(rows[-1][2]), int(rows[-1][0])) if len(rows) == spec.limit else None
+        return events, last
+
+    def tail(self, after: int | None, limit: int) -> tuple[list[Event], int]:
+        """Return events stored after position ``after`` (oldest first) and the new position."""
+        if after is None:
+            rows = self._fetch("follow new events", "SELECT high_water FROM positions")
+            return [], int(rows[0][0])
+        rows = self._fetch(
+            "follow new events",
+            f"SELECT {COLUMNS} FROM events e WHERE e.id > %s ORDER BY e.id LIMIT %s",
+            (after, limit),
+        )
+        return [event_from_row(r) for r in rows], int(rows[-1][0]) if rows else after
+
+    def follow(self, spec: QuerySpec, after: int, upto: int, limit: int) -> list[tuple[int, Event]]:
+        """Return (position, event) of events matching ``spec`` in (after, upto], oldest first."""
+        clauses, params = where(spec)
+        query = f"SELECT {COLUMNS} FROM events e WHERE " + " AND ".join(
+            ["e.id > %s", "e.id <= %s", *clauses]
+        )
+        rows = self._fetch(
+            "follow new events", f"{query} ORDER BY e.id LIMIT %s", [after, upto, *params, limit]
+        )
+        return [(int(r[0]), event_from_row(r)) for r in rows]
+
+    def count(self, spec: QuerySpec) -> int:
+        """Return how many events match ``spec`` (limit and cursor ignored)."""
+        clauses, params = where(spec)
+        query = "SELECT count(*) FROM events e"
+        if clauses:
+            query += " WHERE " + " AND ".join(clauses)
+        return int(self._fetch("count events", query, params)[0][0])
+
+    def data_range(self) -> tuple[int, int] | None:
+        """Return the (oldest, newest) event timestamps, or None when empty."""
+        row = self._fetch("read the time range", "SELECT min(ts), max(ts) FROM events")[0]
+        return None if row[0] is None else (int(row[0]), int(row[1]))
+
+    def histogram(self, spec: HistogramSpec) -> list[tuple[int, str | None, int]]:
+        """Return (bucket number, key, count) rows, from rollups where they answer exactly."""
+        totals: Counter[tuple[int, str | None]] = Counter()
+        for part in spec.parts():
+            query, params = (
+                rollup_histogram(spec, part.plan, part.since, part.until)
+                if isinstance(part, RollupPart)
+                else events_histogram(spec, part)
+            )
+            for number, key, n in self._fetch("count events for a histogram", query, params):
+                totals[int(number), key] += int(n)
+        return [(number, key, n) for (number, key), n in totals.items()]
+
+    def get_person(self, name: str) -> Person | None:
+        """Return one person by name, or None."""
+        rows = self._fetch(
+            "read a person", f"SELECT {_PERSON_COLUMNS} FROM persons WHERE name = %s", (name,)
+        )
+        return person_from_row(rows[0]) if rows else None
+
+    def list_persons(self) -> list[Person]:
+        """Return every person, by name."""
+        rows = self._fetch("list persons", f"SELECT {_PERSON_COLUMNS} FROM persons ORDER BY name")
+        return [person_from_row(r) for r in rows]
+
+    def list_cameras(self) -> list[Camera]:
+        """Return every camera, by id."""
+        rows = self._fetch(
+            "list cameras", "SELECT camera_id, name, created_at FROM cameras ORDER BY camera_id"
+        )
+        return [camera_from_row(r) for r in rows]
+
+    def info(self) -> dict[str, Any]:
+        """Describe the engine, schema and contents."""
+        with self._pooled("describe the database", write=False) as conn:
+            counts = {
+                table: int(conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+                for table in ("events", "detections", "cameras", "persons", "thumbnails")
+            }
+            self.months = self._read_months(conn)
+            server = conn.info.parameter_status("server_version") or "?"
+        stats = self._pool.get_stats()
+        return {
+            "engine": "postgresql",
+            "engine_version": server,
+            "driver": f"psycopg {psycopg.__version__}",
+            "schema_version": self.schema_version,
+            "host": self.host,
+            "port": self.port,
+            "database": self.database,
+            "schema": self.schema,
+            "events": counts["events"],
+            "detections": counts["detections"],
+            "cameras": counts["cameras"],
+            "persons": counts["persons"],
+            "thumbnails_stored": counts["thumbnails"],
+            "size_bytes": self.used_bytes(),
+            "partitions": [f"{y:04d}-{m:02d}" for y, m in sorted(self.months)],
+            "thumbnails": self.options.thumbnails,
+            "write_transactions": self.commits,
+            "pool_size": self.options.pool_size,
+            "pool_connections": stats.get("pool_size", 0),
+            "statement_timeout": self.options.statement_timeout,
+            "lock_timeout": self.options.lock_timeout,
+        }
+
+    # -- schema -----------------------------------------------------------------------
+
+    def _migrate(
+        self, conn: psycopg.Connection[Any], migrations: list[Migration], *, create: bool
+    ) -> None:
+        """Create the schema and apply pending migrations, one process at a time."""
+        latest = migrations[-1].version if migrations else 0
+        try:
+            conn.execute("SELECT pg_advisory_lock(%s)", (_lock_key("migrate", self.schema),))
+            try:
+                current = self._current_version(conn, create=create)
+                if current > latest:
+                    raise MigrationError(
+                        f"{self.location} has schema v{current}, newer than this camvault "
+                        f"knows (v{latest}); upgrade camvault"
+                    )
+                if current < latest:
+                    self._apply(conn, migrations, current)
+                self.schema_version = latest
+                self._ahead(conn)
+            finally:
+                conn.execute("SELECT pg_advisory_unlock_all()")
+        except psycopg.Error as exc:
+            raise translate(exc, "prepare the schema", self.location, write=False) from None
+
+    def _current_version(self, conn: psycopg.Connection[Any], *, create: bool) -> int:
+        """Return the applied schema version (0: none), refusing a schema that is not ours."""
+        tables = {
+            r[0]
+            for r in conn.execute(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = %s AND c.relkind IN ('r', 'p')",
+                (self.schema,),
+            )
+        }
+        if "schema_migrations" in tables:
+            row = conn.execute(
+                sql.SQL("SELECT max(version) FROM {}").format(
+                    sql.Identifier(self.schema, "schema_migrations")
+                )
+            ).fetchall()[0]
+            return int(row[0] or 0)
+        if tables:
+            raise MigrationError(
+                f"schema {self.schema!r} of database {self.database!r} holds tables that are not "
+                f"camvault's ({', '.join(sorted(tables)[:5])}); give another ?schema= in the URL"
+            )
+        if not create:
+            raise DatabaseError(
+                f"no camvault store in schema {self.schema!r} of database {self.database!r} at "
+                f"{self.host}:{self.port}; check the URL (and ?schema=), or record events first"
+            )
+        return 0
+
+    def _apply(self, conn: psycopg.Connection[Any], migrations: list[Migration], current: int) -> None:
+        """Apply every migration newer than ``current`` in one transaction."""
+        step: Migration | None = None
+        try:
+            with conn.transaction():
+                conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
+                    "name text NOT NULL, checksum text NOT NULL, applied_at bigint NOT NULL)"
+                )
+                for step in migrations[current:]:
+                    conn.execute(step.sql.encode())  # type: ignore[call-overload]
+                    conn.execute(
+                        "INSERT INTO schema_migrations VALUES (%s, %s, %s, %s)",
+                        (step.version, step.name, step.checksum, to_micros(datetime.now(UTC))),
+                    )
+        except psycopg.Error as exc:
+            name = f"{step.version:04d}_{step.name}" if step else "the migration table"
+            raise MigrationError(
+                f"applying {name} to {self.location} failed: {self._reason(exc)}; the schema "
+                "was left at its previous version"
+            ) from None
+        log.info("schema of %s is now v%d", self.location, migrations[-1].version)
+
+    def _ahead(self, conn: psycopg.Connection[Any]) -> None:
+        """Create the partitions of this month and the next ones (if absent)."""
+        now = datetime.now(UTC)
+        wanted = set()
+        for step in range(_AHEAD + 1):
+            index = now.month - 1 + step
+            wanted.add((now.year + index // 12, index % 12 + 1))
+        self.months = self._read_months(conn)
+        missing = wanted - self.months
+        if missing:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.commit_key,))
+                for month in sorted(missing):
+                    self.create_partition(conn, month)
+            self.months |= missing
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release every connection; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._lock:
+            self._pool.close()
+
+
+def _staging_columns() -> tuple[str, ...]:
+    """The staging table's value columns (``event_to_row`` order)."""
+    from camvault.backends.sqlite_rows import INSERT_COLUMNS
+
+    return INSERT_COLUMNS
+
+
+def _server_options(given: object, options: PostgresOptions) -> str:
+    """Return libpq ``options``: search_path and timeouts (after any the URL gave)."""
+    settings = [
+        f"-c search_path={options.schema}",
+        f"-c statement_timeout={round(options.statement_timeout * 1000)}",
+        f"-c lock_timeout={round(options.lock_timeout * 1000)}",
+    ]
+    return " ".join([str(given), *settings] if given else settings)
