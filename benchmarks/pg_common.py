@@ -132,8 +132,10 @@ def ensure_partitions(conn: psycopg.Connection, starts: Iterable[datetime]) -> l
     for start in starts:
         low, high = us(start), us(next_month(start))
         for table in PARTITIONED:
-            name = f"{table}_bench_{start:%Y_%m}"
-            ddl = sql.SQL("CREATE TABLE {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})").format(
+            name = f"{table}_p{start:%Y_%m}"  # camvault's own name and DDL
+            ddl = sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})"
+            ).format(
                 sql.Identifier(name), sql.Identifier(table), sql.Literal(low), sql.Literal(high)
             )
             try:
