@@ -9,6 +9,7 @@ raw psycopg call, so both sides see the same noise of a shared machine.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import math
 import time
@@ -107,7 +108,8 @@ def loaded(url: str, n: int, chunk: int, days: int, log: Callable[[str], None]) 
                 history.chunk_rates.append(size / seconds)
                 if k % 4 == 3 or k == chunks - 1:
                     done = min(n, (k + 1) * chunk)
-                    log(f"postgres history: {done:,} of {n:,} loaded ({history.rate:,.0f} ev/s)")
+                    rate = done / history.load_s
+                    log(f"postgres history: {done:,} of {n:,} loaded ({rate:,.0f} ev/s)")
         finally:
             store.close()
         history.analyze_s = analyze(url, schema)
@@ -230,16 +232,61 @@ def time_pair(read: Read, reps: int) -> dict[str, Any]:
     }
 
 
+Statement = tuple[str, tuple[Any, ...]]
+
+
+def capture(store: EventStore, call: Callable[[], object]) -> list[Statement]:
+    """Run ``call`` once and return the SQL (and parameters) camvault's backend ran for it.
+
+    Wraps the backend's one read helper on this store instance only; an engine without
+    it yields nothing.
+    """
+    backend = getattr(store, "_backend", None)
+    fetch = getattr(backend, "_fetch", None)
+    if backend is None or fetch is None:
+        return []
+    seen: list[Statement] = []
+
+    def traced(action: str, query: str, params: Any = ()) -> Any:
+        seen.append((query, tuple(params)))
+        return fetch(action, query, params)
+
+    setattr(backend, "_fetch", traced)  # noqa: B010 - one instance, removed below
+    try:
+        call()
+    finally:
+        delattr(backend, "_fetch")
+    return seen
+
+
+def plan_report(raw: RawReader, what: str, statements: list[Statement]) -> str:
+    """Describe each statement of a camvault read: its SQL, time alone and EXPLAIN ANALYZE."""
+    parts = [f"query plans of camvault's {what} ({len(statements)} statement(s)):"]
+    for query, params in statements:
+        samples = []
+        for _ in range(5):
+            t0 = time.perf_counter_ns()
+            raw.conn.execute(query, params).fetchall()
+            samples.append(time.perf_counter_ns() - t0)
+        text = " ".join(query.split())
+        parts.append(f"  SQL ({latency(samples).p50_ms:.2f} ms alone): {text}")
+        parts.append(f"  parameters: {params!r}"[:400])
+        parts.extend(f"    {line}" for line in raw.explain(query, params))
+    return "\n".join(parts)
+
+
 def run_reads(
     url: str, history: Loaded, days: int, reps: int, log: Callable[[str], None]
-) -> dict[str, dict[str, Any]]:
-    """Open a store and a raw connection on the loaded schema and time every read."""
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Time every read on the loaded schema; explain camvault's reads that miss their goal."""
     results: dict[str, dict[str, Any]] = {}
+    plans: list[str] = []
     with counting_logs(), connect(url, history.schema) as conn:
         store = EventStore(with_schema(url, history.schema))
         try:
             raw = RawReader(conn)
-            for read in reads(store, raw, history, days):
+            todo = reads(store, raw, history, days)
+            for read in todo:
                 out = results[read.key] = time_pair(read, reps)
                 c: Latency = out["camvault"]
                 r: Latency = out["raw"]
@@ -247,6 +294,10 @@ def run_reads(
                     f"{read.name:36} camvault p50 {c.p50_ms:8.3f} ms  raw p50 {r.p50_ms:8.3f} ms"
                     f"  ({c.n} calls, rows {out['rows']}, same answer {out['same']})"
                 )
+            for read in todo:
+                if results[read.key]["camvault"].p50_ms > read.goal_ms:
+                    statements = capture(store, functools.partial(read.camvault, 0))
+                    plans.append(plan_report(raw, read.name, statements))
         finally:
             store.close()
-    return results
+    return results, plans

@@ -112,49 +112,73 @@ def bulk_orm(
     return {"rate": len(events) / (elapsed / 1e9), "seconds": elapsed / 1e9, "counts": counts}
 
 
-def _samples(call: Callable[[Any], object], items: Sequence[Any]) -> dict[str, Any]:
-    """Time ``call`` once per item; return the samples (ns) and the loop's wall time."""
+def _interleaved(
+    first: Callable[[Any], object], second: Callable[[Any], object], items: Sequence[Any]
+) -> tuple[list[int], list[int]]:
+    """Call both sides once per item, alternating which goes first; return their samples (ns).
+
+    Side by side call by call, so both see the same noise of a shared machine.
+    """
     clock = time.perf_counter_ns
-    samples = []
+    a: list[int] = []
+    b: list[int] = []
     gc.collect()
-    start = clock()
-    for item in items:
-        t0 = clock()
-        call(item)
-        samples.append(clock() - t0)
-    return {"samples": samples, "total_ns": clock() - start}
+    for i, (x, y) in enumerate(items):
+        if i % 2:
+            t0 = clock()
+            second(y)
+            t1 = clock()
+            first(x)
+            t2 = clock()
+            b.append(t1 - t0)
+            a.append(t2 - t1)
+        else:
+            t0 = clock()
+            first(x)
+            t1 = clock()
+            second(y)
+            t2 = clock()
+            a.append(t1 - t0)
+            b.append(t2 - t1)
+    return a, b
 
 
-def single_camvault(url: str, events: Sequence[Event], warmup: Sequence[Event]) -> dict[str, Any]:
-    """Insert events one by one with insert_event (a commit each) on a fresh schema."""
-    with fresh_schema(url, "single_cv", create=False) as schema, counting_logs() as logs:
-        store = EventStore(with_schema(url, schema))
+def single_pair(
+    url: str,
+    events: Sequence[Event],
+    warmup: Sequence[Event],
+    tuples: Sequence[EventTuple],
+    warm_t: Sequence[EventTuple],
+) -> dict[str, Any]:
+    """Insert events one by one (a commit each) with camvault and with raw psycopg, interleaved.
+
+    camvault's insert_event on a schema of its own; the raw side on a schema migrated by
+    camvault, cameras registered before timing. Returns each side's samples and row counts.
+    """
+    with (
+        fresh_schema(url, "single_cv", create=False) as cv_schema,
+        fresh_schema(url, "single_raw", create=False) as raw_schema,
+        counting_logs() as logs,
+    ):
+        camvault_schema(url, raw_schema, _times(warm_t, tuples))
+        store = EventStore(with_schema(url, cv_schema))
         try:
-            for ev in warmup:
-                store.insert_event(ev)
-            out = _samples(store.insert_event, events)
+            with connect(url, raw_schema) as conn:
+                pg_raw.register_cameras(conn, [*warm_t, *tuples])
+                insert = pg_raw.single_writer(conn)
+                _interleaved(store.insert_event, insert, list(zip(warmup, warm_t, strict=True)))
+                cv, raw = _interleaved(
+                    store.insert_event, insert, list(zip(events, tuples, strict=True))
+                )
         finally:
             store.close()
-        out["counts"] = table_counts(url, schema)
-    out["logs"] = dict(logs.counts)
-    _expect("camvault", out["counts"], len(events) + len(warmup))
-    return out
-
-
-def single_raw(
-    url: str, events: Sequence[EventTuple], warmup: Sequence[EventTuple]
-) -> dict[str, Any]:
-    """Insert event tuples one by one (INSERTs + commit each) with psycopg on a fresh schema."""
-    with fresh_schema(url, "single_raw", create=False) as schema:
-        camvault_schema(url, schema, _times(warmup, events))
-        with connect(url, schema) as conn:
-            pg_raw.register_cameras(conn, [*warmup, *events])
-            insert = pg_raw.single_writer(conn)
-            for ev in warmup:
-                insert(ev)
-            out = _samples(insert, events)
-        out["counts"] = table_counts(url, schema)
-    _expect("raw", out["counts"], len(events) + len(warmup))
+        out: dict[str, Any] = {
+            "camvault": {"samples": cv, "counts": table_counts(url, cv_schema)},
+            "raw": {"samples": raw, "counts": table_counts(url, raw_schema)},
+            "logs": dict(logs.counts),
+        }
+    for side in ("camvault", "raw"):
+        _expect(side, out[side]["counts"], len(events) + len(warmup))
     return out
 
 
