@@ -247,7 +247,8 @@ def notes(raw: dict[str, Any], cfg: Config) -> list[str]:
         "(alternating which goes first) on two fresh schemas; percentiles per round, median "
         "of rounds; "
         f"p50 per round camvault {[round(r['latency'].p50_us) for r in s['camvault']]} us, "
-        f"raw {[round(r['latency'].p50_us) for r in s['raw']]} us",
+        f"raw {[round(r['latency'].p50_us) for r in s['raw']]} us; camvault log records "
+        f"per round (slow-insert warnings are inserts over 10 ms): {s['logs']}",
         f"async: {cfg.pg_async:,} events, AsyncEventStore with {PRODUCERS} tasks each "
         "inserting its share vs one task awaiting insert_event after insert_event; events/s "
         f"per round: {PRODUCERS} tasks {[round(r['rate']) for r in a['producers']]}, one task "
