@@ -169,6 +169,7 @@ class AsyncEventStore:
     upsert_person = _hop(EventStore.upsert_person, write=True)
     delete_person = _hop(EventStore.delete_person, write=True)
     save_thumbnail = _hop(EventStore.save_thumbnail, write=False)  # encodes off the writer
+    read_thumbnail = _hop(EventStore.read_thumbnail, write=False)
 
     # -- reads ------------------------------------------------------------------------
 

@@ -424,6 +424,7 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the REST API and the dashboard (http://127.0.0.1:8765 by default)."""
+    from camvault.backends import redacted
     from camvault.web import create_app
     from camvault.web.security import require_safe_bind
     from camvault.web.server import bind_socket, run
@@ -437,10 +438,13 @@ def serve(
         with open_store(db, create=True) as store:
             added = fill_demo(store, 400) if demo else 0
         if added:
-            err.print(f"recorded {added} demo events with thumbnails in {db}", markup=False)
+            err.print(
+                f"recorded {added} demo events with thumbnails in {redacted(db)}", markup=False
+            )
         shown = f"[{host}]" if ":" in host else host
         out.print(
-            f"camvault is serving {escape(db)} at [bold]http://{shown}:{port}/[/] (Ctrl+C stops)",
+            f"camvault is serving {escape(redacted(db))} at [bold]http://{shown}:{port}/[/] "
+            "(Ctrl+C stops)",
             highlight=False,
         )
         run(create_app(db, token=token, public_read=public_read), sock)

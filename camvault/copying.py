@@ -120,7 +120,7 @@ def _copy_persons(src: EventStore, dst: EventStore) -> int:
 
 
 def _source_thumbnail(src: EventStore, event: Event) -> Path | None:
-    """Return the thumbnail file camvault made for this source event, or None."""
+    """Return the thumbnail camvault made for this source event (file or name), or None."""
     return thumbnails.owned_by(src.thumbnails_dir, event)
 
 
@@ -129,8 +129,9 @@ def _has_own_thumbnail(dst: EventStore, event_id: str) -> bool:
     there = dst.get_event(event_id)
     if there is None or there.thumbnail_path is None:
         return False
-    made = thumbnails.owned_by(dst.thumbnails_dir, there)
-    return made is None or made.is_file()  # a path set by someone else is theirs: keep it
+    if thumbnails.owned_by(dst.thumbnails_dir, there) is None:
+        return True  # a path set by someone else is theirs: keep it
+    return dst.read_thumbnail(event_id) is not None
 
 
 def _copy_chunk(src: EventStore, dst: EventStore, chunk: list[Event], report: CopyReport) -> None:
@@ -156,18 +157,19 @@ def _copy_chunk(src: EventStore, dst: EventStore, chunk: list[Event], report: Co
         if result.duplicates and _has_own_thumbnail(dst, event.event_id):
             report.thumbnails_already_there += 1
             continue
-        _copy_thumbnail(dst, event, path, report)
+        _copy_thumbnail(src, dst, event, path, report)
 
 
-def _copy_thumbnail(dst: EventStore, event: Event, path: Path, report: CopyReport) -> None:
-    """Read one source thumbnail and save it through the destination; note a missing file."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
+def _copy_thumbnail(
+    src: EventStore, dst: EventStore, event: Event, path: Path, report: CopyReport
+) -> None:
+    """Read one source thumbnail and save it through the destination; note a missing one."""
+    found = src.read_thumbnail(event.event_id)
+    if found is None:
         report.missing_thumbnails += 1
-        report.note(event.event_id, f"thumbnail {path}: {exc.strerror or exc}")
+        report.note(event.event_id, f"thumbnail {path}: missing or unreadable")
         return
-    fmt: thumbnails.Format = "webp" if path.suffix == ".webp" else "jpeg"
+    data, fmt = found
     if dst.save_thumbnail(event.event_id, data, fmt=fmt) is None:
         report.missing_thumbnails += 1
         report.note(event.event_id, f"thumbnail {path}: not readable as an image")

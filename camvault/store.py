@@ -59,9 +59,6 @@ __all__ = ["EventChanges", "EventStore", "legacy_keywords", "start_async_face"]
 
 log = logging.getLogger("camvault")
 
-BATCH_CHUNK = 5000
-"""Events of a batch handed to the engine at once (a COPY on PostgreSQL); memory stays flat."""
-
 PURGE_BATCH = 500
 """Events removed per purge transaction: keeps a writer's wait behind purge short."""
 
@@ -218,8 +215,8 @@ class EventStore:
         try:
             with self._backend.write_transaction("insert a group of events") as tx:
                 stored = tx.insert_many([ev for _, ev in valid])
-            for (index, _), outcome in zip(valid, stored, strict=True):
-                outcomes[index] = outcome
+            for (index, _), inserted in zip(valid, stored, strict=True):
+                outcomes[index] = inserted
         except Exception as exc:  # isolated below, each item alone
             if len(valid) == 1:
                 outcomes[valid[0][0]] = exc
@@ -270,7 +267,7 @@ class EventStore:
                         )
                     )
                     continue
-                if len(chunk) >= BATCH_CHUNK:
+                if len(chunk) >= self._backend.insert_chunk:
                     first_duplicate = self._insert_chunk(tx, chunk, result) or first_duplicate
                     chunk = []
             if chunk:
@@ -310,7 +307,11 @@ class EventStore:
         fmt: thumbnails.Format = "jpeg",
         bgr: bool = False,
     ) -> Path | None:
-        """Store a thumbnail for an event and return its path; None (logged) on any failure."""
+        """Store a thumbnail for an event and return its path; None (logged) on any failure.
+
+        On a store that keeps thumbnails in the database (PostgreSQL's default) the path is
+        the event's ``thumbnail_path``, a name; read the image with :meth:`read_thumbnail`.
+        """
         try:
             self._open()
             ev = self.get_event(event_id)
@@ -321,6 +322,11 @@ class EventStore:
             path = thumbnails.thumbnail_path(
                 self.thumbnails_dir, ev.camera_id, ev.event_id, ev.timestamp, fmt
             )
+            if self._backend.thumbnails_in_database:
+                if self._backend.save_thumbnail_data(ev.event_id, data, fmt, str(path)):
+                    return path
+                log.warning("thumbnail not saved: event %r was removed meanwhile", event_id)
+                return None
             thumbnails.write(path, data)
         except (thumbnails.ThumbnailError, CamvaultError, OSError) as exc:
             log.warning("thumbnail for event %r not saved: %s", event_id, exc)
@@ -335,6 +341,29 @@ class EventStore:
             log.warning("thumbnail for event %r not recorded: %s", event_id, exc)
             return None
         return path
+
+    def read_thumbnail(self, event_id: str) -> tuple[bytes, thumbnails.Format] | None:
+        """Return the thumbnail camvault made for an event (its bytes and format), or None.
+
+        Reads the database or the file, wherever this store keeps thumbnails; a path that a
+        client set on the event is never read.
+        """
+        _text_arg("read_thumbnail", "event_id", event_id)
+        self._open()
+        ev = self._backend.get_event(event_id)
+        path = None if ev is None else thumbnails.owned_by(self.thumbnails_dir, ev)
+        if path is None:
+            return None
+        fmt: thumbnails.Format = "webp" if path.suffix == ".webp" else "jpeg"
+        if self._backend.thumbnails_in_database:
+            found = self._backend.load_thumbnail(event_id)
+            return None if found is None else (found[0], fmt)
+        if not path.resolve().is_relative_to(self.thumbnails_dir.resolve()):
+            return None
+        try:
+            return path.read_bytes(), fmt
+        except OSError:
+            return None
 
     def purge(
         self,
@@ -602,5 +631,8 @@ def start_async_face(store: EventStore, *, max_group: int, read_threads: int) ->
     """Start the engine's async face over ``store`` (AsyncEventStore runs on it)."""
     store._open()
     return store._backend.async_face(
-        store.insert_group, max_group=max_group, read_threads=read_threads
+        store.insert_group,
+        max_group=max_group,
+        read_threads=read_threads,
+        log_insert=store._log_insert,
     )

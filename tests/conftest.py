@@ -23,7 +23,7 @@ from camvault import AsyncEventStore, DetectedObject, Event, EventStore
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
-POSTGRES_URL = os.environ.get("CAMVAULT_TEST_POSTGRES_URL")
+POSTGRES_URL = os.environ.get("CAMVAULT_TEST_POSTGRES_URL") or None
 """The shared PostgreSQL server of the tests (set by .ci/run); its tests skip without it."""
 
 _schemas: set[str] = set()
@@ -35,7 +35,9 @@ def postgres_url(folder: Path) -> str:
     assert POSTGRES_URL is not None
     name = "t_" + hashlib.blake2b(str(folder).encode(), digest_size=8).hexdigest()
     _schemas.add(name)
-    return f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}schema={name}"
+    joiner = "&" if "?" in POSTGRES_URL else "?"
+    files = f"thumbnails=files&thumbnails_dir={folder / 'thumbnails'}"  # checked on disk
+    return f"{POSTGRES_URL}{joiner}{files}&schema={name}"
 
 
 def drop_schema(url: str) -> None:
@@ -78,6 +80,24 @@ def store_url(engine: str, tmp_path: Path) -> Iterator[str]:
     yield url
     if engine == "postgresql":
         drop_schema(url)
+
+
+def raw_connection(store: Any) -> Any:
+    """Open a connection of the test's own to a store's database (an oracle beside the store).
+
+    Its ``execute(sql).fetchall()`` runs plain SQL (no parameters) on either engine.
+    """
+    info = store.info()
+    if info["engine"] == "sqlite":
+        import apsw
+
+        return apsw.Connection(info["path"])
+    import psycopg
+
+    assert POSTGRES_URL is not None
+    conn = psycopg.connect(POSTGRES_URL, autocommit=True)
+    conn.execute(f'SET search_path = "{info["schema"]}"')
+    return conn
 
 
 @pytest.fixture

@@ -18,7 +18,15 @@ from camvault.backends.base import Backend, BackendType, EngineOptions
 from camvault.backends.sqlite_options import SQLiteOptions
 from camvault.errors import DatabaseError
 
-__all__ = ["ENGINES", "EngineOptions", "SQLiteOptions", "legacy_options", "open_backend", "scheme"]
+__all__ = [
+    "ENGINES",
+    "EngineOptions",
+    "SQLiteOptions",
+    "legacy_options",
+    "open_backend",
+    "redacted",
+    "scheme",
+]
 
 ENGINES: dict[str, str] = {
     "sqlite": "camvault.backends.sqlite:SQLiteBackend",
@@ -35,6 +43,19 @@ def scheme(target: str | os.PathLike[str]) -> str:
     """Return the engine scheme of a path or URL (a plain path is the default engine)."""
     text = os.fspath(target)
     return urlsplit(text).scheme if "://" in text else DEFAULT_SCHEME
+
+
+def redacted(target: str | os.PathLike[str]) -> str:
+    """Return a path or URL fit to print: a password in the URL is replaced by ``***``."""
+    text = os.fspath(target)
+    if "://" not in text:
+        return text
+    parts = urlsplit(text)
+    if parts.password is None:
+        return text
+    user, _, host = parts.netloc.rpartition("@")
+    name = user.split(":", 1)[0]
+    return parts._replace(netloc=f"{name}:***@{host}").geturl()
 
 
 def open_backend(

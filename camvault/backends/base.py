@@ -8,7 +8,6 @@ engine (PostgreSQL next) means one new module implementing :class:`Backend` (and
 from __future__ import annotations
 
 import contextlib
-
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ __all__ = [
     "BackendType",
     "EngineOptions",
     "GroupInsert",
+    "InsertLog",
     "PurgeBatch",
     "ThumbnailRef",
     "WriteTransaction",
@@ -64,8 +64,12 @@ def run_insert_checks(event: Event) -> None:
     for check in _insert_checks:
         check(event)
 
+
 GroupInsert = Callable[[Sequence[Event | Mapping[str, Any]], Sequence[int]], list[bool | Exception]]
 """EventStore.insert_group: many callers' events in one transaction, one outcome each."""
+
+InsertLog = Callable[[Event, bool, int], None]
+"""EventStore's insert logging: (event, inserted, nanoseconds the caller waited)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,15 +124,27 @@ class Backend(Protocol):
     engine: str
     location: str
     """Where the data lives, for messages (a file path, a server and database name)."""
+    thumbnails_in_database: bool
+    """True when thumbnail images are stored in the database rather than in files."""
+    insert_chunk: int
+    """Events of a batch handed to ``insert_many`` at once (memory stays flat)."""
 
     def default_thumbnails_dir(self) -> Path:
         """Return the thumbnail folder used when the store is given none."""
         ...
 
     def async_face(
-        self, insert_group: GroupInsert, *, max_group: int, read_threads: int
+        self,
+        insert_group: GroupInsert,
+        *,
+        max_group: int,
+        read_threads: int,
+        log_insert: InsertLog | None = None,
     ) -> AsyncFace:
-        """Start the engine's async face; ``insert_group`` commits a group of inserts."""
+        """Start the engine's async face; ``insert_group`` commits a group of inserts.
+
+        A face that commits without ``insert_group`` reports each insert to ``log_insert``.
+        """
         ...
 
     def write_transaction(self, action: str) -> AbstractContextManager[WriteTransaction]:
@@ -145,6 +161,14 @@ class Backend(Protocol):
 
     def set_thumbnail_path(self, event_id: str, path: str) -> bool:
         """Record an event's thumbnail file; False if the event does not exist."""
+        ...
+
+    def save_thumbnail_data(self, event_id: str, data: bytes, fmt: str, path: str) -> bool:
+        """Store a thumbnail image in the database (only when thumbnails_in_database)."""
+        ...
+
+    def load_thumbnail(self, event_id: str) -> tuple[bytes, str] | None:
+        """Return a thumbnail image stored in the database (bytes, format), or None."""
         ...
 
     def purge_batches(

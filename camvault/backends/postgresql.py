@@ -29,6 +29,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from camvault.backends.base import (
     EngineOptions,
     GroupInsert,
+    InsertLog,
     PurgeBatch,
     ThumbnailRef,
     run_insert_checks,
@@ -46,6 +47,7 @@ from camvault.backends.postgresql_sql import (
     where,
 )
 from camvault.backends.sqlite_rows import (
+    INSERT_COLUMNS,
     camera_from_row,
     event_from_row,
     event_to_row,
@@ -67,13 +69,17 @@ log = logging.getLogger("camvault")
 
 T = TypeVar("T")
 
+ANALYZE_AFTER = 50_000
+"""Events stored by this process that make it refresh the planner's statistics (ANALYZE)."""
 COPY_MIN = 64
 """Batches of at least this many events go through COPY; smaller ones through arrays."""
 _AHEAD = 2
 """Months of partitions created ahead of the current one."""
-_INSERT_ARRAYS = insert_statement(staged=False)
-_INSERT_STAGED = insert_statement(staged=True)
-_COPY = sql.SQL("COPY camvault_staging ({}) FROM STDIN")
+INSERT_ARRAYS = insert_statement(staged=False)
+INSERT_STAGED = insert_statement(staged=True)
+COPY_SQL = sql.SQL("COPY camvault_staging ({}) FROM STDIN").format(
+    sql.SQL(", ").join(sql.Identifier(c) for c in (*INSERT_COLUMNS, "n"))
+)
 _ROLLUP = (
     "INSERT INTO rollup_hourly (dim, hour, camera_id, key, n) VALUES (%s, %s, %s, %s, %s) "
     "ON CONFLICT (dim, hour, camera_id, key) DO UPDATE SET n = rollup_hourly.n + excluded.n"
@@ -86,18 +92,48 @@ _PERSON_COLUMNS = "name, authorized, notes, created_at, updated_at"
 _BY_EVENT_ID = "(e.id, e.ts) = (SELECT id, ts FROM event_ids WHERE event_id = %s)"
 
 
+def insert_rows(events: Sequence[Event]) -> list[tuple[Any, ...]]:
+    """Return the rows of a batch (``event_to_row`` plus its place), after the test checks."""
+    for event in events:
+        run_insert_checks(event)
+    return [(*event_to_row(event), n) for n, event in enumerate(events)]
+
+
+def array_params(key: int, rows: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """Return the parameters of INSERT_ARRAYS: the commit lock key, then one array per column."""
+    columns = [list(values) for values in zip(*rows, strict=True)]
+    return [key, *columns[:-1]]  # the place is the array's own ordinality
+
+
+def outcomes(
+    events: Sequence[Event], stored: Sequence[Any], collect: list[tuple[int, Event]] | None
+) -> list[bool]:
+    """Return each event's outcome from the (event_id, position) rows the insert returned.
+
+    The first of a repeated event_id wins. ``collect`` receives (position, event) pairs.
+    """
+    positions = {str(event_id): int(position) for event_id, position in stored}
+    result: list[bool] = []
+    for event in events:
+        position = positions.pop(event.event_id, None)
+        result.append(position is not None)
+        if position is not None and collect is not None:
+            collect.append((position, event))
+    return result
+
+
+def month_of(ts: int) -> tuple[int, int]:
+    """Return the UTC (year, month) of a timestamp in microseconds."""
+    moment = from_micros(ts)
+    return moment.year, moment.month
+
+
 def month_bounds(month: tuple[int, int]) -> tuple[int, int]:
     """Return [start, end) in microseconds of a UTC (year, month)."""
     year, number = month
     start = datetime(year, number, 1, tzinfo=UTC)
     end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=UTC)
     return to_micros(start), to_micros(end)
-
-
-def _month_of(ts: int) -> tuple[int, int]:
-    """Return the UTC (year, month) of a timestamp in microseconds."""
-    moment = from_micros(ts)
-    return moment.year, moment.month
 
 
 def _lock_key(purpose: str, schema: str) -> int:
@@ -109,13 +145,14 @@ def _lock_key(purpose: str, schema: str) -> int:
 class _Transaction:
     """An open write transaction on one pooled connection."""
 
-    __slots__ = ("_backend", "_collect", "conn", "months", "stored")
+    __slots__ = ("_backend", "_collect", "conn", "inserted", "months", "stored")
 
     def __init__(self, backend: PostgresBackend, conn: psycopg.Connection[Any]) -> None:
         self._backend = backend
         self.conn = conn
         self.stored: list[tuple[int, Event]] = []  # (position, event) for the listeners
         self.months: set[tuple[int, int]] = set()  # partitions created in this transaction
+        self.inserted = 0
         self._collect = bool(backend.listeners)
 
     def lock(self) -> None:
@@ -128,30 +165,21 @@ class _Transaction:
 
     def insert_many(self, events: Sequence[Event]) -> list[bool]:
         """Insert events in order; for each, False if its event_id was already stored."""
-        for event in events:
-            run_insert_checks(event)
-        rows = [event_to_row(event) for event in events]
-        self._partitions({_month_of(row[1]) for row in rows})
+        rows = insert_rows(events)
+        self._partitions({month_of(row[1]) for row in rows})
         key = self._backend.commit_key
         if len(rows) >= COPY_MIN:
-            self._backend.prepare_staging(self.conn)
             with self.conn.cursor() as cur:
-                with cur.copy(self._backend.copy_sql) as copy:
-                    for n, row in enumerate(rows):
-                        copy.write_row((*row, n))
-                stored = cur.execute(_INSERT_STAGED, (key,)).fetchall()
+                cur.execute(STAGING)
+                with cur.copy(COPY_SQL) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                stored = cur.execute(INSERT_STAGED, (key,)).fetchall()
                 cur.execute("TRUNCATE camvault_staging")
         else:
-            columns = [list(values) for values in zip(*rows, strict=True)]
-            stored = self.conn.execute(_INSERT_ARRAYS, (key, *columns)).fetchall()
-        positions = {str(event_id): int(position) for event_id, position in stored}
-        outcomes: list[bool] = []
-        for event in events:
-            position = positions.pop(event.event_id, None)  # the first of a repeated id wins
-            outcomes.append(position is not None)
-            if position is not None and self._collect:
-                self.stored.append((position, event))
-        return outcomes
+            stored = self.conn.execute(INSERT_ARRAYS, array_params(key, rows)).fetchall()
+        self.inserted += len(stored)
+        return outcomes(events, stored, self.stored if self._collect else None)
 
     def _partitions(self, months: set[tuple[int, int]]) -> None:
         """Create the month partitions these events need that do not exist yet."""
@@ -223,6 +251,9 @@ class PostgresBackend:
     """Events in one PostgreSQL schema, shared by any number of camvault processes."""
 
     engine = "postgresql"
+    insert_chunk = 5000  # one COPY and one statement per chunk
+    # statements are prepared on first use (prepare_threshold=0 below): the insert statement
+    # takes milliseconds to plan and runs in a third of one
 
     def __init__(
         self,
@@ -238,7 +269,9 @@ class PostgresBackend:
         self.host = str(params.get("host") or "localhost")
         self.port = int(params.get("port") or 5432)
         self.database = str(params.get("dbname") or params.get("user") or "postgres")
-        self.location = f"postgresql://{self.host}:{self.port}/{self.database} (schema {self.schema})"
+        self.location = (
+            f"postgresql://{self.host}:{self.port}/{self.database} (schema {self.schema})"
+        )
         self._password = str(params.get("password") or "")
         self.commit_key = _lock_key("commit", self.schema)
         self.channel = f"camvault_{self.schema}"
@@ -247,11 +280,10 @@ class PostgresBackend:
         self.schema_version = 0
         self.commits = 0
         self._lock = threading.Lock()
+        self._analyzing = threading.Lock()
+        self._unanalyzed = 0
         self._closed = False
-        self.copy_sql = _COPY.format(
-            sql.SQL(", ").join(sql.Identifier(c) for c in (*_staging_columns(), "n"))
-        )
-        server = {
+        server: dict[str, str | int] = {
             "connect_timeout": max(1, round(options.connect_timeout)),
             "options": _server_options(params.get("options"), options),
         }
@@ -262,7 +294,7 @@ class PostgresBackend:
             self._conninfo,
             min_size=1,
             max_size=options.pool_size,
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, "prepare_threshold": 0},
             name=f"camvault-{self.schema}",
             open=False,
             timeout=max(options.connect_timeout, 1.0),
@@ -294,14 +326,32 @@ class PostgresBackend:
         return cls(conninfo, chosen, create=create)
 
     def async_face(
-        self, insert_group: GroupInsert, *, max_group: int, read_threads: int
+        self,
+        insert_group: GroupInsert,
+        *,
+        max_group: int,
+        read_threads: int,
+        log_insert: InsertLog | None = None,
     ) -> PostgresFace:
         """Native asyncio inserts (group commit on an async connection), reads on threads."""
-        return PostgresFace(self, insert_group, max_group=max_group, read_threads=read_threads)
+        return PostgresFace(
+            self,
+            insert_group,
+            max_group=max_group,
+            read_threads=read_threads,
+            log_insert=log_insert,
+        )
+
+    @property
+    def conninfo(self) -> str:
+        """The connection string every connection of this store uses."""
+        return self._conninfo
 
     def default_thumbnails_dir(self) -> Path:
-        """Thumbnail files (``thumbnails=files``) go to ``./camvault-thumbnails``."""
-        return Path("camvault-thumbnails").absolute()
+        """Return the ``thumbnails_dir`` option, else ``./camvault-thumbnails/<db>.<schema>``."""
+        if self.options.thumbnails_dir:
+            return Path(self.options.thumbnails_dir).expanduser().absolute()
+        return Path("camvault-thumbnails", f"{self.database}.{self.schema}").absolute()
 
     @property
     def thumbnails_in_database(self) -> bool:
@@ -347,16 +397,11 @@ class PostgresBackend:
         for attempt in (1, 2):
             try:
                 with self._pooled(action, write=False) as conn:
-                    return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
+                    return conn.execute(query, params).fetchall()
             except DatabaseError as exc:
                 if attempt == 2 or not isinstance(exc.__context__, psycopg.OperationalError):
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
-
-    @staticmethod
-    def prepare_staging(conn: psycopg.Connection[Any]) -> None:
-        """Create this connection's staging table for COPY (if it has none yet)."""
-        conn.execute(STAGING)
 
     # -- writes -----------------------------------------------------------------------
 
@@ -385,9 +430,32 @@ class PostgresBackend:
             finally:
                 self._pool.putconn(conn)
             self.months |= tx.months
+            self.count_inserted(tx.inserted)
             if tx.stored and self.listeners:
                 tx.stored.sort(key=lambda pair: pair[0])
                 self.listeners.publish([event for _, event in tx.stored])
+
+    def count_inserted(self, n: int) -> None:
+        """Note ``n`` events stored; after many (an import, a copy) refresh the statistics.
+
+        The planner's statistics drive index choice; autovacuum refreshes them on a server
+        where it runs, and this makes sure a bulk load is followed by ANALYZE either way.
+        """
+        self._unanalyzed += n
+        if self._unanalyzed < ANALYZE_AFTER or self._analyzing.locked():
+            return
+        self._unanalyzed = 0
+        threading.Thread(target=self._analyze, name="camvault-analyze", daemon=True).start()
+
+    def _analyze(self) -> None:
+        """Run ANALYZE on the event tables (on a thread of its own, off the write path)."""
+        with self._analyzing:
+            try:
+                with self._pooled("refresh the statistics", write=False) as conn:
+                    conn.execute("ANALYZE events, detections, event_ids, rollup_hourly")
+            except DatabaseError as exc:  # the next bulk load tries again
+                if not self._closed:
+                    log.warning("ANALYZE after a bulk load failed: %s", exc)
 
     def _begin(self, action: str) -> _Transaction:
         """Take a pooled connection and BEGIN; a connection found dead is replaced once."""
@@ -456,7 +524,7 @@ class PostgresBackend:
                     log.warning("listening for commits on %s failed: %s", self.location, exc)
                     stop.wait(1.0)
 
-        threading.Thread(target=run, name="camvault-listen", daemon=True).start()
+        threading.Thread(target=run, name="camvault-watch", daemon=True).start()
         return stop.set
 
     def set_thumbnail_path(self, event_id: str, path: str) -> bool:
@@ -487,7 +555,9 @@ class PostgresBackend:
     def load_thumbnail(self, event_id: str) -> tuple[bytes, str] | None:
         """Return a thumbnail stored in the database (bytes, format), or None."""
         rows = self._fetch(
-            "read a thumbnail", "SELECT data, format FROM thumbnails WHERE event_id = %s", (event_id,)
+            "read a thumbnail",
+            "SELECT data, format FROM thumbnails WHERE event_id = %s",
+            (event_id,),
         )
         return (bytes(rows[0][0]), str(rows[0][1])) if rows else None
 
@@ -568,12 +638,14 @@ class PostgresBackend:
                 yield int(removed[0][0]), refs
 
     def trim_batches(self, max_bytes: int, batch_size: int) -> Iterator[PurgeBatch]:
-        """Delete the oldest non-retained events so the data would fit in ``max_bytes``.
+        """Delete the oldest non-retained events until their rows fit in ``max_bytes``.
 
-        PostgreSQL reuses the space of deleted rows (after VACUUM) rather than shrinking
-        files, so the number to remove is worked out once from the average event size.
+        PostgreSQL keeps the space of deleted rows for reuse (after VACUUM) rather than
+        shrinking its files, so the size counted is that of the stored rows themselves
+        (events, detections, thumbnails: one scan), and the number of events to remove is
+        worked out once from the average size of an event.
         """
-        used = self.used_bytes()
+        used = self.live_bytes()
         if used <= max_bytes:
             return
         total = int(self._fetch("count events", "SELECT count(*) FROM events")[0][0])
@@ -587,6 +659,14 @@ class PostgresBackend:
                 return
             remaining -= removed
             yield removed, refs
+
+    def live_bytes(self) -> int:
+        """Bytes of the rows stored for events: events, detections and thumbnails."""
+        sizes = " + ".join(
+            f"(SELECT coalesce(sum(pg_column_size(t.*)), 0) FROM {table} t)"
+            for table in ("events", "detections", "thumbnails")
+        )
+        return int(self._fetch("measure the stored events", f"SELECT {sizes}")[0][0])
 
     def used_bytes(self) -> int:
         """Bytes of camvault's tables and indexes in this schema."""
@@ -807,18 +887,22 @@ class PostgresBackend:
             )
         return 0
 
-    def _apply(self, conn: psycopg.Connection[Any], migrations: list[Migration], current: int) -> None:
+    def _apply(
+        self, conn: psycopg.Connection[Any], migrations: list[Migration], current: int
+    ) -> None:
         """Apply every migration newer than ``current`` in one transaction."""
         step: Migration | None = None
         try:
             with conn.transaction():
-                conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+                conn.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
+                )
                 conn.execute(
                     "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
                     "name text NOT NULL, checksum text NOT NULL, applied_at bigint NOT NULL)"
                 )
                 for step in migrations[current:]:
-                    conn.execute(step.sql.encode())  # type: ignore[call-overload]
+                    conn.execute(step.sql.encode())
                     conn.execute(
                         "INSERT INTO schema_migrations VALUES (%s, %s, %s, %s)",
                         (step.version, step.name, step.checksum, to_micros(datetime.now(UTC))),
@@ -854,15 +938,8 @@ class PostgresBackend:
         if self._closed:
             return
         self._closed = True
-        with self._lock:
+        with self._lock, self._analyzing:
             self._pool.close()
-
-
-def _staging_columns() -> tuple[str, ...]:
-    """The staging table's value columns (``event_to_row`` order)."""
-    from camvault.backends.sqlite_rows import INSERT_COLUMNS
-
-    return INSERT_COLUMNS
 
 
 def _server_options(given: object, options: PostgresOptions) -> str:

@@ -1,19 +1,230 @@
-"""PostgreSQL's async face (first cut: the threaded face)."""
+"""PostgreSQL's async face: inserts over psycopg's native asyncio connections, group-committed.
+
+Concurrent ``insert_event`` calls queue on the event loop; one writer task takes whatever is
+queued and stores it with the same single statement as the sync store, awaited on an
+``AsyncConnection`` (no thread per call). Each caller still gets its own True / False /
+exception: when a group fails, the sync store retries its events one by one on the writer
+thread, so one bad event fails alone. Other writes run on that one writer thread, in queue
+order with the inserts; reads run on a pool of threads with pooled connections.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import contextlib
+import functools
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from camvault.backends.base import GroupInsert
-from camvault.backends.sqlite_async import ThreadedFace
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+from camvault.backends.base import GroupInsert, InsertLog
+from camvault.backends.postgresql_sql import STAGING
+from camvault.models import Event
+
+if TYPE_CHECKING:
+    from camvault.backends.postgresql import PostgresBackend
 
 __all__ = ["PostgresFace"]
 
+T = TypeVar("T")
 
-class PostgresFace(ThreadedFace):
-    """Runs store work off the event loop."""
+
+class _Job:
+    """One queued insert (``item``) or write (``call``) with its caller's future."""
+
+    __slots__ = ("call", "future", "item", "started")
 
     def __init__(
-        self, backend: Any, insert_group: GroupInsert, *, max_group: int, read_threads: int
+        self,
+        future: asyncio.Future[Any],
+        item: Event | Mapping[str, Any] | None = None,
+        call: Callable[[], Any] | None = None,
     ) -> None:
-        super().__init__(insert_group, max_group=max_group, read_threads=read_threads)
+        self.future = future
+        self.item = item
+        self.call = call
+        self.started = time.perf_counter_ns()
+
+
+class PostgresFace:
+    """Runs store work for asyncio callers: native async inserts, other calls on threads."""
+
+    def __init__(
+        self,
+        backend: PostgresBackend,
+        insert_group: GroupInsert,
+        *,
+        max_group: int,
+        read_threads: int,
+        log_insert: InsertLog | None = None,
+    ) -> None:
+        self._backend = backend
+        self._insert_group = insert_group
+        self._log_insert = log_insert
+        self._max_group = max_group
+        self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
+        self._readers = ThreadPoolExecutor(read_threads, thread_name_prefix="camvault-read")
+        self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="camvault-writer")
+        self._pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
+            backend.conninfo,
+            min_size=1,
+            max_size=2,
+            kwargs={"autocommit": True, "prepare_threshold": 0},
+            open=False,
+            name=f"camvault-async-{backend.schema}",
+            timeout=max(backend.options.connect_timeout, 1.0),
+        )
+        self._task = asyncio.get_running_loop().create_task(self._write_loop())
+
+    @property
+    def queued_writes(self) -> int:
+        """Writes waiting for the writer (the group it is running is not counted)."""
+        return self._queue.qsize()
+
+    async def insert(self, item: Event | Mapping[str, Any]) -> bool:
+        """Insert one event, group-committed with whatever else is queued."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Job(future, item=item))
+        return await future
+
+    async def write(self, call: Callable[[], T]) -> T:
+        """Run a write on the writer thread, in order with the inserts around it."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Job(future, call=call))
+        return await future
+
+    async def read(self, call: Callable[[], T]) -> T:
+        """Run a read on a reader thread (pooled connections)."""
+        return await asyncio.get_running_loop().run_in_executor(self._readers, call)
+
+    async def close(self) -> None:
+        """Answer every queued write, then release the connections and threads."""
+        self._queue.put_nowait(None)
+        await self._task
+        await self._pool.close()
+        loop = asyncio.get_running_loop()
+        for executor in (self._writer_thread, self._readers):
+            await loop.run_in_executor(None, functools.partial(executor.shutdown, wait=True))
+
+    # -- the writer task --------------------------------------------------------------
+
+    async def _write_loop(self) -> None:
+        """Take queued jobs in order: consecutive inserts as one group, writes alone."""
+        stopping = False
+        while not stopping:
+            jobs = [await self._queue.get()]
+            while len(jobs) < self._max_group and not self._queue.empty():
+                jobs.append(self._queue.get_nowait())
+            inserts: list[_Job] = []
+            for job in jobs:
+                if job is not None and job.item is not None:
+                    if not job.future.cancelled():  # cancelled before it started: never written
+                        inserts.append(job)
+                    continue
+                await self._run_inserts(inserts)
+                inserts = []
+                if job is None:
+                    stopping = True
+                else:
+                    await self._run_call(job)
+            await self._run_inserts(inserts)
+
+    async def _run_call(self, job: _Job) -> None:
+        """Run one write on the writer thread and answer its caller."""
+        assert job.call is not None
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(self._writer_thread, job.call)
+        except BaseException as exc:
+            _answer(job.future, exc, failed=True)
+        else:
+            _answer(job.future, result, failed=False)
+
+    async def _run_inserts(self, jobs: list[_Job]) -> None:
+        """Commit a group natively; if it fails, let the sync store isolate each event."""
+        if not jobs:
+            return
+        from camvault.store import as_event
+
+        events: list[Event] = []
+        try:
+            events = [as_event(job.item) for job in jobs]  # type: ignore[arg-type]
+            results: list[bool | Exception] = list(await self._insert_native(events))
+        except Exception:  # an event or the group failed: each event alone, in a thread
+            loop = asyncio.get_running_loop()
+            items: list[Event | Mapping[str, Any]] = [
+                job.item for job in jobs if job.item is not None
+            ]
+            started = [job.started for job in jobs]
+            try:
+                results = await loop.run_in_executor(
+                    self._writer_thread, self._insert_group, items, started
+                )
+            except BaseException as exc:
+                for job in jobs:
+                    _answer(job.future, exc, failed=True)
+                return
+        else:
+            if self._log_insert is not None:
+                end = time.perf_counter_ns()
+                for job, event, inserted in zip(jobs, events, results, strict=True):
+                    self._log_insert(event, bool(inserted), end - job.started)
+        for job, result in zip(jobs, results, strict=True):
+            _answer(job.future, result, failed=not isinstance(result, bool))
+
+    async def _insert_native(self, events: list[Event]) -> list[bool]:
+        """Store a group in one transaction on an async connection; publish it after commit."""
+        from camvault.backends.postgresql import (
+            COPY_MIN,
+            COPY_SQL,
+            INSERT_ARRAYS,
+            INSERT_STAGED,
+            array_params,
+            insert_rows,
+            month_of,
+            outcomes,
+        )
+
+        backend = self._backend
+        rows = insert_rows(events)
+        if {month_of(row[1]) for row in rows} - backend.months:
+            raise LookupError("a partition is missing")  # the sync path creates it
+        if self._pool.closed:
+            await self._pool.open()
+        key = backend.commit_key
+        async with self._pool.connection() as conn, conn.transaction():
+            if len(rows) >= COPY_MIN:
+                async with conn.cursor() as cur:
+                    await cur.execute(STAGING)
+                    async with cur.copy(COPY_SQL) as copy:
+                        for row in rows:
+                            await copy.write_row(row)
+                    await cur.execute(INSERT_STAGED, (key,))
+                    stored = await cur.fetchall()
+                    await cur.execute("TRUNCATE camvault_staging")
+            else:
+                cur = await conn.execute(INSERT_ARRAYS, array_params(key, rows))
+                stored = await cur.fetchall()
+        published: list[tuple[int, Event]] = []
+        result = outcomes(events, stored, published if backend.listeners else None)
+        backend.commits += 1
+        backend.count_inserted(len(stored))
+        if published:
+            published.sort(key=lambda pair: pair[0])
+            backend.listeners.publish([event for _, event in published])
+        return result
+
+
+def _answer(future: asyncio.Future[Any], value: Any, *, failed: bool) -> None:
+    """Set a caller's result or exception, unless it stopped waiting."""
+    if future.done():
+        return
+    with contextlib.suppress(asyncio.InvalidStateError):
+        if failed:
+            future.set_exception(value)
+        else:
+            future.set_result(value)

@@ -37,6 +37,8 @@ class PostgresOptions(EngineOptions):
     """Seconds to wait for the server when connecting."""
     thumbnails: Literal["database", "files"] = "database"
     """Where thumbnails live: in the database (every instance serves them) or in files."""
+    thumbnails_dir: str | None = None
+    """The folder of thumbnail files (``thumbnails=files``); default ./camvault-thumbnails/."""
 
     def __post_init__(self) -> None:
         problems: list[FieldProblem] = []
@@ -44,9 +46,8 @@ class PostgresOptions(EngineOptions):
             problems.append(
                 ("schema", "must be a lower-case name of letters, digits and _ (at most 63)")
             )
-        if isinstance(self.pool_size, bool) or not isinstance(self.pool_size, int):
-            problems.append(("pool_size", "must be a whole number from 2 to 1000"))
-        elif not 2 <= self.pool_size <= 1000:
+        size = self.pool_size
+        if isinstance(size, bool) or not isinstance(size, int) or not 2 <= size <= 1000:
             problems.append(("pool_size", "must be a whole number from 2 to 1000"))
         for name in ("statement_timeout", "lock_timeout", "connect_timeout"):
             value = getattr(self, name)
@@ -72,7 +73,7 @@ class PostgresOptions(EngineOptions):
         changes: dict[str, object] = {}
         passthrough: dict[str, str] = {}
         for name, value in query.items():
-            if name in ("schema", "thumbnails"):
+            if name in ("schema", "thumbnails", "thumbnails_dir"):
                 changes[name] = value
             elif name == "pool_size":
                 changes[name] = _number(name, value, int, problems)
@@ -92,11 +93,14 @@ KNOWN = (
     "lock_timeout",
     "connect_timeout",
     "thumbnails",
+    "thumbnails_dir",
 )
 """The camvault option names a postgresql:// URL accepts (anything else goes to libpq)."""
 
 
-def _number(name: str, value: str, kind: type[int] | type[float], problems: list[FieldProblem]) -> float:
+def _number(
+    name: str, value: str, kind: type[int] | type[float], problems: list[FieldProblem]
+) -> float:
     """Parse a URL option as a number, or note the problem and return 0."""
     try:
         return kind(value)

@@ -25,6 +25,7 @@ import apsw
 from camvault.backends.base import (
     EngineOptions,
     GroupInsert,
+    InsertLog,
     PurgeBatch,
     ThumbnailRef,
     failing_inserts,
@@ -224,6 +225,8 @@ class SQLiteBackend:
     """Events in one SQLite file in WAL mode."""
 
     engine = "sqlite"
+    thumbnails_in_database = False
+    insert_chunk = 64  # rows go one by one anyway: a failing batch stops reading its input soon
 
     def __init__(
         self,
@@ -308,7 +311,12 @@ class SQLiteBackend:
         return cls(path, options, create=create)
 
     def async_face(
-        self, insert_group: GroupInsert, *, max_group: int, read_threads: int
+        self,
+        insert_group: GroupInsert,
+        *,
+        max_group: int,
+        read_threads: int,
+        log_insert: InsertLog | None = None,
     ) -> ThreadedFace:
         """One writer thread with group commit (SQLite has one writer) and a reader pool."""
         return ThreadedFace(insert_group, max_group=max_group, read_threads=read_threads)
@@ -458,6 +466,14 @@ class SQLiteBackend:
                 "UPDATE events SET thumbnail_path = ? WHERE event_id = ?", (path, event_id)
             )
             return bool(tx.conn.changes())
+
+    def save_thumbnail_data(self, event_id: str, data: bytes, fmt: str, path: str) -> bool:
+        """SQLite keeps thumbnails in files beside the database: never called."""
+        raise NotImplementedError("SQLite stores thumbnails in files")
+
+    def load_thumbnail(self, event_id: str) -> tuple[bytes, str] | None:
+        """SQLite keeps thumbnails in files beside the database: nothing here."""
+        return None
 
     def purge_batches(
         self,

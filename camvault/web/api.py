@@ -391,13 +391,11 @@ async def count_events(store: Store, f: Filters) -> CountOut:
 )
 async def get_thumbnail(event_id: str, store: Store) -> Response:
     """Send the thumbnail camvault made for the event (never another file)."""
-    event = await store.get_event(event_id)
-    root = _root(store)
-    path = None if event is None else thumbnails.owned_by(root, event)
-    if path is None or not path.resolve().is_relative_to(root.resolve()) or not path.is_file():
+    found = await store.read_thumbnail(event_id)
+    if found is None:
         return _not_found(f"no thumbnail for event {event_id!r}")
-    media = "image/webp" if path.suffix == ".webp" else "image/jpeg"
-    return FileResponse(path, media_type=media, headers={"Cache-Control": "max-age=3600"})
+    data, fmt = found
+    return Response(data, media_type=f"image/{fmt}", headers={"Cache-Control": "max-age=3600"})
 
 
 @router.get("/events/{event_id:event_id}", response_model=StoredEvent, dependencies=can_read)

@@ -13,6 +13,7 @@ from camvault import Event, EventStore, MigrationError
 from camvault.backends.sqlite import SQLiteBackend
 from camvault.backends.sqlite_rows import INSERT_COLUMNS, event_to_row
 from camvault.migrations import load_migrations
+from tests.conftest import raw_connection
 
 SHIPPED = Path(__file__).parents[2] / "camvault" / "migrations" / "sqlite"
 LATEST = len(load_migrations("sqlite"))
@@ -32,11 +33,13 @@ def test_shipped_migrations_load_in_order() -> None:
     assert migrations[0].name == "initial"
 
 
-def test_new_database_records_its_version(fresh_store: EventStore, db_path: Path) -> None:
-    conn = apsw.Connection(str(db_path))
+def test_new_database_records_its_version(
+    fresh_store: EventStore, db_path: Path, engine: str
+) -> None:
+    conn = raw_connection(fresh_store)
     sql = "SELECT version, name, length(checksum) FROM schema_migrations ORDER BY version"
-    rows = conn.execute(sql).fetchall()
-    assert rows == [(m.version, m.name, 64) for m in load_migrations("sqlite")]
+    rows = [tuple(row) for row in conn.execute(sql).fetchall()]
+    assert rows == [(m.version, m.name, 64) for m in load_migrations(engine)]
     assert rows[0][:2] == (1, "initial")
     assert not list(db_path.parent.glob("*.bak"))  # nothing to back up in a new file
 

@@ -284,15 +284,22 @@ def test_purge_arguments_are_checked(api_store: Any) -> None:
         api_store.purge(timedelta(days=1), camera_id="")
 
 
-def test_info_describes_the_store(api_store: Any, make_event: MakeEvent, db_path: Path) -> None:
+def test_info_describes_the_store(
+    api_store: Any, make_event: MakeEvent, db_path: Path, engine: str, store_url: str
+) -> None:
     api_store.insert_event(make_event())
     info = api_store.info()
-    assert info["engine"] == "sqlite"
-    assert tuple(int(p) for p in info["engine_version"].split(".")) >= (3, 42)
-    assert info["schema_version"] == len(load_migrations("sqlite"))
-    assert info["path"] == str(db_path)
+    assert info["engine"] == engine
+    assert info["schema_version"] == len(load_migrations(engine))
     assert (info["events"], info["detections"], info["cameras"]) == (1, 1, 1)
-    assert info["journal_mode"] == "wal"
+    if engine == "sqlite":
+        assert tuple(int(p) for p in info["engine_version"].split(".")) >= (3, 42)
+        assert info["path"] == str(db_path)
+        assert info["journal_mode"] == "wal"
+    else:
+        assert int(info["engine_version"].split(".")[0]) >= 13
+        assert f"schema={info['schema']}" in store_url and info["database"] in store_url
+        assert info["size_bytes"] > 0
 
 
 def test_closed_store_is_a_clear_error(store_url: str, make_event: MakeEvent) -> None:
@@ -323,7 +330,7 @@ def test_context_manager_closes(db_path: Path, make_event: MakeEvent) -> None:
 @pytest.mark.parametrize(
     ("target", "message"),
     [
-        ("postgresql://user@host/db", "unsupported database URL scheme"),
+        ("mysql://user@host/db", "unsupported database URL scheme"),
         (":memory:", "needs a database file"),
         ("sqlite://", "needs a database file"),
     ],

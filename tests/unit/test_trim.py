@@ -17,6 +17,12 @@ N = 300
 
 
 @pytest.fixture
+def engine() -> str:
+    """SQLite only: a file's used pages are measured (PostgreSQL: tests/integration)."""
+    return "sqlite"
+
+
+@pytest.fixture
 def loaded(api_store: Any) -> list[str]:
     """300 events of about 2 KB each (a 300-word description), one a minute; ids oldest first."""
     rng = random.Random(7)

@@ -166,9 +166,9 @@ async def test_histogram_cameras_persons(
     assert (await client.put("/api/persons/bob", json={"authorized": "maybe"})).status_code == 422
 
 
-async def test_health_and_metrics(client: httpx.AsyncClient) -> None:
+async def test_health_and_metrics(client: httpx.AsyncClient, engine: str) -> None:
     health = (await client.get("/api/healthz")).json()
-    assert health["status"] == "ok" and health["engine"] == "sqlite"
+    assert health["status"] == "ok" and health["engine"] == engine
     await client.post("/api/events", json=[EVENT, EVENT, {"camera_id": ""}])
     text = (await client.get("/api/metrics")).text
     assert "camvault_inserts_total 1.0" in text

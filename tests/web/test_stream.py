@@ -94,3 +94,16 @@ async def test_last_event_id_of_a_deleted_event_resumes_after_it(astore: AsyncEv
         await again.close()
     assert [name for _, name in resumed] == ["e3", "e4"]
     assert resumed[0][0] > got[-1][0]  # a new id, never the deleted event's
+
+
+async def test_an_event_posted_to_one_service_streams_live_from_another(store_url: str) -> None:
+    """Two services on one database (two machines behind a load balancer, say)."""
+    async with AsyncEventStore(store_url) as one, AsyncEventStore(store_url) as two:
+        watcher = await SSEClient(create_app(two), "label=car").open()
+        transport = httpx.ASGITransport(app=create_app(one))
+        async with httpx.AsyncClient(transport=transport, base_url="http://one") as poster:
+            for e in EVENTS:
+                reply = await poster.post("/api/events", json=e.model_dump(mode="json"))
+                assert reply.status_code == 200, reply.text
+        assert [name for _, name in await watcher.events(3)] == ["e1", "e2", "e4"]
+        await watcher.close()
