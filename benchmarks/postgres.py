@@ -10,6 +10,7 @@ of the rounds (the machine is shared and noisy); every round is in the JSON.
 
 from __future__ import annotations
 
+import os
 import statistics
 from collections.abc import Callable
 from datetime import timedelta
@@ -49,7 +50,8 @@ def run(cfg: Config, console: Console) -> Section:
         return skipped(f"cannot reach the server of {source}: {exc}")
     log = console.log
     log(f"postgres: PostgreSQL {version} from {source}")
-    raw: dict[str, Any] = {"server_version": version, "url_from": source}
+    raw: dict[str, Any] = {"server_version": version, "url_from": source, "load_average": []}
+    raw["load_average"].append(os.getloadavg()[0])
     raw["bulk"] = bulk(cfg, url, log)
     raw["single"] = single(cfg, url, log)
     raw["async"] = producers(cfg, url, log)
@@ -69,6 +71,7 @@ def run(cfg: Config, console: Console) -> Section:
         raw["reads"], plans = pg_reads.run_reads(
             url, history, cfg.reads_days, cfg.pg_read_reps, log
         )
+    raw["load_average"].append(os.getloadavg()[0])
     return Section(TITLE, figures(raw, cfg), [*notes(raw, cfg), *plans], raw)
 
 
@@ -228,7 +231,9 @@ def notes(raw: dict[str, Any], cfg: Config) -> list[str]:
     return [
         f"PostgreSQL {raw['server_version']} (URL from {raw['url_from']}); every run in "
         "fresh schemas, dropped afterwards; figures are medians of "
-        f"{rounds} round(s), the order of the sides rotated each round; all runs in the JSON",
+        f"{rounds} round(s), the order of the sides rotated each round; all runs in the JSON; "
+        "the machine's 1-minute load average at the start and the end: "
+        + " / ".join(f"{x:.1f}" for x in raw["load_average"]),
         f"bulk: {cfg.bulk:,} sample events (0-6 detections, descriptions) after "
         f"{cfg.warmup} warm-up events, built before timing (Events for camvault, plain tuples "
         "for the others); camvault: one insert_events call (validation, full text, rollups); "
