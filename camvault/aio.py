@@ -33,18 +33,23 @@ T = TypeVar("T")
 AsyncMethod = Callable[Concatenate["AsyncEventStore", P], Coroutine[Any, Any, R]]
 
 
-def _hop(method: Callable[Concatenate[EventStore, P], R], *, write: bool) -> AsyncMethod[P, R]:
-    """Make the async twin of an EventStore method: same parameters, run off the loop.
+def _hop(
+    method: Callable[Concatenate[EventStore, P], R], *, write: bool, work: bool = False
+) -> AsyncMethod[P, R]:
+    """Make the async twin of an EventStore method: same parameters, never blocking the loop.
 
-    ``write`` queues it on the engine's writer (in order with inserts); otherwise it runs
-    where reads run. The twin carries the sync method's name, docstring and signature.
+    ``write`` queues it on the engine's writer (in order with inserts); ``work`` runs it
+    where blocking work may run (image encoding); otherwise it runs where reads run. The
+    twin carries the sync method's name, docstring and signature.
     """
     name = method.__name__
 
     async def twin(self: AsyncEventStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
         store, face = self._require()
         call: Callable[[], R] = functools.partial(getattr(store, name), *args, **kwargs)
-        return await (face.write(call) if write else face.read(call))
+        if write:
+            return await face.write(call)
+        return await (face.work(call) if work else face.read(call))
 
     functools.update_wrapper(twin, method)
     twin.__qualname__ = f"AsyncEventStore.{name}"
@@ -168,7 +173,9 @@ class AsyncEventStore:
     update_event = _hop(EventStore.update_event, write=True)
     upsert_person = _hop(EventStore.upsert_person, write=True)
     delete_person = _hop(EventStore.delete_person, write=True)
-    save_thumbnail = _hop(EventStore.save_thumbnail, write=False)  # encodes off the writer
+    save_thumbnail = _hop(
+        EventStore.save_thumbnail, write=False, work=True
+    )  # encodes off the writer
     read_thumbnail = _hop(EventStore.read_thumbnail, write=False)
 
     # -- reads ------------------------------------------------------------------------
@@ -184,6 +191,7 @@ class AsyncEventStore:
     list_persons = _hop(EventStore.list_persons, write=False)
     list_cameras = _hop(EventStore.list_cameras, write=False)
     info = _hop(EventStore.info, write=False)
+    ping = _hop(EventStore.ping, write=False)
 
     async def _read(self, call: Callable[[EventStore], T]) -> T:
         """Run ``call(store)`` where reads run (the bus's reader hop)."""

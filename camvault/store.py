@@ -184,8 +184,7 @@ class EventStore:
         ev = as_event(event)
         self._open()
         start = time.perf_counter_ns()
-        with self._backend.write_transaction("insert an event") as tx:
-            inserted = tx.insert(ev)
+        inserted = self._backend.insert_alone([ev], "insert an event")[0]
         self._log_insert(ev, inserted, time.perf_counter_ns() - start)
         return inserted
 
@@ -213,8 +212,7 @@ class EventStore:
             return outcomes
         self._open()
         try:
-            with self._backend.write_transaction("insert a group of events") as tx:
-                stored = tx.insert_many([ev for _, ev in valid])
+            stored = self._backend.insert_alone([ev for _, ev in valid], "insert a group of events")
             for (index, _), inserted in zip(valid, stored, strict=True):
                 outcomes[index] = inserted
         except Exception as exc:  # isolated below, each item alone
@@ -224,8 +222,7 @@ class EventStore:
                 # Isolate whatever failed: each event in a transaction of its own.
                 for index, ev in valid:
                     try:
-                        with self._backend.write_transaction("insert an event") as tx:
-                            outcomes[index] = tx.insert(ev)
+                        outcomes[index] = self._backend.insert_alone([ev], "insert an event")[0]
                     except Exception as item_exc:  # this item's outcome
                         outcomes[index] = item_exc
         end = time.perf_counter_ns()
@@ -444,15 +441,19 @@ class EventStore:
         return self._backend.update_event(event_id, {"retain": int(changes["retain"])})
 
     def _remove_thumbnails(self, refs: Iterable[ThumbnailRef]) -> int:
-        """Delete the thumbnail files camvault made for these removed events, and no other."""
+        """Delete the thumbnail files camvault made for these removed events, and no other.
+
+        Returns how many thumbnails went; those stored in the database went with their events.
+        """
         root = self.thumbnails_dir.resolve()
+        in_database = self._backend.thumbnails_in_database
         removed = 0
         for event_id, camera_id, ts, name in refs:
             path = thumbnails.owned(self.thumbnails_dir, camera_id, event_id, from_micros(ts), name)
-            if (
-                path is not None
-                and path.resolve().is_relative_to(root)
-                and thumbnails.remove_quietly(path)
+            if path is None:
+                continue
+            if in_database or (
+                path.resolve().is_relative_to(root) and thumbnails.remove_quietly(path)
             ):
                 removed += 1
         return removed
@@ -609,6 +610,12 @@ class EventStore:
         """Return every camera that has produced an event, by id."""
         self._open()
         return self._backend.list_cameras()
+
+    def ping(self) -> dict[str, Any]:
+        """Check that the database answers (one cheap query); return engine and schema version."""
+        self._open()
+        self._backend.ping()
+        return {"engine": self._backend.engine, "schema_version": self._backend.schema_version}
 
     def info(self) -> dict[str, Any]:
         """Describe the store: engine, versions, schema, counts and locations."""

@@ -15,12 +15,14 @@ from typing import Literal, cast
 from urllib.parse import urlsplit
 
 from camvault.backends.base import Backend, BackendType, EngineOptions
+from camvault.backends.postgresql_options import PostgresOptions
 from camvault.backends.sqlite_options import SQLiteOptions
 from camvault.errors import DatabaseError
 
 __all__ = [
     "ENGINES",
     "EngineOptions",
+    "PostgresOptions",
     "SQLiteOptions",
     "legacy_options",
     "open_backend",

@@ -110,7 +110,11 @@ class AsyncFace(Protocol):
         ...
 
     async def read(self, call: Callable[[], T]) -> T:
-        """Run a read (or other work that needs no writer)."""
+        """Run a read: store methods that only read."""
+        ...
+
+    async def work(self, call: Callable[[], T]) -> T:
+        """Run other work that needs no writer's turn (encoding an image, then a write)."""
         ...
 
     async def close(self) -> None:
@@ -149,6 +153,10 @@ class Backend(Protocol):
 
     def write_transaction(self, action: str) -> AbstractContextManager[WriteTransaction]:
         """Open a write transaction; ``action`` names it in error messages."""
+        ...
+
+    def insert_alone(self, events: Sequence[Event], action: str) -> list[bool]:
+        """Insert events in one transaction of their own (single inserts, group commits)."""
         ...
 
     def get_event(self, event_id: str) -> Event | None:
@@ -241,6 +249,13 @@ class Backend(Protocol):
 
     def list_cameras(self) -> list[Camera]:
         """Return every camera, by id."""
+        ...
+
+    schema_version: int
+    """The schema version the database is at."""
+
+    def ping(self) -> None:
+        """Run one trivial query: raises the engine's DatabaseError if the database is gone."""
         ...
 
     def info(self) -> dict[str, Any]:

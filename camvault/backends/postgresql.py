@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import select
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -24,6 +25,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from camvault.backends.base import (
@@ -34,7 +36,8 @@ from camvault.backends.base import (
     ThumbnailRef,
     run_insert_checks,
 )
-from camvault.backends.postgresql_async import PostgresFace
+from camvault.backends.greenlets import await_only, in_greenlet
+from camvault.backends.postgresql_async import AsyncFetch, PostgresFace
 from camvault.backends.postgresql_errors import translate
 from camvault.backends.postgresql_options import PostgresOptions
 from camvault.backends.postgresql_sql import (
@@ -89,6 +92,11 @@ _ROLLUP_PRUNE = (
     "AND n <= 0"
 )
 _PERSON_COLUMNS = "name, authorized, notes, created_at, updated_at"
+_MONTHS = (
+    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+    "JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace "
+    "WHERE n.nspname = %s AND p.relname = 'events'"
+)
 _BY_EVENT_ID = "(e.id, e.ts) = (SELECT id, ts FROM event_ids WHERE event_id = %s)"
 
 
@@ -267,7 +275,8 @@ class PostgresBackend:
         self.options = options
         self.schema = options.schema
         self.host = str(params.get("host") or "localhost")
-        self.port = int(params.get("port") or 5432)
+        port = str(params.get("port") or "5432")
+        self.port: int | str = int(port) if port.isdigit() else port  # "5432,5433": several hosts
         self.database = str(params.get("dbname") or params.get("user") or "postgres")
         self.location = (
             f"postgresql://{self.host}:{self.port}/{self.database} (schema {self.schema})"
@@ -281,20 +290,30 @@ class PostgresBackend:
         self.commits = 0
         self._lock = threading.Lock()
         self._analyzing = threading.Lock()
+        self.async_fetch: AsyncFetch | None = None
+        """Set by the async face: how a read under it is awaited."""
         self._unanalyzed = 0
         self._closed = False
-        server: dict[str, str | int] = {
-            "connect_timeout": max(1, round(options.connect_timeout)),
-            "options": _server_options(params.get("options"), options),
-        }
-        self._conninfo = make_conninfo(conninfo, **server)
+        self._conninfo = make_conninfo(
+            conninfo, connect_timeout=max(1, round(options.connect_timeout))
+        )
+        self.settings = sql.SQL(
+            "SET search_path TO {}; SET statement_timeout = {}; SET lock_timeout = {}; "
+            "SET parallel_setup_cost = 10000"  # no parallel workers for millisecond queries
+        ).format(
+            sql.Identifier(self.schema),
+            sql.Literal(round(options.statement_timeout * 1000)),
+            sql.Literal(round(options.lock_timeout * 1000)),
+        )
+        """Run on every new connection: settings that hold for the whole session."""
         with self._connect("open the database") as conn:
             self._migrate(conn, load_migrations("postgresql", migrations_dir), create=create)
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             self._conninfo,
             min_size=1,
             max_size=options.pool_size,
-            kwargs={"autocommit": True, "prepare_threshold": 0},
+            kwargs={"autocommit": True, "prepare_threshold": self.prepare_threshold},
+            configure=self._configure,
             name=f"camvault-{self.schema}",
             open=False,
             timeout=max(options.connect_timeout, 1.0),
@@ -333,7 +352,7 @@ class PostgresBackend:
         read_threads: int,
         log_insert: InsertLog | None = None,
     ) -> PostgresFace:
-        """Native asyncio inserts (group commit on an async connection), reads on threads."""
+        """Start the asyncio face: group-committed inserts and reads awaited on the loop."""
         return PostgresFace(
             self,
             insert_group,
@@ -360,6 +379,15 @@ class PostgresBackend:
 
     # -- connections ------------------------------------------------------------------
 
+    @property
+    def prepare_threshold(self) -> int | None:
+        """Return psycopg's prepare_threshold: 0 prepares on first use, None never."""
+        return 0 if self.options.prepared_statements else None
+
+    def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        """Apply the session settings to a new pooled connection."""
+        conn.execute(self.settings, prepare=False)
+
     def _reason(self, exc: BaseException) -> str:
         """Return an error's text with the password (if any) blanked out."""
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -370,6 +398,7 @@ class PostgresBackend:
         """Open one connection of its own (not pooled), with a clear error if it fails."""
         try:
             conn = psycopg.connect(self._conninfo, autocommit=True)
+            conn.execute(self.settings, prepare=False)
         except psycopg.Error as exc:
             raise DatabaseError(
                 f"cannot {action}: PostgreSQL database {self.database!r} at "
@@ -393,7 +422,13 @@ class PostgresBackend:
             raise translate(exc, action, self.location, write=write) from None
 
     def _fetch(self, action: str, query: str, params: Sequence[Any] = ()) -> list[Any]:
-        """Run one read and return its rows; retried once on a connection that was lost."""
+        """Run one read and return its rows; retried once on a connection that was lost.
+
+        Under the async face (camvault.backends.greenlets) the read is awaited on an
+        asyncio connection instead, on the event loop's thread.
+        """
+        if self.async_fetch is not None and in_greenlet():
+            return await_only(self.async_fetch(action, query, params))
         for attempt in (1, 2):
             try:
                 with self._pooled(action, write=False) as conn:
@@ -421,7 +456,7 @@ class PostgresBackend:
                     conn.execute("COMMIT")
                     self.commits += 1
                 except BaseException as exc:
-                    if not conn.closed and conn.info.transaction_status != 0:
+                    if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
                         with contextlib.suppress(psycopg.Error):
                             conn.execute("ROLLBACK")
                     if isinstance(exc, psycopg.Error):
@@ -457,6 +492,57 @@ class PostgresBackend:
                 if not self._closed:
                     log.warning("ANALYZE after a bulk load failed: %s", exc)
 
+    def _take(self, action: str) -> psycopg.Connection[Any]:
+        """Take a pooled connection that is not known dead (no round trip to find out).
+
+        An idle connection has nothing to read; one that has (the server's goodbye when it
+        was terminated, or end of file) is closed and replaced.
+        """
+        for _ in range(self.options.pool_size + 1):
+            try:
+                conn = self._pool.getconn()
+            except PoolTimeout as exc:
+                raise translate(exc, action, self.location, write=True) from None
+            if not select.select([conn.fileno()], [], [], 0)[0]:
+                return conn
+            conn.close()
+            self._pool.putconn(conn)  # the pool discards a closed connection
+        raise translate(
+            PoolTimeout("every pooled connection was dead"), action, self.location, write=True
+        )
+
+    def insert_alone(self, events: Sequence[Event], action: str) -> list[bool]:
+        """Insert events in one transaction of their own: one statement, one round trip.
+
+        Used for single inserts and group commits. A batch that needs a new partition or is
+        large enough for COPY takes the general write transaction.
+        """
+        months = {month_of(to_micros(event.timestamp)) for event in events}
+        if months - self.months or len(events) >= COPY_MIN:
+            with self.write_transaction(action) as tx:
+                return tx.insert_many(events)
+        if self.listeners.publishing:
+            raise DatabaseError(
+                f"cannot {action} from a commit listener; hand the work to another thread"
+            )
+        rows = insert_rows(events)
+        with self._lock:
+            conn = self._take(action)
+            try:  # autocommit: the statement is its own transaction
+                stored = conn.execute(INSERT_ARRAYS, array_params(self.commit_key, rows)).fetchall()
+            except psycopg.Error as exc:
+                raise translate(exc, action, self.location, write=True) from None
+            finally:
+                self._pool.putconn(conn)
+            self.commits += 1
+            published: list[tuple[int, Event]] = []
+            result = outcomes(events, stored, published if self.listeners else None)
+            self.count_inserted(len(stored))
+            if published:
+                published.sort(key=lambda pair: pair[0])
+                self.listeners.publish([event for _, event in published])
+        return result
+
     def _begin(self, action: str) -> _Transaction:
         """Take a pooled connection and BEGIN; a connection found dead is replaced once."""
         for attempt in (1, 2):
@@ -489,14 +575,10 @@ class PostgresBackend:
                 )
             )
 
-    def _read_months(self, conn: psycopg.Connection[Any]) -> set[tuple[int, int]]:
-        """Return the months that have an events partition."""
-        rows = conn.execute(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace "
-            "WHERE n.nspname = %s AND p.relname = 'events'",
-            (self.schema,),
-        ).fetchall()
+    def _read_months(self, conn: psycopg.Connection[Any] | None = None) -> set[tuple[int, int]]:
+        """Return the months that have an events partition (on ``conn``, else pooled)."""
+        args = (_MONTHS, (self.schema,))
+        rows = conn.execute(*args).fetchall() if conn else self._fetch("list partitions", *args)
         months = set()
         for (name,) in rows:
             year, number = name.removeprefix("events_p").split("_")
@@ -595,30 +677,50 @@ class PostgresBackend:
             yield removed, refs
 
     def _drop_months(self, before: int) -> Iterator[PurgeBatch]:
-        """Drop each month partition that lies wholly before ``before`` and retains nothing."""
-        with self._pooled("list partitions", write=True) as conn:
-            self.months = self._read_months(conn)
+        """Drop each month partition that lies wholly before ``before`` and retains nothing.
+
+        The month's event ids and stored thumbnails go first, in small transactions beside
+        the writers; then one short transaction under the commit lock removes what arrived
+        meanwhile, the month's rollup cells and the two partitions.
+        """
+        self.months = self._read_months()
         for month in sorted(self.months):
             lo, hi = month_bounds(month)
             if hi > before:
                 break
             suffix = f"_p{month[0]:04d}_{month[1]:02d}"
             events = sql.Identifier(self.schema, "events" + suffix)
+            kept = sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE retain)").format(events)
+            if self._fetch("check an old month", kept.as_string())[0][0]:
+                continue  # its old events go row by row; the retained ones stay
+            seen = self._fetch(
+                "count an old month",
+                sql.SQL("SELECT count(*), coalesce(max(id), 0) FROM {}").format(events).as_string(),
+            )[0]
+            refs_sql = sql.SQL(
+                "SELECT event_id, camera_id, ts, thumbnail_path FROM {} "
+                "WHERE thumbnail_path IS NOT NULL AND id <= %s"
+            ).format(events)
+            refs = self._fetch("list an old month's thumbnails", refs_sql.as_string(), (seen[1],))
+            for table in ("event_ids", "thumbnails"):
+                self._delete_range(table, lo, hi)
             with self.write_transaction("drop an old month of events") as tx:
                 tx.lock()
                 conn = tx.conn
-                kept = conn.execute(
-                    sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE retain)").format(events)
-                ).fetchall()[0][0]
-                if kept:
-                    continue  # its old events go row by row; the retained ones stay
-                rows = conn.execute(
+                if conn.execute(kept).fetchall()[0][0]:  # retained meanwhile: keep the month
+                    conn.execute(
+                        sql.SQL(
+                            "INSERT INTO event_ids (event_id, ts, id) SELECT event_id, ts, id "
+                            "FROM {} ON CONFLICT (event_id) DO NOTHING"
+                        ).format(events)
+                    )
+                    continue
+                late = conn.execute(
                     sql.SQL(
-                        "SELECT event_id, camera_id, ts, thumbnail_path, count(*) OVER () FROM {} "
-                        "WHERE thumbnail_path IS NOT NULL"
-                    ).format(events)
+                        "SELECT event_id, camera_id, ts, thumbnail_path FROM {} WHERE id > %s"
+                    ).format(events),
+                    (seen[1],),
                 ).fetchall()
-                removed = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(events)).fetchall()
                 for table in ("event_ids", "thumbnails"):
                     conn.execute(
                         sql.SQL("DELETE FROM {} WHERE ts >= %s AND ts < %s").format(
@@ -632,10 +734,22 @@ class PostgresBackend:
                         sql.SQL("DROP TABLE {}").format(sql.Identifier(self.schema, table + suffix))
                     )
             self.months.discard(month)
-            refs = [(str(r[0]), str(r[1]), int(r[2]), str(r[3])) for r in rows]
-            if removed[0][0]:
-                log.info("dropped the partition of %04d-%02d (%d events)", *month, removed[0][0])
-                yield int(removed[0][0]), refs
+            removed = int(seen[0]) + len(late)
+            found = [*refs, *(r for r in late if r[3])]
+            if removed:
+                log.info("dropped the partition of %04d-%02d (%d events)", *month, removed)
+                yield removed, [(str(r[0]), str(r[1]), int(r[2]), str(r[3])) for r in found]
+
+    def _delete_range(self, table: str, lo: int, hi: int, batch: int = 10_000) -> None:
+        """Delete a table's rows with ts in [lo, hi) in transactions of ``batch`` rows."""
+        query = sql.SQL(
+            "DELETE FROM {} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {} "
+            "WHERE ts >= %s AND ts < %s LIMIT %s))"
+        ).format(sql.Identifier(table), sql.Identifier(table))
+        while True:
+            with self._pooled("purge an old month", write=True) as conn:
+                if conn.execute(query, (lo, hi, batch)).rowcount < batch:
+                    return
 
     def trim_batches(self, max_bytes: int, batch_size: int) -> Iterator[PurgeBatch]:
         """Delete the oldest non-retained events until their rows fit in ``max_bytes``.
@@ -799,15 +913,19 @@ class PostgresBackend:
         )
         return [camera_from_row(r) for r in rows]
 
+    def ping(self) -> None:
+        """Run one trivial query on a pooled connection."""
+        self._fetch("check the database", "SELECT 1")
+
     def info(self) -> dict[str, Any]:
         """Describe the engine, schema and contents."""
-        with self._pooled("describe the database", write=False) as conn:
-            counts = {
-                table: int(conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
-                for table in ("events", "detections", "cameras", "persons", "thumbnails")
-            }
-            self.months = self._read_months(conn)
-            server = conn.info.parameter_status("server_version") or "?"
+        tables = ("events", "detections", "cameras", "persons", "thumbnails")
+        counted = ", ".join(f"(SELECT count(*) FROM {table})" for table in tables)
+        row = self._fetch(
+            "describe the database", f"SELECT current_setting('server_version'), {counted}"
+        )[0]
+        server, counts = str(row[0]), dict(zip(tables, map(int, row[1:]), strict=True))
+        self.months = self._read_months()
         stats = self._pool.get_stats()
         return {
             "engine": "postgresql",
@@ -924,12 +1042,17 @@ class PostgresBackend:
             wanted.add((now.year + index // 12, index % 12 + 1))
         self.months = self._read_months(conn)
         missing = wanted - self.months
-        if missing:
+        if not missing:
+            return
+        try:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.commit_key,))
                 for month in sorted(missing):
                     self.create_partition(conn, month)
-            self.months |= missing
+        except psycopg.errors.ReadOnlySqlTransaction:  # a read replica: reads still work
+            log.warning("%s is read-only: month partitions are not created ahead", self.location)
+            return
+        self.months |= missing
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -940,13 +1063,3 @@ class PostgresBackend:
         self._closed = True
         with self._lock, self._analyzing:
             self._pool.close()
-
-
-def _server_options(given: object, options: PostgresOptions) -> str:
-    """Return libpq ``options``: search_path and timeouts (after any the URL gave)."""
-    settings = [
-        f"-c search_path={options.schema}",
-        f"-c statement_timeout={round(options.statement_timeout * 1000)}",
-        f"-c lock_timeout={round(options.lock_timeout * 1000)}",
-    ]
-    return " ".join([str(given), *settings] if given else settings)

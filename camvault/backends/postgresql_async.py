@@ -1,11 +1,12 @@
-"""PostgreSQL's async face: inserts over psycopg's native asyncio connections, group-committed.
+"""PostgreSQL's async face: psycopg's native asyncio connections, no thread per call.
 
 Concurrent ``insert_event`` calls queue on the event loop; one writer task takes whatever is
 queued and stores it with the same single statement as the sync store, awaited on an
-``AsyncConnection`` (no thread per call). Each caller still gets its own True / False /
-exception: when a group fails, the sync store retries its events one by one on the writer
-thread, so one bad event fails alone. Other writes run on that one writer thread, in queue
-order with the inserts; reads run on a pool of threads with pooled connections.
+``AsyncConnection``. Each caller still gets its own True / False / exception: when a group
+fails, the sync store retries its events one by one on the writer thread, so one bad event
+fails alone. Reads run the sync store's own code in a greenlet on the loop's thread, each
+query awaited on an asyncio connection (camvault.backends.greenlets). Other writes run on one
+writer thread, in queue order with the inserts; work that encodes images runs on threads.
 """
 
 from __future__ import annotations
@@ -14,23 +15,30 @@ import asyncio
 import contextlib
 import functools
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import psycopg
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from camvault.backends import greenlets
 from camvault.backends.base import GroupInsert, InsertLog
+from camvault.backends.postgresql_errors import translate
 from camvault.backends.postgresql_sql import STAGING
+from camvault.errors import DatabaseError
 from camvault.models import Event
 
 if TYPE_CHECKING:
     from camvault.backends.postgresql import PostgresBackend
 
-__all__ = ["PostgresFace"]
+__all__ = ["AsyncFetch", "PostgresFace"]
 
 T = TypeVar("T")
+
+AsyncFetch = Callable[[str, str, Sequence[Any]], Awaitable[list[Any]]]
+"""(action, query, parameters) -> rows, awaited on an asyncio connection."""
 
 
 class _Job:
@@ -72,13 +80,16 @@ class PostgresFace:
         self._pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
             backend.conninfo,
             min_size=1,
-            max_size=2,
-            kwargs={"autocommit": True, "prepare_threshold": 0},
+            max_size=backend.options.pool_size,
+            kwargs={"autocommit": True, "prepare_threshold": backend.prepare_threshold},
+            configure=self._configure,
             open=False,
             name=f"camvault-async-{backend.schema}",
             timeout=max(backend.options.connect_timeout, 1.0),
         )
+        self._opening = asyncio.Lock()
         self._task = asyncio.get_running_loop().create_task(self._write_loop())
+        backend.async_fetch = self._fetch
 
     @property
     def queued_writes(self) -> int:
@@ -98,17 +109,48 @@ class PostgresFace:
         return await future
 
     async def read(self, call: Callable[[], T]) -> T:
-        """Run a read on a reader thread (pooled connections)."""
+        """Run a read on the loop's thread, each of its queries awaited (no thread)."""
+        return await greenlets.run(call)
+
+    async def work(self, call: Callable[[], T]) -> T:
+        """Run work that may block (image encoding, a write) on a worker thread."""
         return await asyncio.get_running_loop().run_in_executor(self._readers, call)
 
     async def close(self) -> None:
         """Answer every queued write, then release the connections and threads."""
         self._queue.put_nowait(None)
         await self._task
+        self._backend.async_fetch = None
         await self._pool.close()
         loop = asyncio.get_running_loop()
         for executor in (self._writer_thread, self._readers):
             await loop.run_in_executor(None, functools.partial(executor.shutdown, wait=True))
+
+    async def _configure(self, conn: AsyncConnection[Any]) -> None:
+        """Apply the store's session settings to a new asyncio connection."""
+        await conn.execute(self._backend.settings, prepare=False)
+
+    async def _connection_pool(self) -> AsyncConnectionPool[AsyncConnection[Any]]:
+        """Return the asyncio pool, opened on first use (on this loop)."""
+        if self._pool.closed:
+            async with self._opening:
+                if self._pool.closed:
+                    await self._pool.open()
+        return self._pool
+
+    async def _fetch(self, action: str, query: str, params: Sequence[Any]) -> list[Any]:
+        """Run one read on an asyncio connection; retried once on a connection that was lost."""
+        pool = await self._connection_pool()
+        for attempt in (1, 2):
+            try:
+                async with pool.connection() as conn:
+                    cur = await conn.execute(query, params)
+                    return await cur.fetchall()
+            except (PoolTimeout, psycopg.Error) as exc:
+                lost = isinstance(exc, psycopg.OperationalError)
+                if attempt == 2 or not lost:
+                    raise translate(exc, action, self._backend.location, write=False) from None
+        raise DatabaseError(f"cannot {action}")  # pragma: no cover - the loop returns or raises
 
     # -- the writer task --------------------------------------------------------------
 
@@ -193,12 +235,11 @@ class PostgresFace:
         rows = insert_rows(events)
         if {month_of(row[1]) for row in rows} - backend.months:
             raise LookupError("a partition is missing")  # the sync path creates it
-        if self._pool.closed:
-            await self._pool.open()
+        pool = await self._connection_pool()
         key = backend.commit_key
-        async with self._pool.connection() as conn, conn.transaction():
+        async with pool.connection() as conn:
             if len(rows) >= COPY_MIN:
-                async with conn.cursor() as cur:
+                async with conn.transaction(), conn.cursor() as cur:
                     await cur.execute(STAGING)
                     async with cur.copy(COPY_SQL) as copy:
                         for row in rows:
@@ -206,7 +247,7 @@ class PostgresFace:
                     await cur.execute(INSERT_STAGED, (key,))
                     stored = await cur.fetchall()
                     await cur.execute("TRUNCATE camvault_staging")
-            else:
+            else:  # autocommit: one statement, its own transaction, one round trip
                 cur = await conn.execute(INSERT_ARRAYS, array_params(key, rows))
                 stored = await cur.fetchall()
         published: list[tuple[int, Event]] = []

@@ -38,6 +38,11 @@ def translate(
             f"{where} failed: the statement ran longer than statement_timeout and was "
             f"cancelled;{kept} narrow the query, or raise ?statement_timeout= (seconds) in the URL"
         )
+    elif isinstance(exc, pg.ReadOnlySqlTransaction):
+        msg = (
+            f"{where} failed: the database only allows reads here (a read replica, or "
+            f"default_transaction_read_only);{kept} point writers at the primary server"
+        )
     elif isinstance(exc, pg.DiskFull | pg.OutOfMemory):
         msg = f"{where} failed: the server is out of disk or memory;{kept} free space and retry"
     elif isinstance(exc, pg.InsufficientPrivilege):

@@ -37,6 +37,8 @@ class PostgresOptions(EngineOptions):
     """Seconds to wait for the server when connecting."""
     thumbnails: Literal["database", "files"] = "database"
     """Where thumbnails live: in the database (every instance serves them) or in files."""
+    prepared_statements: bool = True
+    """Prepare statements on first use; false behind a pooler that cannot keep them."""
     thumbnails_dir: str | None = None
     """The folder of thumbnail files (``thumbnails=files``); default ./camvault-thumbnails/."""
 
@@ -75,6 +77,10 @@ class PostgresOptions(EngineOptions):
         for name, value in query.items():
             if name in ("schema", "thumbnails", "thumbnails_dir"):
                 changes[name] = value
+            elif name == "prepared_statements":
+                if value not in ("true", "false"):
+                    problems.append((name, "must be true or false"))
+                changes[name] = value == "true"
             elif name == "pool_size":
                 changes[name] = _number(name, value, int, problems)
             elif name in ("statement_timeout", "lock_timeout", "connect_timeout"):
@@ -94,6 +100,7 @@ KNOWN = (
     "connect_timeout",
     "thumbnails",
     "thumbnails_dir",
+    "prepared_statements",
 )
 """The camvault option names a postgresql:// URL accepts (anything else goes to libpq)."""
 

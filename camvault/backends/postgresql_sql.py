@@ -7,21 +7,20 @@ share one row decoder.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from camvault.backends import querysql
 from camvault.backends.sqlite_rows import EVENT_COLUMNS, INSERT_COLUMNS
-from camvault.filters import FILTERS, Test
-from camvault.histogram import DAY, HistogramSpec, RollupPlan
-from camvault.query import QuerySpec
 from camvault.rollups import HOUR
 from camvault.textquery import And, Node, Or, Term
 
 __all__ = [
     "COLUMNS",
+    "POSTGRES",
     "STAGING",
-    "bucket_number",
+    "events_histogram",
     "insert_statement",
-    "local_time",
     "rollup_histogram",
     "select_events",
     "tsquery",
@@ -127,65 +126,6 @@ pos AS (
 SELECT event_id, id FROM ev ORDER BY id"""
 
 
-def _compare(column: str, test: Test, value: Any) -> tuple[str, list[Any]]:
-    """Return the SQL of one generic filter test on ``column`` and its parameters."""
-    if test == "present":
-        return f"{column} IS NOT NULL" if value else f"{column} IS NULL", []
-    if isinstance(value, tuple):
-        return f"{column} = ANY(%s)", [list(value)]
-    sql = {"equals": "=", "at_least": ">=", "before": "<"}[test]
-    return f"{column} {sql} %s", [value]
-
-
-def where(spec: QuerySpec, *, labels: bool = True) -> tuple[list[str], list[Any]]:
-    """Return WHERE clauses and parameters for a spec's filters on ``events e``.
-
-    Filters with a generic column and test in camvault.filters.FILTERS need no code here;
-    labels and confidence (over detections) and full text are written out below. With
-    ``labels=False`` the label filter is left to the caller (a histogram by label).
-    """
-    clauses: list[str] = []
-    params: list[Any] = []
-    for f in FILTERS:
-        value = getattr(spec, f.field)
-        if f.test is None or f.column is None or not f.is_set(value):
-            continue
-        clause, values = _compare(f"e.{f.column}", f.test, value)
-        clauses.append(clause)
-        params.extend(values)
-    if spec.text is not None:
-        clauses.append(
-            "e.llm_description IS NOT NULL AND e.tsv @@ to_tsquery('english'::regconfig, %s)"
-        )
-        params.append(tsquery(spec.text))
-    if labels and (spec.labels or spec.min_confidence is not None):
-        sub = ["d.event_rowid = e.id", "d.ts = e.ts"]
-        if spec.labels:
-            sub.append("d.label = ANY(%s)")
-            params.append(list(spec.labels))
-        if spec.min_confidence is not None:
-            sub.append("d.confidence >= %s")
-            params.append(spec.min_confidence)
-        clauses.append(f"EXISTS (SELECT 1 FROM detections d WHERE {' AND '.join(sub)})")
-    return clauses, params
-
-
-def select_events(spec: QuerySpec) -> tuple[str, list[Any]]:
-    """Return the SELECT for one page of events in the spec's order."""
-    clauses, params = where(spec)
-    newest = spec.order == "newest"
-    if spec.after is not None:
-        clauses.append("(e.ts, e.id) < (%s, %s)" if newest else "(e.ts, e.id) > (%s, %s)")
-        params.extend(spec.after)
-    sql = f"SELECT {COLUMNS} FROM events e"
-    if clauses:
-        sql += " WHERE " + " AND ".join(clauses)
-    sql += " ORDER BY e.ts DESC, e.id DESC" if newest else " ORDER BY e.ts, e.id"
-    sql += " LIMIT %s"
-    params.append(spec.limit)
-    return sql, params
-
-
 def _lexeme(term: Term) -> str:
     """Return a term as a quoted tsquery operand (a phrase when it holds several words)."""
     quoted = "'" + term.text.replace("\\", "\\\\").replace("'", "''") + "'"
@@ -203,82 +143,15 @@ def tsquery(node: Node) -> str:
     return "(" + " & ".join([tsquery(node.keep), *(f"!{tsquery(d)}" for d in node.drop)]) + ")"
 
 
-def _floor_div(expr: str, width: int) -> str:
-    """Return SQL for floor(expr / width), also for negative values (width is a constant)."""
-    return f"(({expr}) - mod(mod({expr}, {width}) + {width}, {width})) / {width}"
+def _text(query: Node) -> tuple[str, list[Any]]:
+    """Return the tsvector clause of a text query (the GIN index is partial: non-NULL text)."""
+    clause = "e.llm_description IS NOT NULL AND e.tsv @@ to_tsquery('english'::regconfig, %s)"
+    return clause, [tsquery(query)]
 
 
-def local_time(spec: HistogramSpec, column: str) -> tuple[str, list[int]]:
-    """Return SQL (and parameters) for instant ``column`` on the wall clock of spec.tz."""
-    if spec.bucket == "hour":
-        return column, []
-    first, *rest = spec.periods
-    if not rest:
-        return f"{column} + %s::bigint", [first[1]]
-    cases, params = [], []
-    offset = first[1]
-    for start, nxt in rest:
-        cases.append(f"WHEN {column} < %s::bigint THEN {column} + %s::bigint")
-        params += [start, offset]
-        offset = nxt
-    params.append(offset)
-    return f"CASE {' '.join(cases)} ELSE {column} + %s::bigint END", params
+POSTGRES = querysql.Dialect(mark="%s", columns=COLUMNS, text=_text, arrays=True, percent="%%")
 
-
-def bucket_number(spec: HistogramSpec, local: str) -> str:
-    """Return SQL for the bucket number of a wall-clock time named ``local``."""
-    return _floor_div(local, HOUR if spec.bucket == "hour" else DAY)
-
-
-def rollup_histogram(
-    spec: HistogramSpec, plan: RollupPlan, lo: int | None, hi: int | None
-) -> tuple[str, list[Any]]:
-    """Histogram SQL over the hourly rollups for whole hours in [lo, hi)."""
-    local, local_params = local_time(spec, "hour")
-    clauses: list[str] = ["dim = %s"]
-    params: list[Any] = [plan.dim]
-    if lo is not None:
-        clauses.append("hour >= %s")
-        params.append(lo)
-    if hi is not None:
-        clauses.append("hour < %s")
-        params.append(hi)
-    if spec.filters.camera_ids:
-        clauses.append("camera_id = ANY(%s)")
-        params.append(list(spec.filters.camera_ids))
-    if plan.keys:
-        clauses.append("key = ANY(%s)")
-        params.append(list(plan.keys))
-    key = {"key": "key", "camera_id": "camera_id"}.get(plan.group or "", "NULL::text")
-    inner = f"SELECT {local} AS lt, {key} AS k, n FROM rollup_hourly WHERE {' AND '.join(clauses)}"
-    sql = f"SELECT {bucket_number(spec, 'lt')}, k, sum(n) FROM ({inner}) r GROUP BY 1, 2"
-    return sql, [*local_params, *params]
-
-
-def events_histogram(spec: HistogramSpec, f: QuerySpec) -> tuple[str, list[Any]]:
-    """Histogram SQL that counts events (and detections) directly."""
-    local, local_params = local_time(spec, "e.ts")
-    if spec.by == "label":
-        clauses, params = where(f, labels=False)
-        if f.labels:
-            clauses.append("d.label = ANY(%s)")
-            params.append(list(f.labels))
-        if f.min_confidence is not None:
-            clauses.append("d.confidence >= %s")
-            params.append(f.min_confidence)
-        source = "events e JOIN detections d ON d.event_rowid = e.id AND d.ts = e.ts"
-        key, counted = "d.label", "count(DISTINCT id)"
-    else:
-        clauses, params = where(f)
-        source = "events e"
-        key = {"camera_id": "e.camera_id", "person_name": "e.person_name"}.get(
-            spec.by or "", "NULL::text"
-        )
-        if spec.by == "person_name":
-            clauses.append("e.person_name IS NOT NULL")
-        counted = "count(*)"
-    inner = f"SELECT {local} AS lt, {key} AS k, e.id AS id FROM {source}"
-    if clauses:
-        inner += " WHERE " + " AND ".join(clauses)
-    sql = f"SELECT {bucket_number(spec, 'lt')}, k, {counted} FROM ({inner}) h GROUP BY 1, 2"
-    return sql, [*local_params, *params]
+where = functools.partial(querysql.where, POSTGRES)
+select_events = functools.partial(querysql.select_events, POSTGRES)
+events_histogram = functools.partial(querysql.events_histogram, POSTGRES)
+rollup_histogram = functools.partial(querysql.rollup_histogram, POSTGRES)

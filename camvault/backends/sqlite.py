@@ -43,11 +43,17 @@ from camvault.backends.sqlite_rows import (
     labels_from_json,
     person_from_row,
 )
-from camvault.backends.sqlite_sql import COLUMNS, bucket_number, local_time, select_events, where
+from camvault.backends.sqlite_sql import (
+    COLUMNS,
+    events_histogram,
+    rollup_histogram,
+    select_events,
+    where,
+)
 from camvault.backends.sqlite_text import index_pending, text_page
 from camvault.bus import CommitListener, CommitListeners
 from camvault.errors import DatabaseError, InvalidInputError, InvalidQueryError, MigrationError
-from camvault.histogram import HistogramSpec, RollupPart, RollupPlan
+from camvault.histogram import HistogramSpec, RollupPart
 from camvault.migrations import Migration, load_migrations
 from camvault.models import Camera, Event, Person
 from camvault.query import QuerySpec
@@ -415,6 +421,11 @@ class SQLiteBackend:
             if tx.stored and self.listeners:  # after the commit, before the next one: in order
                 self.listeners.publish(tx.stored)
 
+    def insert_alone(self, events: Sequence[Event], action: str) -> list[bool]:
+        """Insert events in one write transaction of their own."""
+        with self.write_transaction(action) as tx:
+            return tx.insert_many(events)
+
     def add_commit_listener(self, callback: CommitListener) -> Callable[[], None]:
         """Call ``callback`` with the events of each commit that stored some; returns remove.
 
@@ -696,9 +707,9 @@ class SQLiteBackend:
         f = spec.filters
         self._before_text(f)
         parts = [
-            self._histogram_rollup(spec, part.plan, part.since, part.until)
+            rollup_histogram(spec, part.plan, part.since, part.until)
             if isinstance(part, RollupPart)
-            else self._histogram_events(spec, part)
+            else events_histogram(spec, part)
             for part in spec.parts()
         ]
         totals: Counter[tuple[int, str | None]] = Counter()
@@ -707,60 +718,6 @@ class SQLiteBackend:
                 for number, key, n in conn.execute(sql, params):
                     totals[int(number), key] += int(n)
         return [(number, key, n) for (number, key), n in totals.items()]
-
-    def _histogram_events(self, spec: HistogramSpec, f: QuerySpec) -> tuple[str, list[Any]]:
-        """Histogram SQL that counts events (and detections) directly."""
-        local, local_params = local_time(spec, "e.ts")
-        if spec.by == "label":
-            clauses, params = where(f, labels=False)
-            if f.labels:
-                clauses.append(f"d.label IN ({', '.join('?' * len(f.labels))})")
-                params.extend(f.labels)
-            if f.min_confidence is not None:
-                clauses.append("d.confidence >= ?")
-                params.append(f.min_confidence)
-            source = "events e JOIN detections d ON d.event_rowid = e.id"
-            key, counted = "d.label", "count(DISTINCT id)"
-        else:
-            clauses, params = where(f)
-            source = "events e"
-            key = {"camera_id": "e.camera_id", "person_name": "e.person_name"}.get(
-                spec.by or "", "NULL"
-            )
-            if spec.by == "person_name":
-                clauses.append("e.person_name IS NOT NULL")
-            counted = "count(*)"
-        inner = f"SELECT {local} AS lt, {key} AS k, e.id AS id FROM {source}"
-        if clauses:
-            inner += " WHERE " + " AND ".join(clauses)
-        sql = f"SELECT {bucket_number(spec, 'lt')}, k, {counted} FROM ({inner}) GROUP BY 1, 2"
-        return sql, [*local_params, *params]
-
-    def _histogram_rollup(
-        self, spec: HistogramSpec, plan: RollupPlan, lo: int | None, hi: int | None
-    ) -> tuple[str, list[Any]]:
-        """Histogram SQL over the hourly rollups for whole hours in [lo, hi)."""
-        local, local_params = local_time(spec, "hour")
-        clauses: list[str] = ["dim = ?"]
-        params: list[Any] = [plan.dim]
-        if lo is not None:
-            clauses.append("hour >= ?")
-            params.append(lo)
-        if hi is not None:
-            clauses.append("hour < ?")
-            params.append(hi)
-        if spec.filters.camera_ids:
-            clauses.append(f"camera_id IN ({', '.join('?' * len(spec.filters.camera_ids))})")
-            params.extend(spec.filters.camera_ids)
-        if plan.keys:
-            clauses.append(f"key IN ({', '.join('?' * len(plan.keys))})")
-            params.extend(plan.keys)
-        key = {"key": "key", "camera_id": "camera_id"}.get(plan.group or "", "NULL")
-        inner = (
-            f"SELECT {local} AS lt, {key} AS k, n FROM rollup_hourly WHERE {' AND '.join(clauses)}"
-        )
-        sql = f"SELECT {bucket_number(spec, 'lt')}, k, sum(n) FROM ({inner}) GROUP BY 1, 2"
-        return sql, [*local_params, *params]
 
     def get_person(self, name: str) -> Person | None:
         """Return one person by name, or None."""
@@ -783,6 +740,11 @@ class SQLiteBackend:
                 "SELECT camera_id, name, created_at FROM cameras ORDER BY camera_id"
             ).fetchall()
         return [camera_from_row(r) for r in rows]
+
+    def ping(self) -> None:
+        """Run one trivial query on a reader connection."""
+        with self._reader("check the database") as conn:
+            conn.execute("SELECT 1").fetchall()
 
     def info(self) -> dict[str, Any]:
         """Describe the engine, schema and contents."""

@@ -83,7 +83,11 @@ class ThreadedFace:
         return await future
 
     async def read(self, call: Callable[[], T]) -> T:
-        """Run a read (or other work that needs no writer) on a reader thread."""
+        """Run a read on a reader thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._readers, call)
+
+    async def work(self, call: Callable[[], T]) -> T:
+        """Run other work that needs no writer's turn on a reader thread."""
         return await asyncio.get_running_loop().run_in_executor(self._readers, call)
 
     async def close(self) -> None:

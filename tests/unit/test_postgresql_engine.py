@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -96,7 +98,8 @@ def test_purging_old_events_removes_their_stored_thumbnails(url: str) -> None:
         )
         for i in range(3):
             assert store.save_thumbnail(f"e{i}", picture()) is not None
-        assert store.purge(timedelta(days=1)).events == 3
+        result = store.purge(timedelta(days=1))
+        assert (result.events, result.thumbnails) == (3, 3)
     assert raw(url, "SELECT count(*) FROM thumbnails") == [(0,)]
 
 
@@ -200,3 +203,58 @@ def test_a_bulk_load_is_followed_by_fresh_planner_statistics(url: str) -> None:
         while raw(url, sql, (schema,))[0][0] < ANALYZE_AFTER * 0.9:
             assert time.monotonic() < deadline, "no ANALYZE after the bulk load"
             time.sleep(0.05)
+
+
+@needs_server
+async def test_async_inserts_and_reads_are_awaited_without_a_thread(url: str) -> None:
+    """The async store awaits psycopg's asyncio connections: no worker thread is started."""
+
+    def workers() -> set[str]:
+        return {t.name for t in threading.enumerate() if t.name.startswith("camvault-")}
+
+    before = workers()
+    async with AsyncEventStore(url) as astore:
+        stored = await asyncio.gather(
+            *(astore.insert_event(Event(camera_id="c", event_id=f"e{i}")) for i in range(20))
+        )
+        assert stored == [True] * 20
+        pages = await asyncio.gather(*(astore.query(limit=5) for _ in range(10)))
+        assert all(len(page.events) == 5 for page in pages)
+        assert await astore.count() == 20
+        found = await astore.get_event("e3")
+        assert found is not None and found.camera_id == "c"
+        started = {name for name in workers() - before if not name.startswith("camvault-watch")}
+        assert not {n for n in started if "read" in n or "writer" in n}, started
+    assert raw(url, "SELECT count(*) FROM events") == [(20,)]
+
+
+@needs_server
+def test_a_store_keeps_to_its_schema(url: str) -> None:
+    """Every table lands in the URL's schema, none in public (search_path is set per session)."""
+    schema = url.rsplit("schema=", 1)[1]
+    with EventStore(url) as store:
+        store.insert_event(Event(camera_id="c"))
+        sql = (
+            "SELECT n.nspname, count(*) FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE c.relname IN ('events', 'event_ids', 'detections', "
+            "'rollup_hourly', 'schema_migrations') AND n.nspname IN (%s, 'public') GROUP BY 1"
+        )
+        assert dict(raw(url, sql, (schema,))) == {schema: 5}
+
+
+@needs_server
+def test_a_read_only_server_serves_reads_and_refuses_writes_clearly(url: str) -> None:
+    """A replica: reads work (no partition can be made ahead), writes say where to go."""
+    with EventStore(url) as store:
+        store.insert_event(Event(camera_id="c", event_id="e1"))
+    now = datetime.now(UTC)
+    ahead = now.year * 12 + now.month + 1  # the month after next, created ahead: drop it
+    name = f"p{ahead // 12:04d}_{ahead % 12 + 1:02d}"
+    raw(url, f"DROP TABLE events_{name}, detections_{name}")
+    read_only = url + "&options=-c%20default_transaction_read_only%3Don"
+    with EventStore(read_only) as replica:
+        assert [e.event_id for e in replica.query().events] == ["e1"]
+        with pytest.raises(DatabaseError) as caught:
+            replica.insert_event(Event(camera_id="c", event_id="e2"))
+        assert "only allows reads" in str(caught.value) and "primary" in str(caught.value)
+    assert raw(url, "SELECT event_id FROM events") == [("e1",)]
