@@ -272,10 +272,12 @@ def notes(raw: dict[str, Any], cfg: Config) -> list[str]:
         "event_rowid) FROM detections GROUP BY 1, 2 (camvault may answer from its rollups); "
         "text = tsv @@ websearch_to_tsquery('english', ...) AND llm_description IS NOT NULL "
         "ORDER BY ts DESC, id DESC LIMIT 50",
-        "label: the raw EXISTS says d.label = %s, camvault's d.label = ANY(%s); PostgreSQL "
-        "15 may plan the first as a merge semi join that walks the (label, ts, confidence) "
-        "index from the newest match, so the raw time grows with the window's age (windows: "
-        "the newest day, then weekly steps back, cycled)",
+        "label: with d.label = %s in the EXISTS, PostgreSQL 15 may plan a merge semi join "
+        "that walks the (label, ts, confidence) index from the newest match down to the "
+        "window, so the time grows with the window's age (windows: the newest day, then "
+        "weekly steps back, cycled); d.label = ANY(%s) was planned as a nested loop over the "
+        "window's events here; a camvault read that misses its goal has its plan below, "
+        "taken on its slowest call",
         "histogram: the week is [now - 7 days, now), not on hour boundaries: camvault counts "
         "the whole hours from rollup_hourly and the two partial hours from events JOIN "
         "detections; the raw query counts detections only",
