@@ -78,6 +78,15 @@ COPY_MIN = 64
 """Batches of at least this many events go through COPY; smaller ones through arrays."""
 _AHEAD = 2
 """Months of partitions created ahead of the current one."""
+GENERIC = "SET LOCAL plan_cache_mode = force_generic_plan"
+"""Run the insert statement on its generic plan: a fresh plan would take longer than the run."""
+LOCK = "SELECT pg_advisory_xact_lock(%s)"
+"""Take the store's commit lock, before any statement of the transaction locks a table.
+
+The insert statement locks its tables when it starts; waiting for the commit lock while
+holding them would deadlock with a session that holds it and wants a table exclusively
+(creating or dropping a month's partition).
+"""
 INSERT_ARRAYS = insert_statement(staged=False)
 INSERT_STAGED = insert_statement(staged=True)
 COPY_SQL = sql.SQL("COPY camvault_staging ({}) FROM STDIN").format(
@@ -153,7 +162,7 @@ def _lock_key(purpose: str, schema: str) -> int:
 class _Transaction:
     """An open write transaction on one pooled connection."""
 
-    __slots__ = ("_backend", "_collect", "conn", "inserted", "months", "stored")
+    __slots__ = ("_backend", "_collect", "conn", "inserted", "locked", "months", "stored")
 
     def __init__(self, backend: PostgresBackend, conn: psycopg.Connection[Any]) -> None:
         self._backend = backend
@@ -162,10 +171,14 @@ class _Transaction:
         self.months: set[tuple[int, int]] = set()  # partitions created in this transaction
         self.inserted = 0
         self._collect = bool(backend.listeners)
+        self.locked = False
 
     def lock(self) -> None:
         """Take the commit lock (held until the transaction ends)."""
-        self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._backend.commit_key,))
+        if not self.locked:
+            self.conn.execute(GENERIC)
+            self.conn.execute(LOCK, (self._backend.commit_key,))
+            self.locked = True
 
     def insert(self, event: Event) -> bool:
         """Insert one event and its detections; False if its event_id already exists."""
@@ -174,6 +187,11 @@ class _Transaction:
     def insert_many(self, events: Sequence[Event]) -> list[bool]:
         """Insert events in order; for each, False if its event_id was already stored."""
         rows = insert_rows(events)
+        # The commit lock comes before any table lock: the insert statement locks its tables
+        # when it starts, and waiting for the commit lock while holding them deadlocks with a
+        # session that holds it and wants the tables exclusively (creating or dropping a
+        # month's partition).
+        self.lock()
         self._partitions({month_of(row[1]) for row in rows})
         key = self._backend.commit_key
         if len(rows) >= COPY_MIN:
@@ -191,6 +209,10 @@ class _Transaction:
 
     def _partitions(self, months: set[tuple[int, int]]) -> None:
         """Create the month partitions these events need that do not exist yet."""
+        if months and min(months) < month_of(to_micros(datetime.now(UTC))):
+            # a purge in another process may have dropped a past month this one still
+            # remembers: ask the catalog (stable now, under the commit lock)
+            self._backend.months = self._backend._read_months(self.conn)
         missing = months - self._backend.months - self.months
         if not missing:
             return
@@ -243,12 +265,12 @@ class _Transaction:
     def savepoint(self) -> Iterator[None]:
         """Scope a part of the transaction that rolls back alone if it raises."""
         self.conn.execute("SAVEPOINT one")
-        stored, months = len(self.stored), set(self.months)
+        stored, months, locked = len(self.stored), set(self.months), self.locked
         try:
             yield
         except BaseException:
             del self.stored[stored:]
-            self.months = months
+            self.months, self.locked = months, locked  # a lock taken inside is released
             self.conn.execute("ROLLBACK TO SAVEPOINT one")
             self.conn.execute("RELEASE SAVEPOINT one")
             raise
@@ -436,6 +458,7 @@ class PostgresBackend:
             except DatabaseError as exc:
                 if attempt == 2 or not isinstance(exc.__context__, psycopg.OperationalError):
                     raise
+                self._pool.check()  # the other idle connections died with it (a restart)
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- writes -----------------------------------------------------------------------
@@ -512,10 +535,11 @@ class PostgresBackend:
         )
 
     def insert_alone(self, events: Sequence[Event], action: str) -> list[bool]:
-        """Insert events in one transaction of their own: one statement, one round trip.
+        """Insert events in one transaction of their own, sent in one round trip.
 
-        Used for single inserts and group commits. A batch that needs a new partition or is
-        large enough for COPY takes the general write transaction.
+        Used for single inserts and group commits. A batch for a month without a partition
+        yet (or whose partition a purge elsewhere dropped), or with enough events for COPY,
+        takes the general write transaction, which makes the partition.
         """
         months = {month_of(to_micros(event.timestamp)) for event in events}
         if months - self.months or len(events) >= COPY_MIN:
@@ -527,21 +551,37 @@ class PostgresBackend:
             )
         rows = insert_rows(events)
         with self._lock:
-            conn = self._take(action)
-            try:  # autocommit: the statement is its own transaction
-                stored = conn.execute(INSERT_ARRAYS, array_params(self.commit_key, rows)).fetchall()
-            except psycopg.Error as exc:
-                raise translate(exc, action, self.location, write=True) from None
-            finally:
-                self._pool.putconn(conn)
-            self.commits += 1
-            published: list[tuple[int, Event]] = []
-            result = outcomes(events, stored, published if self.listeners else None)
-            self.count_inserted(len(stored))
-            if published:
-                published.sort(key=lambda pair: pair[0])
-                self.listeners.publish([event for _, event in published])
-        return result
+            stored = self._insert_rows(rows, action)
+            if stored is not None:
+                self.commits += 1
+                published: list[tuple[int, Event]] = []
+                result = outcomes(events, stored, published if self.listeners else None)
+                self.count_inserted(len(stored))
+                if published:
+                    published.sort(key=lambda pair: pair[0])
+                    self.listeners.publish([event for _, event in published])
+                return result
+        self.months = self._read_months()  # a purge elsewhere dropped a month: make it again
+        with self.write_transaction(action) as tx:
+            return tx.insert_many(events)
+
+    def _insert_rows(self, rows: list[tuple[Any, ...]], action: str) -> list[Any] | None:
+        """Send BEGIN, the commit lock, the insert and COMMIT at once; None if a month is gone."""
+        conn = self._take(action)
+        try:
+            with conn.pipeline(), conn.transaction():
+                conn.execute(GENERIC)
+                conn.execute(LOCK, (self.commit_key,))
+                cur = conn.execute(INSERT_ARRAYS, array_params(self.commit_key, rows))
+            return cur.fetchall()
+        except psycopg.errors.CheckViolation as exc:
+            if "no partition" in str(exc):
+                return None  # nothing was written: the transaction rolled back
+            raise translate(exc, action, self.location, write=True) from None
+        except psycopg.Error as exc:
+            raise translate(exc, action, self.location, write=True) from None
+        finally:
+            self._pool.putconn(conn)
 
     def _begin(self, action: str) -> _Transaction:
         """Take a pooled connection and BEGIN; a connection found dead is replaced once."""
@@ -557,6 +597,7 @@ class PostgresBackend:
                 self._pool.putconn(conn)  # the pool discards a broken connection
                 if attempt == 2 or not isinstance(exc, psycopg.OperationalError):
                     raise translate(exc, action, self.location, write=True) from None
+                self._pool.check()  # the other idle connections died with it (a restart)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def create_partition(self, conn: psycopg.Connection[Any], month: tuple[int, int]) -> None:

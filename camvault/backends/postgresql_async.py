@@ -150,6 +150,7 @@ class PostgresFace:
                 lost = isinstance(exc, psycopg.OperationalError)
                 if attempt == 2 or not lost:
                     raise translate(exc, action, self._backend.location, write=False) from None
+                await pool.check()  # the other idle connections died with it (a restart)
         raise DatabaseError(f"cannot {action}")  # pragma: no cover - the loop returns or raises
 
     # -- the writer task --------------------------------------------------------------
@@ -223,8 +224,10 @@ class PostgresFace:
         from camvault.backends.postgresql import (
             COPY_MIN,
             COPY_SQL,
+            GENERIC,
             INSERT_ARRAYS,
             INSERT_STAGED,
+            LOCK,
             array_params,
             insert_rows,
             month_of,
@@ -240,6 +243,8 @@ class PostgresFace:
         async with pool.connection() as conn:
             if len(rows) >= COPY_MIN:
                 async with conn.transaction(), conn.cursor() as cur:
+                    await cur.execute(GENERIC)
+                    await cur.execute(LOCK, (key,))  # before the statements lock their tables
                     await cur.execute(STAGING)
                     async with cur.copy(COPY_SQL) as copy:
                         for row in rows:
@@ -247,8 +252,11 @@ class PostgresFace:
                     await cur.execute(INSERT_STAGED, (key,))
                     stored = await cur.fetchall()
                     await cur.execute("TRUNCATE camvault_staging")
-            else:  # autocommit: one statement, its own transaction, one round trip
-                cur = await conn.execute(INSERT_ARRAYS, array_params(key, rows))
+            else:  # BEGIN, the commit lock, the statement and COMMIT: one round trip
+                async with conn.pipeline(), conn.transaction():
+                    await conn.execute(GENERIC)
+                    await conn.execute(LOCK, (key,))
+                    cur = await conn.execute(INSERT_ARRAYS, array_params(key, rows))
                 stored = await cur.fetchall()
         published: list[tuple[int, Event]] = []
         result = outcomes(events, stored, published if backend.listeners else None)

@@ -18,7 +18,8 @@ from camvault.errors import FieldProblem, InvalidInputError
 
 __all__ = ["KNOWN", "PostgresOptions"]
 
-_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,53}$")
+"""At most 54 characters: commits notify channel ``camvault_<schema>``, 63 at most."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +47,7 @@ class PostgresOptions(EngineOptions):
         problems: list[FieldProblem] = []
         if not isinstance(self.schema, str) or not _SCHEMA.match(self.schema):
             problems.append(
-                ("schema", "must be a lower-case name of letters, digits and _ (at most 63)")
+                ("schema", "must be a lower-case name of letters, digits and _ (at most 54)")
             )
         size = self.pool_size
         if isinstance(size, bool) or not isinstance(size, int) or not 2 <= size <= 1000:
