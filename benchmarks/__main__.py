@@ -12,13 +12,13 @@ from typing import Any
 from rich.console import Console
 
 from benchmarks import asyncio as async_section
-from benchmarks import history, inserts, reads
+from benchmarks import history, inserts, postgres, reads
 from benchmarks import http as http_section
 from benchmarks.harness import QUICK, Config
 from benchmarks.report import Section, machine, print_section, print_tables, write_json
 
 DEFAULT_JSON = Path(__file__).parent / "results" / "latest.json"
-NAMES = ("inserts", "async", "reads", "http")
+NAMES = ("inserts", "async", "reads", "http", "postgres")
 
 
 def _sections(text: str) -> tuple[str, ...]:
@@ -37,7 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
         description="Benchmark camvault against hand-written baselines (stdlib sqlite3, "
-        "aiosqlite), section by section.",
+        "aiosqlite; on PostgreSQL raw psycopg and a SQLAlchemy ORM), section by section.",
     )
     parser.add_argument(
         "--only",
@@ -74,6 +74,10 @@ def run_sections(cfg: Config, only: tuple[str, ...], console: Console) -> dict[s
         start = time.perf_counter()
         out["async"] = async_section.run(cfg, console)
         out["async"].seconds = time.perf_counter() - start
+    if "postgres" in only:
+        start = time.perf_counter()
+        out["postgres"] = postgres.run(cfg, console)
+        out["postgres"].seconds = time.perf_counter() - start
     if "reads" not in only and "http" not in only:
         return out
     start = time.perf_counter()

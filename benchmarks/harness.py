@@ -54,6 +54,10 @@ class Config:
     http_batches: int = 300
     http_batch_size: int = 100
     http_reads: int = 300
+    pg_rounds: int = 3
+    pg_single: int = 2_000
+    pg_async: int = 5_000
+    pg_read_reps: int = 300
 
 
 QUICK = Config(
@@ -73,6 +77,10 @@ QUICK = Config(
     http_single=500,
     http_batches=50,
     http_reads=200,
+    pg_rounds=1,
+    pg_single=300,
+    pg_async=1_000,
+    pg_read_reps=50,
 )
 """Small sizes for a smoke run (``--quick``)."""
 
@@ -103,6 +111,7 @@ class Latency:
     p99_us: float
     max_us: float
     rate: float = 0.0
+    p95_us: float = 0.0
 
     @property
     def p50_ms(self) -> float:
@@ -131,6 +140,7 @@ def latency(samples_ns: list[int], total_ns: int | None = None) -> Latency:
         p99_us=percentile(ordered, 99),
         max_us=ordered[-1] / 1e3,
         rate=len(ordered) / (total_ns / 1e9) if total_ns else 0.0,
+        p95_us=percentile(ordered, 95),
     )
 
 

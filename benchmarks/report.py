@@ -73,6 +73,11 @@ def ratio_at_least(name: str, unit: str, cv: float, bl: float, limit: float) -> 
     return Figure(name, unit, cv, bl, f"ratio >= {limit:g}", cv / bl >= limit)
 
 
+def ratio_at_most(name: str, unit: str, cv: float, bl: float, limit: float) -> Figure:
+    """A figure whose goal is an upper bound on the camvault/baseline ratio."""
+    return Figure(name, unit, cv, bl, f"ratio <= {limit:g}", cv / bl <= limit)
+
+
 def _fmt(value: float | None, unit: str) -> str:
     """Format a value for its unit."""
     if value is None:
@@ -105,7 +110,8 @@ def figure_table(title: str, figures: list[Figure]) -> Table:
 
 def print_section(title: str, figures: list[Figure], notes: list[str], console: Console) -> None:
     """Print one section's table and its notes (multi-line notes keep their lines)."""
-    console.print(figure_table(title, figures))
+    if figures:
+        console.print(figure_table(title, figures))
     for note in notes:
         console.print(f"- {note}", highlight=False, markup=False)
 
