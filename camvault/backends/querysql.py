@@ -48,12 +48,15 @@ class Dialect:
     percent: str = "%"
     """The remainder operator as the driver wants it written (psycopg: ``%%``)."""
 
-    def one_of(self, column: str, values: tuple[Any, ...]) -> tuple[str, list[Any]]:
+    def one_of(
+        self, column: str, values: tuple[Any, ...], *, ordered: bool = True
+    ) -> tuple[str, list[Any]]:
         """Return ``column`` matching any of ``values``, and the parameters.
 
-        One value is a plain ``=``: an index on the column then also gives its order.
+        One value is a plain ``=`` when ``ordered``: an index leading with the column then
+        also gives the order of a page (newest 50 of a camera).
         """
-        if len(values) == 1:
+        if len(values) == 1 and ordered:
             return f"{column} = {self.mark}", [values[0]]
         if self.arrays:
             return f"{column} = ANY({self.mark})", [list(values)]
@@ -98,7 +101,10 @@ def where(d: Dialect, spec: QuerySpec, *, labels: bool = True) -> tuple[list[str
         # (label, ts) in detections_label_ts instead of scanning every detection of a label
         sub = ["d.event_rowid = e.id", "d.ts = e.ts"]
         if spec.labels:
-            clause, values = d.one_of("d.label", spec.labels)
+            # never a plain = here: PostgreSQL would then walk detections_label_ts from the
+            # newest detection of the label down to the window (a merge semi join, 60 ms on
+            # 1M events) instead of probing each event's detections (0.5 ms)
+            clause, values = d.one_of("d.label", spec.labels, ordered=False)
             sub.append(clause)
             params.extend(values)
         if spec.min_confidence is not None:
