@@ -42,9 +42,10 @@ from camvault.backends.postgresql_errors import translate
 from camvault.backends.postgresql_options import PostgresOptions
 from camvault.backends.postgresql_sql import (
     COLUMNS,
+    INSERT_ARRAYS,
+    INSERT_STAGED,
     STAGING,
     events_histogram,
-    insert_statement,
     rollup_histogram,
     select_events,
     where,
@@ -78,17 +79,13 @@ COPY_MIN = 64
 """Batches of at least this many events go through COPY; smaller ones through arrays."""
 _AHEAD = 2
 """Months of partitions created ahead of the current one."""
-GENERIC = "SET LOCAL plan_cache_mode = force_generic_plan"
-"""Run the insert statement on its generic plan: a fresh plan would take longer than the run."""
 LOCK = "SELECT pg_advisory_xact_lock(%s)"
 """Take the store's commit lock, before any statement of the transaction locks a table.
 
-The insert statement locks its tables when it starts; waiting for the commit lock while
-holding them would deadlock with a session that holds it and wants a table exclusively
-(creating or dropping a month's partition).
+A statement locks its tables when it starts; waiting for the commit lock while holding them
+would deadlock with a session that holds it and wants a table exclusively (creating or
+dropping a month's partition). store_events() takes it first for the same reason.
 """
-INSERT_ARRAYS = insert_statement(staged=False)
-INSERT_STAGED = insert_statement(staged=True)
 COPY_SQL = sql.SQL("COPY camvault_staging ({}) FROM STDIN").format(
     sql.SQL(", ").join(sql.Identifier(c) for c in (*INSERT_COLUMNS, "n"))
 )
@@ -176,7 +173,6 @@ class _Transaction:
     def lock(self) -> None:
         """Take the commit lock (held until the transaction ends)."""
         if not self.locked:
-            self.conn.execute(GENERIC)
             self.conn.execute(LOCK, (self._backend.commit_key,))
             self.locked = True
 
@@ -535,7 +531,7 @@ class PostgresBackend:
         )
 
     def insert_alone(self, events: Sequence[Event], action: str) -> list[bool]:
-        """Insert events in one transaction of their own, sent in one round trip.
+        """Insert events in one transaction of their own: one statement, one round trip.
 
         Used for single inserts and group commits. A batch for a month without a partition
         yet (or whose partition a purge elsewhere dropped), or with enough events for COPY,
@@ -566,14 +562,10 @@ class PostgresBackend:
             return tx.insert_many(events)
 
     def _insert_rows(self, rows: list[tuple[Any, ...]], action: str) -> list[Any] | None:
-        """Send BEGIN, the commit lock, the insert and COMMIT at once; None if a month is gone."""
+        """Store rows with one autocommit statement (store_events); None if a month is gone."""
         conn = self._take(action)
         try:
-            with conn.pipeline(), conn.transaction():
-                conn.execute(GENERIC)
-                conn.execute(LOCK, (self.commit_key,))
-                cur = conn.execute(INSERT_ARRAYS, array_params(self.commit_key, rows))
-            return cur.fetchall()
+            return conn.execute(INSERT_ARRAYS, array_params(self.commit_key, rows)).fetchall()
         except psycopg.errors.CheckViolation as exc:
             if "no partition" in str(exc):
                 return None  # nothing was written: the transaction rolled back

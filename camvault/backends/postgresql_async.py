@@ -26,7 +26,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from camvault.backends import greenlets
 from camvault.backends.base import GroupInsert, InsertLog
 from camvault.backends.postgresql_errors import translate
-from camvault.backends.postgresql_sql import STAGING
+from camvault.backends.postgresql_sql import INSERT_ARRAYS, INSERT_STAGED, STAGING
 from camvault.errors import DatabaseError
 from camvault.models import Event
 
@@ -224,10 +224,6 @@ class PostgresFace:
         from camvault.backends.postgresql import (
             COPY_MIN,
             COPY_SQL,
-            GENERIC,
-            INSERT_ARRAYS,
-            INSERT_STAGED,
-            LOCK,
             array_params,
             insert_rows,
             month_of,
@@ -243,8 +239,6 @@ class PostgresFace:
         async with pool.connection() as conn:
             if len(rows) >= COPY_MIN:
                 async with conn.transaction(), conn.cursor() as cur:
-                    await cur.execute(GENERIC)
-                    await cur.execute(LOCK, (key,))  # before the statements lock their tables
                     await cur.execute(STAGING)
                     async with cur.copy(COPY_SQL) as copy:
                         for row in rows:
@@ -252,11 +246,8 @@ class PostgresFace:
                     await cur.execute(INSERT_STAGED, (key,))
                     stored = await cur.fetchall()
                     await cur.execute("TRUNCATE camvault_staging")
-            else:  # BEGIN, the commit lock, the statement and COMMIT: one round trip
-                async with conn.pipeline(), conn.transaction():
-                    await conn.execute(GENERIC)
-                    await conn.execute(LOCK, (key,))
-                    cur = await conn.execute(INSERT_ARRAYS, array_params(key, rows))
+            else:  # autocommit: store_events is one statement, its own transaction
+                cur = await conn.execute(INSERT_ARRAYS, array_params(key, rows))
                 stored = await cur.fetchall()
         published: list[tuple[int, Event]] = []
         result = outcomes(events, stored, published if backend.listeners else None)
