@@ -418,6 +418,12 @@ class PostgresBackend:
             conn = psycopg.connect(self._conninfo, autocommit=True)
             conn.execute(self.settings, prepare=False)
         except psycopg.Error as exc:
+            if f'database "{self.database}" does not exist' in str(exc):  # libpq's words
+                raise DatabaseError(
+                    f"cannot {action}: there is no database {self.database!r} on the PostgreSQL "
+                    f"server at {self.host}:{self.port}; create it (createdb {self.database}) "
+                    "or fix the database name in the URL"
+                ) from None
             raise DatabaseError(
                 f"cannot {action}: PostgreSQL database {self.database!r} at "
                 f"{self.host}:{self.port} is not reachable ({self._reason(exc)}); check that "

@@ -258,3 +258,13 @@ def test_a_read_only_server_serves_reads_and_refuses_writes_clearly(url: str) ->
             replica.insert_event(Event(camera_id="c", event_id="e2"))
         assert "only allows reads" in str(caught.value) and "primary" in str(caught.value)
     assert raw(url, "SELECT event_id FROM events") == [("e1",)]
+
+
+@needs_server
+def test_a_missing_database_says_to_create_it() -> None:
+    assert POSTGRES_URL is not None
+    base = POSTGRES_URL.split("?", 1)[0].rsplit("/", 1)[0]
+    with pytest.raises(DatabaseError) as caught:
+        EventStore(f"{base}/no_such_camvault_db")
+    assert "no database 'no_such_camvault_db'" in str(caught.value)
+    assert "createdb no_such_camvault_db" in str(caught.value)
