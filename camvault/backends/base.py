@@ -80,10 +80,6 @@ class EngineOptions:
 class WriteTransaction(Protocol):
     """One open write transaction: everything in it commits or rolls back together."""
 
-    def insert(self, event: Event) -> bool:
-        """Insert one event and its detections; False if its event_id already exists."""
-        ...
-
     def insert_many(self, events: Sequence[Event]) -> list[bool]:
         """Insert events in order; for each, False if its event_id was already stored."""
         ...

@@ -176,10 +176,6 @@ class _Transaction:
             self.conn.execute(LOCK, (self._backend.commit_key,))
             self.locked = True
 
-    def insert(self, event: Event) -> bool:
-        """Insert one event and its detections; False if its event_id already exists."""
-        return self.insert_many([event])[0]
-
     def insert_many(self, events: Sequence[Event]) -> list[bool]:
         """Insert events in order; for each, False if its event_id was already stored."""
         rows = insert_rows(events)

@@ -17,9 +17,7 @@ from camvault.textquery import Node
 __all__ = [
     "COLUMNS",
     "SQLITE",
-    "bucket_number",
     "events_histogram",
-    "local_time",
     "rollup_histogram",
     "select_events",
     "where",
@@ -48,7 +46,5 @@ SQLITE = querysql.Dialect(
 
 where = functools.partial(querysql.where, SQLITE)
 select_events = functools.partial(querysql.select_events, SQLITE)
-local_time = functools.partial(querysql.local_time, SQLITE)
-bucket_number = functools.partial(querysql.bucket_number, SQLITE)
 events_histogram = functools.partial(querysql.events_histogram, SQLITE)
 rollup_histogram = functools.partial(querysql.rollup_histogram, SQLITE)
