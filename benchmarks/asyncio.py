@@ -21,6 +21,7 @@ from benchmarks.harness import (
     counting_logs,
     latency,
     make_events,
+    produce_all,
     scratch,
     spread,
     timed,
@@ -54,26 +55,10 @@ async def _produce(
 ) -> dict[str, Any]:
     for ev in warmup:
         await store.insert_event(ev)
-    samples: list[int] = []
-    clock = time.perf_counter_ns
-
-    async def produce(share: Sequence[Event]) -> None:
-        for ev in share:
-            t0 = clock()
-            await store.insert_event(ev)
-            samples.append(clock() - t0)
-
     before = (await store.info())["write_transactions"]
-    gc.collect()
-    start = clock()
-    await asyncio.gather(*(produce(events[i::producers]) for i in range(producers)))
-    elapsed = clock() - start
+    rate, lat = await produce_all(store.insert_event, events, producers)
     after = (await store.info())["write_transactions"]
-    return {
-        "rate": len(events) / (elapsed / 1e9),
-        "latency": latency(samples),
-        "write_transactions": after - before,
-    }
+    return {"rate": rate, "latency": lat, "write_transactions": after - before}
 
 
 async def _open_and_run(
@@ -152,22 +137,10 @@ async def _produce_baseline(
     try:
         for ev in warmup:
             await store.insert(ev)
-        samples: list[int] = []
-        clock = time.perf_counter_ns
-
-        async def produce(share: Sequence[EventTuple]) -> None:
-            for ev in share:
-                t0 = clock()
-                await store.insert(ev)
-                samples.append(clock() - t0)
-
-        gc.collect()
-        start = clock()
-        await asyncio.gather(*(produce(events[i::producers]) for i in range(producers)))
-        elapsed = clock() - start
+        rate, lat = await produce_all(store.insert, events, producers)
     finally:
         await store.close()
-    return {"rate": len(events) / (elapsed / 1e9), "latency": latency(samples)}
+    return {"rate": rate, "latency": lat}
 
 
 def run_baseline(

@@ -6,6 +6,7 @@ takes its percentiles from ``camvault bench``'s own helper: one definition for b
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -13,7 +14,7 @@ import struct
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -142,6 +143,26 @@ def latency(samples_ns: list[int], total_ns: int | None = None) -> Latency:
         rate=len(ordered) / (total_ns / 1e9) if total_ns else 0.0,
         p95_us=percentile(ordered, 95),
     )
+
+
+async def produce_all(
+    insert: Callable[[Any], Awaitable[Any]], events: Sequence[Any], producers: int
+) -> tuple[float, Latency]:
+    """Insert ``events`` from ``producers`` concurrent tasks; return events/s and the latency."""
+    samples: list[int] = []
+    clock = time.perf_counter_ns
+
+    async def produce(share: Sequence[Any]) -> None:
+        for ev in share:
+            t0 = clock()
+            await insert(ev)
+            samples.append(clock() - t0)
+
+    gc.collect()
+    start = clock()
+    await asyncio.gather(*(produce(events[i::producers]) for i in range(producers)))
+    elapsed = clock() - start
+    return len(events) / (elapsed / 1e9), latency(samples, elapsed)
 
 
 def timed(

@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 
 from benchmarks import pg_orm, pg_raw
-from benchmarks.harness import EventTuple, counting_logs, latency
+from benchmarks.harness import EventTuple, counting_logs, produce_all
 from benchmarks.pg_common import connect, ensure_partitions, fresh_schema, months, with_schema
 from camvault import Event, EventStore
 from camvault.aio import AsyncEventStore
@@ -187,20 +187,8 @@ async def _insert_all(
 ) -> dict[str, Any]:
     for ev in warmup:
         await store.insert_event(ev)
-    samples: list[int] = []
-    clock = time.perf_counter_ns
-
-    async def produce(share: Sequence[Event]) -> None:
-        for ev in share:
-            t0 = clock()
-            await store.insert_event(ev)
-            samples.append(clock() - t0)
-
-    gc.collect()
-    start = clock()
-    await asyncio.gather(*(produce(events[i::producers]) for i in range(producers)))
-    elapsed = clock() - start
-    return {"rate": len(events) / (elapsed / 1e9), "latency": latency(samples, elapsed)}
+    rate, lat = await produce_all(store.insert_event, events, producers)
+    return {"rate": rate, "latency": lat}
 
 
 async def _open_and_insert(
