@@ -316,8 +316,8 @@ class PostgresBackend:
             "SET parallel_setup_cost = 10000"  # no parallel workers for millisecond queries
         ).format(
             sql.Identifier(self.schema),
-            sql.Literal(round(options.statement_timeout * 1000)),
-            sql.Literal(round(options.lock_timeout * 1000)),
+            sql.Literal(_milliseconds(options.statement_timeout)),
+            sql.Literal(_milliseconds(options.lock_timeout)),
         )
         """Run on every new connection: settings that hold for the whole session."""
         with self._connect("open the database") as conn:
@@ -1062,9 +1062,14 @@ class PostgresBackend:
                     )
         except psycopg.Error as exc:
             name = f"{step.version:04d}_{step.name}" if step else "the migration table"
+            hint = (
+                "; raise ?statement_timeout= (seconds) in the URL"
+                if isinstance(exc, psycopg.errors.QueryCanceled)
+                else ""
+            )
             raise MigrationError(
                 f"applying {name} to {self.location} failed: {self._reason(exc)}; the schema "
-                "was left at its previous version"
+                f"was left at its previous version{hint}"
             ) from None
         log.info("schema of %s is now v%d", self.location, migrations[-1].version)
 
@@ -1098,3 +1103,8 @@ class PostgresBackend:
         self._closed = True
         with self._lock, self._analyzing:
             self._pool.close()
+
+
+def _milliseconds(seconds: float) -> int:
+    """Return a timeout in whole milliseconds; 0 stays "no limit", any other is at least 1."""
+    return 0 if seconds == 0 else max(1, round(seconds * 1000))

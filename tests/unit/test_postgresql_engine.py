@@ -268,3 +268,11 @@ def test_a_missing_database_says_to_create_it() -> None:
         EventStore(f"{base}/no_such_camvault_db")
     assert "no database 'no_such_camvault_db'" in str(caught.value)
     assert "createdb no_such_camvault_db" in str(caught.value)
+
+
+@needs_server
+def test_a_timeout_under_a_millisecond_still_limits(url: str) -> None:
+    """0 means no limit; 0.0004 s must not round to it: creating the schema takes longer."""
+    with pytest.raises(DatabaseError) as caught:
+        EventStore(url + "&statement_timeout=0.0004")
+    assert "statement_timeout" in str(caught.value)
