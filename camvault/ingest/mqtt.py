@@ -23,6 +23,8 @@ from urllib.parse import unquote, urlsplit
 
 import aiomqtt
 import orjson
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from camvault.aio import AsyncEventStore
 from camvault.errors import InvalidInputError
@@ -207,16 +209,31 @@ def _ack(client: aiomqtt.Client, message: aiomqtt.Message) -> None:
         client._client.ack(message.mid, message.qos)
 
 
+RECEIVE_MAXIMUM = 65535
+"""Unacknowledged messages the broker may send at once (MQTT 5 Receive Maximum, the most)."""
+NEVER_EXPIRES = 0xFFFFFFFF
+"""MQTT 5 Session Expiry Interval that keeps the session until it is resumed."""
+
+
 def _client(target: MqttTarget, client_id: str) -> aiomqtt.Client:
-    """Build an MQTT 3.1.1 client with a persistent session and manual acknowledgements."""
+    """Build the client: a persistent MQTT 5 session, acknowledged by hand after storing.
+
+    MQTT 5 rather than 3.1.1 because a 3.1.1 client gets only the broker's own in-flight
+    window (20 messages on Mosquitto) and, with acks sent after the commit, the broker's
+    1,000-message queue overflows under a burst; MQTT 5 lets the client ask for a wide window.
+    """
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    properties.SessionExpiryInterval = NEVER_EXPIRES
+    properties.ReceiveMaximum = RECEIVE_MAXIMUM
     client = aiomqtt.Client(
         target.host,
         target.port,
         username=target.username,
         password=target.password,
         identifier=client_id,
-        protocol=aiomqtt.ProtocolVersion.V311,
-        clean_session=False,
+        protocol=aiomqtt.ProtocolVersion.V5,
+        clean_start=False,
+        properties=properties,
         tls_context=ssl.create_default_context() if target.tls else None,
         timeout=10,
     )
