@@ -30,6 +30,14 @@ _HELP = (
 )
 
 
+class _NoDuplicateLines(logging.Filter):
+    """Drop the store's line per duplicate: redelivery after a restart is expected and counted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record but the duplicate-event warning."""
+        return not str(record.msg).startswith("duplicate event_id")
+
+
 async def _run(db: str, url: str, topics: list[str], client_id: str, stats: IngestStats) -> None:
     """Consume until SIGINT or SIGTERM, then finish the inserts under way."""
     from camvault.aio import AsyncEventStore
@@ -38,7 +46,8 @@ async def _run(db: str, url: str, topics: list[str], client_id: str, stats: Inge
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with AsyncEventStore(db, create=True) as store:
+    # inserts wait for their group commit under a burst: warn about real stalls only
+    async with AsyncEventStore(db, create=True, slow_insert_ms=1000.0) as store:
         await consume_mqtt(store, url, topics, client_id=client_id, stop=stop, stats=stats)
 
 
@@ -78,17 +87,19 @@ def mqtt(
     except InvalidInputError as exc:
         raise typer.BadParameter(exc.problems[0][1], param_hint="--mqtt") from None
     logging.getLogger("camvault.ingest").setLevel(logging.INFO)
+    logging.getLogger("camvault").addFilter(_NoDuplicateLines())
     identifier = client_id or default_client_id()
     err.print(
         f"storing the events published on {', '.join(topic)} at {parse_mqtt_url(broker)} "
         f"(client id {identifier}; Ctrl+C stops)",
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
     stats = IngestStats()
     try:
         asyncio.run(_run(db, broker, list(topic), identifier, stats))
     except CamvaultError as exc:
-        err.print(stats.summary(), markup=False, highlight=False)
+        err.print(stats.summary(), markup=False, highlight=False, soft_wrap=True)
         fail(str(exc))
-    err.print(f"stopped: {stats.summary()}", markup=False, highlight=False)
+    err.print(f"stopped: {stats.summary()}", markup=False, highlight=False, soft_wrap=True)

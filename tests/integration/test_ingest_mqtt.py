@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -30,7 +32,7 @@ from camvault import Event
 from camvault.aio import AsyncEventStore
 from camvault.errors import InvalidInputError
 from camvault.ingest import IngestStats, consume_mqtt, parse_mqtt_url
-from tests.integration.conftest import assert_same_event
+from tests.integration.conftest import PYTHON, assert_same_event, child_env
 
 MQTT_URL = os.environ.get("CAMVAULT_TEST_MQTT_URL", "")
 pytestmark = pytest.mark.skipif(not MQTT_URL, reason="CAMVAULT_TEST_MQTT_URL is not set")
@@ -402,3 +404,92 @@ async def test_a_bad_url_names_the_argument(tmp_path: Path) -> None:
         with pytest.raises(InvalidInputError, match=r"url: .*must start with mqtt://") as info:
             await consume_mqtt(store, "http://127.0.0.1:1883", ["a/b"], client_id="x")
         assert info.value.fields == ["url"]
+
+
+def stored_count(db: Path) -> int:
+    """Count the stored events straight from the SQLite file, while the consumer writes it."""
+    if not db.exists():
+        return 0
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        try:
+            return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
+        except sqlite3.OperationalError:  # the schema is not there yet
+            return 0
+
+
+@contextlib.contextmanager
+def cli_consumer(
+    db: Path, topic: str, client_id: str, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``camvault ingest mqtt`` in a child process; killed if still running at the end."""
+    with log.open("ab") as err:
+        proc = subprocess.Popen(
+            [
+                *(PYTHON, "-m", "camvault", "ingest", "mqtt", "--mqtt", MQTT_URL),
+                *("--topic", topic, "--client-id", client_id, "--db", str(db)),
+            ],
+            stdout=err,
+            stderr=err,
+            env=child_env(),
+            cwd=db.parent,
+        )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=DEADLINE)
+
+
+async def test_cli_killed_mid_stream_loses_nothing(tmp_path: Path, names: tuple[str, str]) -> None:
+    prefix, client_id = names
+    topic, db, log = f"{prefix}/+/events", tmp_path / "events.db", tmp_path / "ingest.log"
+    # Mosquitto keeps 1,000 messages for a stopped client (max_queued_messages): stay below
+    down_first, total = 500, 900
+
+    def subscribed_times() -> int:
+        return log.read_text().count("subscribed") if log.exists() else 0
+
+    async def publish_range(first: int, last: int) -> None:
+        async with publisher() as pub:
+            await asyncio.gather(
+                *(
+                    publish(pub, f"{prefix}/porch/events", event_payload(prefix, n))
+                    for n in range(first, last)
+                )
+            )
+
+    with cli_consumer(db, topic, client_id, log) as proc:
+        await until(lambda: subscribed_times() == 1, "the command to subscribe")
+        await publish_range(0, down_first)
+        await until(lambda: stored_count(db) > 0, "the first commit")
+        proc.kill()  # a crash: messages received but not yet stored were not acknowledged
+        proc.wait(timeout=DEADLINE)
+    await publish_range(down_first, total)  # published while camvault is down
+    with cli_consumer(db, topic, client_id, log) as proc:
+        await until(lambda: stored_count(db) == total, f"all {total} events", 40)
+        proc.send_signal(signal.SIGINT)  # Ctrl+C
+        assert proc.wait(timeout=DEADLINE) == 0
+    last = log.read_text().strip().splitlines()[-1]
+    assert re.fullmatch(
+        r"stopped: received \d+ messages: stored \d+ events, \d+ duplicates, 0 invalid", last
+    ), last
+    assert "Traceback" not in log.read_text()
+    assert stored_ids(db) == sorted(f"{prefix}-{n}" for n in range(total))
+
+
+def test_cli_refuses_a_bad_url_in_one_line(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [PYTHON, "-m", "camvault", "ingest", "mqtt", "--mqtt", "tcp://broker", "--db", "x.db"],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        cwd=tmp_path,
+        timeout=DEADLINE,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip() == "error: --mqtt: 'tcp://broker' must start with mqtt:// or mqtts://"
+    )
+    assert not (tmp_path / "x.db").exists()
