@@ -11,7 +11,13 @@ import typer
 
 from camvault.cli_errors import err, fail
 from camvault.errors import CamvaultError, InvalidInputError
-from camvault.ingest.mqtt import IngestStats, consume_mqtt, default_client_id, parse_mqtt_url
+from camvault.ingest.mqtt import (
+    IngestStats,
+    check_topics,
+    consume_mqtt,
+    default_client_id,
+    parse_mqtt_url,
+)
 
 __all__ = ["ingest_app"]
 
@@ -86,6 +92,10 @@ def mqtt(
         parse_mqtt_url(broker)
     except InvalidInputError as exc:
         raise typer.BadParameter(exc.problems[0][1], param_hint="--mqtt") from None
+    try:
+        check_topics(topic)
+    except InvalidInputError as exc:
+        raise typer.BadParameter(exc.problems[0][1], param_hint="--topic") from None
     logging.getLogger("camvault.ingest").setLevel(logging.INFO)
     logging.getLogger("camvault").addFilter(_NoDuplicateLines())
     identifier = client_id or default_client_id()

@@ -29,7 +29,14 @@ from paho.mqtt.properties import Properties
 from camvault.aio import AsyncEventStore
 from camvault.errors import InvalidInputError
 
-__all__ = ["IngestStats", "MqttTarget", "consume_mqtt", "parse_mqtt_url"]
+__all__ = [
+    "IngestStats",
+    "MqttTarget",
+    "check_topics",
+    "consume_mqtt",
+    "default_client_id",
+    "parse_mqtt_url",
+]
 
 log = logging.getLogger("camvault.ingest.mqtt")
 
@@ -99,6 +106,19 @@ def parse_mqtt_url(url: str) -> MqttTarget:
     )
 
 
+def check_topics(topics: Sequence[str]) -> list[str]:
+    """Return the topic filters as a list; InvalidInputError names the first bad one."""
+    if isinstance(topics, str) or not topics:
+        raise InvalidInputError("MQTT topics", [("topics", "expected a non-empty list of topics")])
+    for topic in topics:
+        try:
+            aiomqtt.Wildcard(topic)
+        except (TypeError, ValueError):
+            problem = f"{topic!r} is not a topic filter (+ and # stand for whole levels)"
+            raise InvalidInputError("MQTT topics", [("topics", problem)]) from None
+    return list(topics)
+
+
 def default_client_id() -> str:
     """Return the default persistent client id, ``camvault-<hostname>``."""
     return f"camvault-{socket.gethostname()}"
@@ -146,6 +166,7 @@ class _Consumer:
         self.tasks: set[asyncio.Task[None]] = set()
         self.failure: BaseException | None = None
         self.failed = asyncio.Event()
+        self.foreign = False
 
     def _invalid(self, topic: str, problem: str) -> None:
         """Count and log one payload or event that cannot be stored."""
@@ -241,9 +262,24 @@ def _client(target: MqttTarget, client_id: str) -> aiomqtt.Client:
     return client
 
 
-async def _read(client: aiomqtt.Client, consumer: _Consumer) -> None:
-    """Hand each message to the consumer, at most ``concurrency`` at a time."""
+async def _read(client: aiomqtt.Client, consumer: _Consumer, topics: Sequence[str]) -> None:
+    """Hand each message to the consumer, at most ``concurrency`` at a time.
+
+    A message on none of ``topics`` comes from a subscription the persistent session kept
+    from an earlier run with other topics: it is acknowledged and dropped, with one line.
+    """
     async for message in client.messages:
+        if not any(message.topic.matches(topic) for topic in topics):
+            if not consumer.foreign:
+                log.warning(
+                    "ignoring messages on %s (and any other topic not given): the session of "
+                    "this client id keeps the subscriptions of an earlier run; use a new "
+                    "client id to drop them",
+                    message.topic,
+                )
+            consumer.foreign = True
+            _ack(client, message)
+            continue
         await consumer.slots.acquire()
         consumer.start(client, message)
 
@@ -275,8 +311,7 @@ async def consume_mqtt(
     Pass ``stats`` to read the counters while the consumer runs.
     """
     target = parse_mqtt_url(url)
-    if isinstance(topics, str) or not topics or not all(isinstance(t, str) and t for t in topics):
-        raise InvalidInputError("MQTT topics", [("topics", "expected a non-empty list of topics")])
+    topics = check_topics(topics)
     identifier = client_id or default_client_id()
     stop = stop or asyncio.Event()
     consumer = _Consumer(store, max(1, concurrency))
@@ -294,7 +329,7 @@ async def consume_mqtt(
                         await client.subscribe(topic, qos=1)
                     outage.connected(topics)
                     delay = backoff[0]
-                    reading = asyncio.ensure_future(_read(client, consumer))
+                    reading = asyncio.ensure_future(_read(client, consumer, topics))
                     try:
                         await _first(reading, asyncio.shield(stopping), asyncio.shield(failing))
                     finally:

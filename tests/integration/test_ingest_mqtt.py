@@ -266,6 +266,26 @@ async def test_persistent_session_delivers_what_was_published_while_stopped(
     assert stored_ids(tmp_path / "events.db") == sorted(f"{prefix}-{n}" for n in range(201))
 
 
+async def test_topics_of_an_earlier_run_are_ignored(
+    tmp_path: Path, names: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    prefix, client_id = names
+    old, new = f"{prefix}/old/events", f"{prefix}/new/events"
+    async with AsyncEventStore(tmp_path / "events.db") as store:
+        async with consuming(store, [old], client_id, caplog):
+            pass  # the session now holds a subscription to the old topic
+        async with consuming(store, [new], client_id, caplog) as consumer:
+            async with publisher() as pub:
+                await publish(pub, old, event_payload(prefix, 1))
+                await publish(pub, old, event_payload(prefix, 2))
+                await publish(pub, new, event_payload(prefix, 3))
+            await until(lambda: consumer.stats.stored == 1, "the event on the new topic")
+        assert consumer.stats == IngestStats(received=1, stored=1)
+    ignored = [r.getMessage() for r in caplog.records if "ignoring messages" in r.getMessage()]
+    assert len(ignored) == 1 and old in ignored[0], ignored
+    assert stored_ids(tmp_path / "events.db") == [f"{prefix}-3"]
+
+
 def _free_port() -> int:
     """Return a TCP port nobody listens on right now."""
     with socket.socket() as sock:
