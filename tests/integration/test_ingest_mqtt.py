@@ -1,8 +1,9 @@
 """`camvault ingest mqtt` against a real Mosquitto: what is published is stored, nothing is lost.
 
 The shared broker comes from CAMVAULT_TEST_MQTT_URL; the broker-restart test starts its own
-``mosquitto -p <port>``. Every test has its own topic prefix and client id, its own SQLite
-file, and removes its persistent session from the broker when it ends.
+``mosquitto -p <port>``. Every test has its own topic prefix and client id, its own database
+(a SQLite file, or on each engine a fresh SQLite file and PostgreSQL schema), and removes
+its persistent session from the broker when it ends.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from camvault import Event
 from camvault.aio import AsyncEventStore
 from camvault.errors import InvalidInputError
 from camvault.ingest import IngestStats, consume_mqtt, parse_mqtt_url
+from tests.conftest import raw_connection
 from tests.integration.conftest import PYTHON, assert_same_event, child_env
 
 MQTT_URL = os.environ.get("CAMVAULT_TEST_MQTT_URL", "")
@@ -63,6 +65,15 @@ def stored_ids(db: Path) -> list[str]:
     """Read every stored event id straight from the SQLite file (the store is closed)."""
     with contextlib.closing(sqlite3.connect(db)) as conn:
         return [row[0] for row in conn.execute("SELECT event_id FROM events ORDER BY event_id")]
+
+
+def raw_ids(store: AsyncEventStore) -> list[str]:
+    """Read every stored event id with plain SQL on a connection of the test's own."""
+    conn = raw_connection(store.store)
+    try:
+        return sorted(row[0] for row in conn.execute("SELECT event_id FROM events").fetchall())
+    finally:
+        conn.close()
 
 
 @pytest.fixture
@@ -156,7 +167,7 @@ async def consuming(
 
 
 async def test_published_events_are_stored_field_for_field(
-    tmp_path: Path, names: tuple[str, str], caplog: pytest.LogCaptureFixture
+    store_url: str, names: tuple[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     prefix, client_id = names
     full = event_payload(
@@ -172,7 +183,7 @@ async def test_published_events_are_stored_field_for_field(
         metadata={"zone": "door", "frame": 17},
     )
     batch = [event_payload(prefix, n, camera_id=f"garage-{n}") for n in (2, 3, 4)]
-    async with AsyncEventStore(tmp_path / "events.db") as store:
+    async with AsyncEventStore(store_url) as store:
         async with consuming(store, [f"{prefix}/+/events"], client_id, caplog) as consumer:
             async with publisher() as pub:
                 await publish(pub, f"{prefix}/porch/events", full)
@@ -186,7 +197,7 @@ async def test_published_events_are_stored_field_for_field(
         assert got.metadata == {"zone": "door", "frame": 17}
         for payload in [full, *batch]:
             assert_same_event(await store.get_event(payload["event_id"]), Event(**payload))
-    assert stored_ids(tmp_path / "events.db") == sorted(f"{prefix}-{n}" for n in (1, 2, 3, 4))
+        assert raw_ids(store) == sorted(f"{prefix}-{n}" for n in (1, 2, 3, 4))
 
 
 async def test_bad_payloads_are_logged_counted_and_skipped(
@@ -401,11 +412,11 @@ async def test_unreachable_broker_at_start_is_waited_for(
 
 
 async def test_a_burst_is_stored_completely(
-    tmp_path: Path, names: tuple[str, str], caplog: pytest.LogCaptureFixture
+    store_url: str, names: tuple[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     prefix, client_id = names
     count = 3000
-    async with AsyncEventStore(tmp_path / "events.db") as store:
+    async with AsyncEventStore(store_url) as store:
         async with consuming(store, [f"{prefix}/+/events"], client_id, caplog) as consumer:
             async with publisher() as pub:
                 await asyncio.gather(
@@ -416,7 +427,7 @@ async def test_a_burst_is_stored_completely(
                 )
             await until(lambda: consumer.stats.stored == count, f"{count} stored events", 40)
         assert consumer.stats == IngestStats(received=count, stored=count)
-    assert stored_ids(tmp_path / "events.db") == sorted(f"{prefix}-{n}" for n in range(count))
+        assert raw_ids(store) == sorted(f"{prefix}-{n}" for n in range(count))
 
 
 async def test_a_bad_url_names_the_argument(tmp_path: Path) -> None:
