@@ -28,6 +28,7 @@ from camvault import copying, exchange
 from camvault.bench import quick_bench
 from camvault.cli_errors import CliGroup, err, fail
 from camvault.cli_filters import filter_options, parse_age, zone
+from camvault.cli_ingest import ingest_app
 from camvault.errors import CamvaultError
 from camvault.models import Event
 from camvault.sample import SAMPLE_PERSONS, sample_events, sample_frame
@@ -42,6 +43,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.add_typer(ingest_app, name="ingest")
 out = Console()
 
 DbOption = Annotated[
