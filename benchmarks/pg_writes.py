@@ -124,22 +124,11 @@ def _interleaved(
     b: list[int] = []
     gc.collect()
     for i, (x, y) in enumerate(items):
-        if i % 2:
+        sides = ((first, x, a), (second, y, b))
+        for call, item, samples in sides[::-1] if i % 2 else sides:
             t0 = clock()
-            second(y)
-            t1 = clock()
-            first(x)
-            t2 = clock()
-            b.append(t1 - t0)
-            a.append(t2 - t1)
-        else:
-            t0 = clock()
-            first(x)
-            t1 = clock()
-            second(y)
-            t2 = clock()
-            a.append(t1 - t0)
-            b.append(t2 - t1)
+            call(item)
+            samples.append(clock() - t0)
     return a, b
 
 

@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from camvault.errors import InvalidQueryError
+from camvault.errors import DatabaseError, InvalidQueryError
 from camvault.models import Event
 from camvault.query import Filters, QuerySpec, build_query
 
@@ -84,6 +84,13 @@ class CommitListeners:
     def publishing(self) -> bool:
         """True on the thread that is calling the listeners right now."""
         return self._publishing == threading.get_ident()
+
+    def refuse_write(self, action: str) -> None:
+        """Raise DatabaseError on the thread calling the listeners: it holds the writer."""
+        if self.publishing:
+            raise DatabaseError(
+                f"cannot {action} from a commit listener; hand the work to another thread"
+            )
 
     def publish(self, events: Sequence[Event]) -> None:
         """Call every listener with ``events``; one that raises is logged at ERROR, no more."""

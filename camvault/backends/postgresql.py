@@ -464,10 +464,7 @@ class PostgresBackend:
     @contextlib.contextmanager
     def write_transaction(self, action: str) -> Iterator[_Transaction]:
         """Run the body in one transaction on a pooled connection, then tell the listeners."""
-        if self.listeners.publishing:
-            raise DatabaseError(
-                f"cannot {action} from a commit listener; hand the work to another thread"
-            )
+        self.listeners.refuse_write(action)
         with self._lock:
             tx = self._begin(action)
             conn = tx.conn
@@ -475,7 +472,6 @@ class PostgresBackend:
                 try:
                     yield tx
                     conn.execute("COMMIT")
-                    self.commits += 1
                 except BaseException as exc:
                     if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
                         with contextlib.suppress(psycopg.Error):
@@ -486,10 +482,18 @@ class PostgresBackend:
             finally:
                 self._pool.putconn(conn)
             self.months |= tx.months
-            self.count_inserted(tx.inserted)
-            if tx.stored and self.listeners:
-                tx.stored.sort(key=lambda pair: pair[0])
-                self.listeners.publish([event for _, event in tx.stored])
+            self.committed(tx.stored, tx.inserted)
+
+    def committed(self, published: list[tuple[int, Event]], inserted: int) -> None:
+        """Count a commit that stored ``inserted`` events; hand the listeners theirs in order.
+
+        ``published`` holds (position, event) pairs; positions give the commit order.
+        """
+        self.commits += 1
+        self.count_inserted(inserted)
+        if published:
+            published.sort(key=lambda pair: pair[0])
+            self.listeners.publish([event for _, event in published])
 
     def count_inserted(self, n: int) -> None:
         """Note ``n`` events stored; after many (an import, a copy) refresh the statistics.
@@ -543,21 +547,14 @@ class PostgresBackend:
         if months - self.months or len(events) >= COPY_MIN:
             with self.write_transaction(action) as tx:
                 return tx.insert_many(events)
-        if self.listeners.publishing:
-            raise DatabaseError(
-                f"cannot {action} from a commit listener; hand the work to another thread"
-            )
+        self.listeners.refuse_write(action)
         rows = insert_rows(events)
         with self._lock:
             stored = self._insert_rows(rows, action)
             if stored is not None:
-                self.commits += 1
                 published: list[tuple[int, Event]] = []
                 result = outcomes(events, stored, published if self.listeners else None)
-                self.count_inserted(len(stored))
-                if published:
-                    published.sort(key=lambda pair: pair[0])
-                    self.listeners.publish([event for _, event in published])
+                self.committed(published, len(stored))
                 return result
         self.months = self._read_months()  # a purge elsewhere dropped a month: make it again
         with self.write_transaction(action) as tx:

@@ -251,11 +251,7 @@ class PostgresFace:
                 stored = await cur.fetchall()
         published: list[tuple[int, Event]] = []
         result = outcomes(events, stored, published if backend.listeners else None)
-        backend.commits += 1
-        backend.count_inserted(len(stored))
-        if published:
-            published.sort(key=lambda pair: pair[0])
-            backend.listeners.publish([event for _, event in published])
+        backend.committed(published, len(stored))
         return result
 
 

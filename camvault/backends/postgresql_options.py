@@ -16,7 +16,7 @@ from typing import Literal
 from camvault.backends.base import EngineOptions
 from camvault.errors import FieldProblem, InvalidInputError
 
-__all__ = ["KNOWN", "PostgresOptions"]
+__all__ = ["PostgresOptions"]
 
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,53}$")
 """At most 54 characters: commits notify channel ``camvault_<schema>``, 63 at most."""
@@ -91,19 +91,6 @@ class PostgresOptions(EngineOptions):
         if problems:
             raise InvalidInputError("database URL", problems)
         return replace(base, **changes), passthrough  # type: ignore[arg-type]
-
-
-KNOWN = (
-    "schema",
-    "pool_size",
-    "statement_timeout",
-    "lock_timeout",
-    "connect_timeout",
-    "thumbnails",
-    "thumbnails_dir",
-    "prepared_statements",
-)
-"""The camvault option names a postgresql:// URL accepts (anything else goes to libpq)."""
 
 
 def _number(

@@ -386,10 +386,7 @@ class SQLiteBackend:
     @contextlib.contextmanager
     def write_transaction(self, action: str) -> Iterator[_Transaction]:
         """Run the body in one ``BEGIN IMMEDIATE`` transaction on the writer connection."""
-        if self.listeners.publishing:  # the lock is held by this very thread: fail, not hang
-            raise DatabaseError(
-                f"cannot {action} from a commit listener; hand the work to another thread"
-            )
+        self.listeners.refuse_write(action)  # the lock is held by this very thread: fail, not hang
         with self._lock:
             conn = self._writer
             try:
