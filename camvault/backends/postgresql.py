@@ -11,6 +11,7 @@ created ahead and on demand, and ``purge`` drops whole old months.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import select
@@ -355,7 +356,11 @@ class PostgresBackend:
         try:
             conninfo = make_conninfo(base, **passthrough)
         except psycopg.ProgrammingError as exc:
-            raise DatabaseError(f"invalid PostgreSQL URL parameters: {exc}") from None
+            known = ", ".join(f.name for f in dataclasses.fields(PostgresOptions))
+            raise DatabaseError(
+                f"invalid PostgreSQL URL parameters: {str(exc).strip()}; camvault's own are "
+                f"{known}, any other goes to libpq"
+            ) from None
         return cls(conninfo, chosen, create=create)
 
     def async_face(

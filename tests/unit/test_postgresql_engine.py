@@ -161,7 +161,8 @@ def test_an_unknown_server_parameter_is_a_clear_error() -> None:
     assert POSTGRES_URL is not None
     with pytest.raises(DatabaseError) as caught:
         EventStore(f"{POSTGRES_URL}?no_such_option=1")
-    assert "no_such_option" in str(caught.value)
+    assert "no_such_option" in str(caught.value) and "pool_size" in str(caught.value)
+    assert "\n" not in str(caught.value)
 
 
 @pytest.mark.parametrize(
