@@ -180,7 +180,7 @@ def evolved(events: list[Event], ops: list[tuple[str, Any, Any]]) -> list[Event]
 
 STARTING = build_events(700, seed=11)
 OPERATIONS = evolutions(STARTING, seed=12, n=400)
-EVENTS = evolved(STARTING, OPERATIONS)
+EVENTS = sorted(evolved(STARTING, OPERATIONS), key=lambda e: e.timestamp)
 
 
 @pytest.fixture(scope="module")
