@@ -28,6 +28,7 @@ from camvault.backends.base import (
     InsertLog,
     PurgeBatch,
     ThumbnailRef,
+    Version,
     failing_inserts,
     run_insert_checks,
 )
@@ -186,25 +187,21 @@ class _Transaction:
         )
         return {event.event_id: event for event in map(event_from_row, rows)}
 
-    def replace(self, versions: Sequence[tuple[Event | None, Event]]) -> list[ThumbnailRef]:
+    def replace(self, versions: Sequence[Version]) -> list[ThumbnailRef]:
         """Store new versions in place of stored events, at new positions (camvault.upserts).
 
         The old rows go (one statement) with their detections, zones, text entries and
         counts; thumbnail files live outside the database, so one that a new version keeps
         is left as it is.
         """
-        old = [stored.event_id for stored, _ in versions if stored is not None]
+        old = [v.stored.event_id for v in versions if v.stored is not None]
         gone: list[ThumbnailRef] = []
         if old:
             _, refs = self.delete(f"event_id IN ({', '.join('?' * len(old))})", tuple(old))
-            moved = {
-                stored.event_id
-                for stored, new in versions
-                if stored is not None and new.thumbnail_path != stored.thumbnail_path
-            }
-            gone = [ref for ref in refs if ref[0] in moved]
-        for _, new in versions:
-            self.insert(new)
+            dropped = {v.new.event_id for v in versions if not v.keeps_thumbnail}
+            gone = [ref for ref in refs if ref[0] in dropped]
+        for version in versions:
+            self.insert(version.new)
         return gone
 
     def index_text(self) -> None:

@@ -89,6 +89,29 @@ def test_upsert_keeps_the_stored_thumbnail_and_retain(
     assert not path.exists()
 
 
+def test_a_thumbnail_moves_with_its_event_to_another_camera_or_day(
+    api_store: Any, make_event: MakeEvent
+) -> None:
+    ev = make_event(event_id="obj-9", camera_id="porch", timestamp=T0)
+    api_store.insert_event(ev)
+    old = api_store.save_thumbnail("obj-9", jpeg())
+    assert old is not None and old.exists()
+    later = datetime(2026, 12, 24, 18, tzinfo=UTC)
+    moved = api_store.update_event("obj-9", camera_id="drive", timestamp=later)
+    root = Path(api_store.thumbnails_dir)
+    assert moved.thumbnail_path == str(root / "drive" / "2026-12-24" / "obj-9.jpg")
+    assert api_store.get_event("obj-9") == moved
+    assert not old.exists() and Path(moved.thumbnail_path).exists()
+    assert api_store.read_thumbnail("obj-9") is not None
+    again = version(moved, camera_id="garage", thumbnail_path=None)  # None keeps it
+    assert api_store.upsert_event(again) == "updated"
+    stored = api_store.get_event("obj-9")
+    assert stored.thumbnail_path == str(root / "garage" / "2026-12-24" / "obj-9.jpg")
+    assert api_store.read_thumbnail("obj-9") is not None
+    assert api_store.delete_event("obj-9") is True
+    assert not Path(stored.thumbnail_path).exists()  # still camvault's own: removed with it
+
+
 def test_a_thumbnail_stored_in_postgresql_stays_through_an_upsert(
     engine: str, store_url: str, make_event: MakeEvent
 ) -> None:
