@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import random
-from unittest import mock
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
