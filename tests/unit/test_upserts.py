@@ -17,10 +17,18 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from camvault import AsyncEventStore, Bucket, Event, EventStore, InvalidEventError
+from camvault import (
+    AsyncEventStore,
+    Bucket,
+    Event,
+    EventStore,
+    InvalidEventError,
+    InvalidQueryError,
+)
 from camvault.backends import postgresql, sqlite
 from camvault.backends.sqlite_rows import INSERT_COLUMNS, event_to_row
 from tests.conftest import T0, raw_connection
+from tests.lock_events import lock_events
 
 MakeEvent = Callable[..., Event]
 
@@ -244,6 +252,53 @@ def test_a_bad_upsert_names_the_field_and_writes_nothing(
     with pytest.raises(InvalidEventError):
         api_store.upsert_event({"camera_id": "c", "zones": [""], "event_id": "obj-7"})
     assert api_store.get_event("obj-7") is None
+
+
+# -- the new filters, by hand (lock_events: e1 porch+door/mqtt/ended, e2 porch/api, e3 drive/
+# AB123CD/frigate) --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"zone": "porch"}, {"e1", "e2"}),
+        ({"zone": ["door", "drive"]}, {"e1", "e3"}),
+        ({"zone": "garden"}, set()),
+        ({"license_plate": "AB123CD"}, {"e3"}),
+        ({"license_plate": "AB1*"}, {"e3"}),
+        ({"license_plate": "AB123C"}, set()),
+        ({"license_plate": "AC*"}, set()),
+        ({"source": "frigate"}, {"e3"}),
+        ({"source": ["api", "mqtt"]}, {"e1", "e2"}),
+        ({"in_progress": True}, {"e2", "e3"}),
+        ({"in_progress": False}, {"e1"}),
+        ({"zone": "porch", "in_progress": True, "source": "api"}, {"e2"}),
+    ],
+)
+def test_the_new_filters_select_by_hand(
+    api_store: Any, filters: dict[str, Any], expected: set[str]
+) -> None:
+    api_store.insert_events(lock_events(T0))
+    assert {e.event_id for e in api_store.query(**filters)} == expected
+    assert api_store.count(**filters) == len(expected)
+    day = api_store.histogram("day", **filters)
+    assert sum(b.count for b in day) == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("filters", "field"),
+    [
+        ({"zone": ""}, "zone"),
+        ({"license_plate": "*"}, "license_plate"),
+        ({"license_plate": "A*1"}, "license_plate"),
+        ({"source": [""]}, "source"),
+        ({"in_progress": "yes"}, "in_progress"),
+    ],
+)
+def test_a_bad_new_filter_is_named(api_store: Any, filters: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidQueryError) as info:
+        api_store.query(**filters)
+    assert info.value.fields == [field]
 
 
 # -- the commit bus -------------------------------------------------------------------
