@@ -312,7 +312,7 @@ class EventStore:
         self, tx: WriteTransaction, events: list[Event], cleanup: Cleanup
     ) -> list[Status]:
         """Upsert a run of a group; gather its thumbnails to tidy into ``cleanup``."""
-        statuses, _, tidy = upsert_in(tx, events, self.thumbnails_dir)
+        statuses, tidy = upsert_in(tx, events, self.thumbnails_dir)
         cleanup.removed.extend(tidy.removed)
         cleanup.moved.extend(tidy.moved)
         return statuses
@@ -322,7 +322,7 @@ class EventStore:
         if not upsert:
             return self._backend.insert_alone([ev], "insert an event")[0]
         with self._backend.write_transaction("upsert an event") as tx:
-            statuses, _, cleanup = upsert_in(tx, [ev], self.thumbnails_dir)
+            statuses, cleanup = upsert_in(tx, [ev], self.thumbnails_dir)
         self._tidy(cleanup)
         return statuses[0]
 
@@ -534,7 +534,7 @@ class EventStore:
         self._open()
         start = time.perf_counter_ns()
         with self._backend.write_transaction("upsert an event") as tx:
-            statuses, _, cleanup = upsert_in(tx, [ev], self.thumbnails_dir)
+            statuses, cleanup = upsert_in(tx, [ev], self.thumbnails_dir)
         self._tidy(cleanup)
         self._log_write(ev, statuses[0], time.perf_counter_ns() - start)
         return statuses[0]

@@ -108,22 +108,19 @@ def _version(stored: Event | None, new: Event, root: Path, cleanup: Cleanup) -> 
     return Version(stored, new, keeps_thumbnail=True)
 
 
-def upsert_in(
-    tx: Revising, events: Sequence[Event], root: Path
-) -> tuple[list[Status], list[Event], Cleanup]:
+def upsert_in(tx: Revising, events: Sequence[Event], root: Path) -> tuple[list[Status], Cleanup]:
     """Insert each event, or store it as the next version of the event with its id.
 
     Events are taken in order (one id may come several times). The writes go in rounds, the
     n-th version of each id in round n, so a group of upserts costs a few statements, not a
-    few per upsert, and every version written is published. Returns each event's status,
-    the versions written and the thumbnails to tidy (``root`` is the store's folder).
+    few per upsert, and every version written is published. Returns each event's status and
+    the thumbnails to tidy once committed (``root`` is the store's thumbnail folder).
     """
     known = tx.current(list(dict.fromkeys(ev.event_id for ev in events)))
     statuses: list[Status] = []
     rounds: list[list[Version]] = []
     writes: dict[str, int] = {}
     cleanup = Cleanup()
-    written: list[Event] = []
     for ev in events:
         stored = known.get(ev.event_id)
         new = ev if stored is None else merge(stored, ev)
@@ -138,10 +135,9 @@ def upsert_in(
         version = _version(stored, new, root, cleanup)
         rounds[turn].append(version)
         known[ev.event_id] = version.new
-        written.append(version.new)
     for versions in rounds:
         cleanup.removed.extend(tx.replace(versions))
-    return statuses, written, cleanup
+    return statuses, cleanup
 
 
 def update_in(
