@@ -55,11 +55,19 @@ class Filters(TypedDict, total=False):
     door_action: str | Iterable[str] | None
     unlock_granted: bool | None
     has_thumbnail: bool | None
+    zone: str | Iterable[str] | None
+    license_plate: str | None
+    source: str | Iterable[str] | None
+    in_progress: bool | None
     text: str | None
 
 
 FILTERS: tuple[str, ...] = tuple(f.name for f in FILTER_LIST)
 """The names of the filters, in the order of camvault.filters.FILTERS."""
+
+_MEANT = {"timezone": "tz", "time_zone": "tz", "tzinfo": "tz", "plate": "license_plate"}
+"""Words for an argument that spelling alone would not suggest (``timezone`` is close to the
+``zone`` filter, but means ``tz``; ``plate`` is close to ``label``)."""
 
 
 def check_arguments(what: str, given: Iterable[str], extra: Sequence[str] = ()) -> None:
@@ -72,7 +80,8 @@ def check_arguments(what: str, given: Iterable[str], extra: Sequence[str] = ()) 
     for name in given:
         if name in valid:
             continue
-        close = difflib.get_close_matches(name, valid, n=1)
+        meant = _MEANT.get(name)
+        close = [meant] if meant in valid else difflib.get_close_matches(name, valid, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         problems.append((name, f"is not an argument of {what}() ({hint}valid: {', '.join(valid)})"))
     if problems:
@@ -95,6 +104,11 @@ class QuerySpec:
     door_actions: tuple[str, ...] = ()
     unlock_granted: bool | None = None
     has_thumbnail: bool | None = None
+    zones: tuple[str, ...] = ()
+    license_plate: str | None = None
+    """A plate, or a prefix of plates when it ends with ``*``."""
+    sources: tuple[str, ...] = ()
+    in_progress: bool | None = None
     text: Node | None = None
     """The parsed full-text query over llm_description (see :mod:`camvault.textquery`)."""
     limit: int = 100
