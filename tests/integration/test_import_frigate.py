@@ -265,6 +265,20 @@ def test_the_source_is_read_only_even_while_frigate_writes_it(
     ) == [("person",)]
 
 
+def test_a_column_a_newer_frigate_adds_is_imported_into_metadata(
+    fresh_store: EventStore, tmp_path: Path
+) -> None:
+    source = create_frigate_db(tmp_path / "frigate.db", "0.17")
+    with sqlite3.connect(source) as conn:
+        conn.execute('ALTER TABLE "event" ADD COLUMN "future" TEXT')
+    conn.close()
+    insert_db_rows(source, [{**db_row("0.17", PERSON), "future": "kept"}])
+    assert import_frigate(fresh_store, source).inserted == 1
+    [(metadata,)] = sql(fresh_store, f"SELECT metadata FROM events WHERE event_id = '{PERSON}'")
+    kept = metadata if isinstance(metadata, dict) else json.loads(metadata)
+    assert kept["frigate"]["future"] == "kept"
+
+
 def test_a_bad_row_is_reported_and_the_rest_imported(
     fresh_store: EventStore, tmp_path: Path
 ) -> None:
