@@ -19,10 +19,7 @@ __all__ = ["import_frigate_command"]
 def import_frigate_command(
     frigate_db: Annotated[
         Path,
-        typer.Argument(
-            metavar="FRIGATE_DB",
-            help="Frigate's database, e.g. /config/frigate.db (opened read-only).",
-        ),
+        typer.Argument(help="Frigate's database, e.g. /config/frigate.db (opened read-only)."),
     ],
     media: Annotated[
         Path | None,

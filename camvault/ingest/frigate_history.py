@@ -92,10 +92,12 @@ def _open_source(path: Path) -> apsw.Connection:
         conn = apsw.Connection(uri, flags=flags)
         conn.set_busy_timeout(5000)
         columns = {row[1] for row in conn.execute('PRAGMA table_info("event")')}
-    except apsw.Error as exc:
+    except (apsw.NotADBError, apsw.CorruptError) as exc:
         raise InvalidInputError(
             _WHAT, [("path", f"{path} is not a Frigate database ({exc})")]
         ) from None
+    except apsw.Error as exc:  # e.g. a WAL database without its -shm in a read-only folder
+        raise InvalidInputError(_WHAT, [("path", f"{path} cannot be read ({exc})")]) from None
     missing = [c for c in _REQUIRED if c not in columns]
     if missing:
         conn.close()
