@@ -418,8 +418,25 @@ def serve(
         str | None,
         typer.Option(envvar="CAMVAULT_TOKEN", help="Bearer token clients must send."),
     ] = None,
+    read_token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CAMVAULT_READ_TOKEN",
+            help="A second token that may only read (a wall tablet); needs --token.",
+        ),
+    ] = None,
     public_read: Annotated[
         bool, typer.Option("--public-read", help="Reads need no token (writes still do).")
+    ] = False,
+    allow_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Let browser pages from this origin call the API (CORS), e.g. "
+            "https://ha.example.org; repeat for more. None by default."
+        ),
+    ] = None,
+    access_log: Annotated[
+        bool, typer.Option("--access-log", help="Log every request (tokens redacted).")
     ] = False,
     demo: Annotated[
         bool, typer.Option("--demo", help="Fill an empty database with sample events first.")
@@ -433,6 +450,13 @@ def serve(
 
     try:
         require_safe_bind(host, token)
+        web_app = create_app(
+            db,
+            token=token,
+            read_token=read_token,
+            public_read=public_read,
+            allow_origins=allow_origin or (),
+        )
         sock = bind_socket(host, port)
     except ValueError as exc:
         fail(str(exc))
@@ -449,7 +473,7 @@ def serve(
             "(Ctrl+C stops)",
             highlight=False,
         )
-        run(create_app(db, token=token, public_read=public_read), sock)
+        run(web_app, sock, access_log=access_log)
 
 
 @app.command()

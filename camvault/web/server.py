@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import socket
 from typing import Any
 
-__all__ = ["GRACEFUL_SHUTDOWN_S", "bind_socket", "run"]
+from camvault.web.security import RedactTokens
+
+__all__ = ["GRACEFUL_SHUTDOWN_S", "bind_socket", "redact_access_log", "run"]
 
 GRACEFUL_SHUTDOWN_S = 15
 """Longest wait for open requests on shutdown before uvicorn cancels them."""
@@ -39,8 +42,20 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run(app: Any, sock: socket.socket, *, log_level: str = "warning") -> None:
-    """Serve ``app`` on a bound socket until Ctrl+C (a normal end) or SIGTERM."""
+def redact_access_log() -> None:
+    """Make uvicorn's access log print ``access_token=[redacted]`` instead of a token."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactTokens) for f in access.filters):
+        access.addFilter(RedactTokens())
+
+
+def run(
+    app: Any, sock: socket.socket, *, log_level: str = "warning", access_log: bool = False
+) -> None:
+    """Serve ``app`` on a bound socket until Ctrl+C (a normal end) or SIGTERM.
+
+    With ``access_log`` each request is logged (tokens in query strings redacted).
+    """
     import uvicorn
 
     host, port = sock.getsockname()[:2]
@@ -49,8 +64,12 @@ def run(app: Any, sock: socket.socket, *, log_level: str = "warning") -> None:
         host=host,
         port=port,
         log_level=log_level,
+        access_log=access_log,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
+    redact_access_log()
+    if access_log:
+        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
     # uvicorn re-raises Ctrl+C after its clean shutdown; for a user it is a normal stop
     with contextlib.suppress(KeyboardInterrupt):
         uvicorn.Server(config).run(sockets=[sock])
