@@ -177,6 +177,7 @@ class AsyncEventStore:
         EventStore.save_thumbnail, write=False, work=True
     )  # encodes off the writer
     read_thumbnail = _hop(EventStore.read_thumbnail, write=False)
+    backup = _hop(EventStore.backup, write=False, work=True)  # a long read: off the readers
 
     # -- reads ------------------------------------------------------------------------
 

@@ -12,7 +12,6 @@ import logging
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,15 +20,15 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from camvault import copying, exchange
+from camvault import cli_maintenance, copying, exchange
 from camvault.bench import quick_bench
 from camvault.cli_errors import CliGroup, err, fail
 from camvault.cli_filters import filter_options, parse_age, zone
 from camvault.cli_ingest import ingest_app
-from camvault.errors import CamvaultError
+from camvault.cli_store import DbOption, JsonOption, clean_errors, open_store
+from camvault.cli_store import progress_bar as _progress
 from camvault.models import Event
 from camvault.sample import SAMPLE_PERSONS, sample_events, sample_frame
 from camvault.store import EventStore
@@ -44,20 +43,9 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(ingest_app, name="ingest")
+app.command()(cli_maintenance.backup)
 out = Console()
 
-DbOption = Annotated[
-    str,
-    typer.Option(
-        "--db",
-        envvar="CAMVAULT_DB",
-        help=(
-            "Database file or URL: events.db, sqlite:///events.db, "
-            "sqlite:////abs/events.db?durability=full (engine options in the URL)."
-        ),
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 TzOption = Annotated[
     str | None, typer.Option("--tz", help="Time zone for dates and days (default: UTC).")
 ]
@@ -73,35 +61,6 @@ def parse_size(text: str) -> int:
         )
     power = ("b", "kb", "mb", "gb", "tb").index((match.group(2) or "b").lower())
     return int(float(match.group(1)) * 1024**power)
-
-
-def _progress() -> Progress:
-    """Return a progress bar on stderr that disappears when done (only on a terminal)."""
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,  # in a pipe or a log it would leave a blank line
-    )
-
-
-@contextlib.contextmanager
-def clean_errors() -> Iterator[None]:
-    """Turn camvault errors raised inside the block into one line on stderr and exit code 1."""
-    try:
-        yield
-    except CamvaultError as exc:
-        fail(str(exc))
-
-
-@contextlib.contextmanager
-def open_store(db: str, *, create: bool = False) -> Iterator[EventStore]:
-    """Open the store (a path or URL) for one command, turning camvault errors into a clean exit."""
-    with clean_errors(), EventStore(db, create=create) as store:
-        yield store
 
 
 def _print_info(info: dict[str, Any], as_json: bool) -> None:

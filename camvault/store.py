@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta, tzinfo
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 
 from camvault import thumbnails
 from camvault.backends import legacy_options, open_backend
@@ -54,6 +54,9 @@ from camvault.query import (
     encode_cursor,
 )
 from camvault.rows import from_micros, to_micros
+
+if TYPE_CHECKING:
+    from camvault.backup import BackupReport
 
 __all__ = ["EventChanges", "EventStore", "legacy_keywords", "start_async_face"]
 
@@ -628,6 +631,18 @@ class EventStore:
             "slow_insert_ms": self.slow_insert_ms,
             "camvault_version": __version__,
         }
+
+    def backup(
+        self,
+        dest: str | os.PathLike[str],
+        *,
+        with_thumbnails: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> BackupReport:
+        """Copy this SQLite store to ``dest`` while it stays in use, and check the copy."""
+        from camvault.backup import backup_store
+
+        return backup_store(self, dest, with_thumbnails=with_thumbnails, progress=progress)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
