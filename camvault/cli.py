@@ -44,6 +44,7 @@ app = typer.Typer(
 )
 app.add_typer(ingest_app, name="ingest")
 app.command()(cli_maintenance.backup)
+app.command()(cli_maintenance.recover)
 out = Console()
 
 TzOption = Annotated[

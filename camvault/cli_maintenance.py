@@ -12,7 +12,7 @@ from rich.markup import escape
 from camvault.backup import backup_store
 from camvault.cli_store import DbOption, clean_errors, open_store, progress_bar
 
-__all__ = ["backup"]
+__all__ = ["backup", "recover"]
 
 out = Console()
 
@@ -52,3 +52,43 @@ def backup(
             f"{report.missing_thumbnails:,} events had lost their thumbnail file before the backup",
             highlight=False,
         )
+
+
+def recover(
+    source: Annotated[Path, typer.Argument(help="The damaged SQLite file (never modified).")],
+    dest: Annotated[str, typer.Argument(help="A new store to fill: a file or URL.")],
+    old_thumbnails: Annotated[
+        Path | None,
+        typer.Option(help="The damaged store's thumbnail folder (default: beside SOURCE)."),
+    ] = None,
+) -> None:
+    """Salvage every readable event of a damaged store into a new store, and say what was lost.
+
+    Exit code 0: every event the damaged file lists was saved; 1: some were lost (listed).
+    """
+    from camvault.recover import recover_store
+
+    with open_store(dest, create=True) as store, clean_errors(), progress_bar() as bar:
+        task = bar.add_task("salvaging", total=None)
+        report = recover_store(
+            source,
+            store,
+            old_thumbnails=old_thumbnails,
+            progress=lambda n: bar.update(task, completed=n),
+        )
+    out.print(
+        f"recovered {report.events:,} events, {report.persons:,} persons and "
+        f"{report.thumbnails:,} thumbnails into {escape(dest)}",
+        highlight=False,
+    )
+    lost = report.lost
+    if report.expected is not None:
+        out.print(
+            f"the damaged file lists {report.expected:,} events: {lost:,} lost", highlight=False
+        )
+    for first, last in report.unreadable_ranges:
+        out.print(f"unreadable: rows {first:,} to {last:,} (damaged pages)", highlight=False)
+    for event_id, why in report.invalid:
+        out.print(f"not a valid event: {escape(event_id)}: {escape(why)}", highlight=False)
+    if lost or report.unreadable_ranges or report.invalid_count:
+        raise typer.Exit(1)
