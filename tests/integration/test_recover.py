@@ -200,3 +200,28 @@ def test_recovering_into_a_store_that_holds_events_is_refused(
             recover_store(damaged_source, dest)
         with pytest.raises(InvalidInputError, match="not a file"):
             recover_store(tmp_path / "missing.db", dest)
+
+
+def test_opening_a_damaged_store_says_to_run_recover(damaged_source: Path) -> None:
+    from camvault.errors import DatabaseError
+
+    with damaged_source.open("r+b") as f:
+        f.seek(100)  # page 1 past the file header: the schema
+        f.write(b"\xa5" * 3000)
+    with (
+        pytest.raises(DatabaseError, match="camvault recover") as caught,
+        EventStore(damaged_source) as store,
+    ):
+        store.count()
+    assert str(damaged_source) in str(caught.value)
+    done = subprocess.run(
+        [PYTHON, "-m", "camvault", "info", "--db", str(damaged_source)],
+        capture_output=True,
+        text=True,
+        env=child_env(COLUMNS="300"),
+        timeout=CHILD_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 1
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("error: ") and f"camvault recover {damaged_source} NEW.db" in line
