@@ -3,6 +3,7 @@ stall the event loop with a huge header or hold every file descriptor with half-
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
 import time
@@ -123,3 +124,31 @@ def test_many_half_sent_requests_neither_block_others_nor_stay_open(server: str)
     for sock in held:
         with sock:
             _closed_by_server(sock, within=max(0.1, deadline - time.monotonic()))
+
+
+def test_an_endless_body_gets_413_and_the_connection_is_closed(server: str) -> None:
+    with _connect(server) as sock:
+        sock.sendall(
+            b"POST /api/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        chunk = b"%x\r\n%s\r\n" % (1 << 20, b"[" * (1 << 20))
+        answer = b""
+        started = time.monotonic()
+        closed = False
+        while time.monotonic() - started < 20 and not closed:
+            try:
+                sock.sendall(chunk)  # 16 MiB is the limit: keep going well past it
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+            while not closed and select.select([sock], [], [], 0)[0]:
+                try:
+                    data = sock.recv(65536)
+                except ConnectionResetError:
+                    closed = True
+                    break
+                answer += data
+                closed = data == b""
+        assert closed, "the server kept reading an endless body"
+    if answer:
+        assert answer.startswith(b"HTTP/1.1 413 "), answer[:100]
