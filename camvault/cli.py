@@ -45,6 +45,7 @@ app = typer.Typer(
 app.add_typer(ingest_app, name="ingest")
 app.command()(cli_maintenance.backup)
 app.command()(cli_maintenance.recover)
+app.command()(cli_maintenance.sql)
 out = Console()
 
 TzOption = Annotated[

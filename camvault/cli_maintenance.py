@@ -1,18 +1,23 @@
-"""Commands that protect a store: ``camvault backup`` (and, beside it, check and recover)."""
+"""Commands that protect and inspect a store: ``camvault backup``, ``recover`` and ``sql``."""
 
 from __future__ import annotations
 
+import base64
+import json
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from camvault.backup import backup_store
-from camvault.cli_store import DbOption, clean_errors, open_store, progress_bar
+from camvault.cli_errors import printable
+from camvault.cli_store import DbOption, JsonOption, clean_errors, open_store, progress_bar
 
-__all__ = ["backup", "recover"]
+__all__ = ["backup", "recover", "sql"]
 
 out = Console()
 
@@ -92,3 +97,40 @@ def recover(
         out.print(f"not a valid event: {escape(event_id)}: {escape(why)}", highlight=False)
     if lost or report.unreadable_ranges or report.invalid_count:
         raise typer.Exit(1)
+
+
+def sql(
+    query: Annotated[str, typer.Argument(help="One SQL statement that reads, e.g. SELECT ...")],
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="A value for the next placeholder (? or %s)."),
+    ] = None,
+    db: DbOption = "camvault.db",
+    as_json: JsonOption = False,
+) -> None:
+    """Run read-only SQL on the store, safely beside camvault's own writers.
+
+    Writes are refused. Use this rather than Python's sqlite3 inside a camvault process:
+    two copies of SQLite in one process do not see each other's locks.
+    """
+    with open_store(db) as store, clean_errors():
+        result = store.sql(query, param or [])
+    if as_json:
+        rows = [[_plain(v) for v in row] for row in result.rows]
+        sys.stdout.write(json.dumps({"columns": result.columns, "rows": rows}) + "\n")
+        return
+    table = Table(*result.columns, show_lines=False) if result.columns else None
+    if table is None:
+        out.print("(no result)", highlight=False)
+        return
+    for row in result.rows:
+        table.add_row(*(escape(printable(str(_plain(v)))) for v in row))
+    out.print(table)
+    out.print(f"{len(result.rows):,} rows", highlight=False)
+
+
+def _plain(value: Any) -> Any:
+    """Make a value JSON-ready: bytes become base64 text."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode()
+    return value

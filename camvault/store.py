@@ -56,6 +56,7 @@ from camvault.query import (
 from camvault.rows import from_micros, to_micros
 
 if TYPE_CHECKING:
+    from camvault.adhoc import SqlResult
     from camvault.backup import BackupReport
 
 __all__ = ["EventChanges", "EventStore", "legacy_keywords", "start_async_face"]
@@ -643,6 +644,21 @@ class EventStore:
         from camvault.backup import backup_store
 
         return backup_store(self, dest, with_thumbnails=with_thumbnails, progress=progress)
+
+    def sql(self, query: str, params: Sequence[Any] = ()) -> SqlResult:
+        """Run one read-only SQL statement on a reader, in a snapshot; return columns and rows.
+
+        Placeholders are the engine's own (``?`` on SQLite, ``%s`` on PostgreSQL). A write,
+        ATTACH or a pragma that changes settings is refused (InvalidQueryError); a statement
+        running longer than 30 s is stopped.
+        """
+        from camvault.adhoc import SQL_TIMEOUT_S, SqlResult, check_sql
+
+        query, values = check_sql(query, params)
+        self._open()
+        with self._backend.read_snapshot("run SQL", timeout=SQL_TIMEOUT_S) as run:
+            columns, rows = run(query, values)
+        return SqlResult(columns, rows)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"

@@ -26,6 +26,7 @@ __all__ = [
     "GroupInsert",
     "InsertLog",
     "PurgeBatch",
+    "SqlRun",
     "ThumbnailRef",
     "WriteTransaction",
     "failing_inserts",
@@ -70,6 +71,10 @@ GroupInsert = Callable[[Sequence[Event | Mapping[str, Any]], Sequence[int]], lis
 
 InsertLog = Callable[[Event, bool, int], None]
 """EventStore's insert logging: (event, inserted, nanoseconds the caller waited)."""
+
+
+SqlRun = Callable[[str, Sequence[Any]], tuple[list[str], list[tuple[Any, ...]]]]
+"""Run one SQL statement in a read snapshot: (column names, rows); bad SQL is InvalidQueryError."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +261,15 @@ class Backend(Protocol):
 
     def info(self) -> dict[str, Any]:
         """Describe the engine, schema and contents."""
+        ...
+
+    def read_snapshot(
+        self, action: str, timeout: float | None = None
+    ) -> AbstractContextManager[SqlRun]:
+        """Lend a read-only view of one moment of the database to run SQL in (writes refused).
+
+        A statement running longer than ``timeout`` seconds is stopped (InvalidQueryError).
+        """
         ...
 
     def close(self) -> None:
