@@ -182,6 +182,8 @@ class AsyncEventStore:
         EventStore.save_thumbnail, write=False, work=True
     )  # encodes off the writer
     read_thumbnail = _hop(EventStore.read_thumbnail, write=False)
+    backup = _hop(EventStore.backup, write=False, work=True)  # a long read: off the readers
+    sql = _hop(EventStore.sql, write=False, work=True)  # user SQL: never on the loop
 
     # -- reads ------------------------------------------------------------------------
 

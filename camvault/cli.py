@@ -12,7 +12,6 @@ import logging
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,16 +20,16 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from camvault import copying, exchange
+from camvault import cli_maintenance, copying, exchange
 from camvault.bench import quick_bench
 from camvault.cli_errors import CliGroup, err, fail
 from camvault.cli_filters import filter_options, parse_age, zone
 from camvault.cli_frigate import import_frigate_command
 from camvault.cli_ingest import ingest_app
-from camvault.errors import CamvaultError
+from camvault.cli_store import DbOption, JsonOption, clean_errors, open_store
+from camvault.cli_store import progress_bar as _progress
 from camvault.models import Event
 from camvault.sample import SAMPLE_PERSONS, sample_events, sample_frame
 from camvault.store import EventStore
@@ -46,20 +45,12 @@ app = typer.Typer(
 )
 app.add_typer(ingest_app, name="ingest")
 app.command("import-frigate")(import_frigate_command)
+app.command()(cli_maintenance.backup)
+app.command()(cli_maintenance.recover)
+app.command()(cli_maintenance.sql)
+app.command()(cli_maintenance.check)
 out = Console()
 
-DbOption = Annotated[
-    str,
-    typer.Option(
-        "--db",
-        envvar="CAMVAULT_DB",
-        help=(
-            "Database file or URL: events.db, sqlite:///events.db, "
-            "sqlite:////abs/events.db?durability=full (engine options in the URL)."
-        ),
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 TzOption = Annotated[
     str | None, typer.Option("--tz", help="Time zone for dates and days (default: UTC).")
 ]
@@ -75,35 +66,6 @@ def parse_size(text: str) -> int:
         )
     power = ("b", "kb", "mb", "gb", "tb").index((match.group(2) or "b").lower())
     return int(float(match.group(1)) * 1024**power)
-
-
-def _progress() -> Progress:
-    """Return a progress bar on stderr that disappears when done (only on a terminal)."""
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,  # in a pipe or a log it would leave a blank line
-    )
-
-
-@contextlib.contextmanager
-def clean_errors() -> Iterator[None]:
-    """Turn camvault errors raised inside the block into one line on stderr and exit code 1."""
-    try:
-        yield
-    except CamvaultError as exc:
-        fail(str(exc))
-
-
-@contextlib.contextmanager
-def open_store(db: str, *, create: bool = False) -> Iterator[EventStore]:
-    """Open the store (a path or URL) for one command, turning camvault errors into a clean exit."""
-    with clean_errors(), EventStore(db, create=create) as store:
-        yield store
 
 
 def _print_info(info: dict[str, Any], as_json: bool) -> None:
@@ -420,8 +382,25 @@ def serve(
         str | None,
         typer.Option(envvar="CAMVAULT_TOKEN", help="Bearer token clients must send."),
     ] = None,
+    read_token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CAMVAULT_READ_TOKEN",
+            help="A second token that may only read (a wall tablet); needs --token.",
+        ),
+    ] = None,
     public_read: Annotated[
         bool, typer.Option("--public-read", help="Reads need no token (writes still do).")
+    ] = False,
+    allow_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Let browser pages from this origin call the API (CORS), e.g. "
+            "https://ha.example.org; repeat for more. None by default."
+        ),
+    ] = None,
+    access_log: Annotated[
+        bool, typer.Option("--access-log", help="Log every request (tokens redacted).")
     ] = False,
     demo: Annotated[
         bool, typer.Option("--demo", help="Fill an empty database with sample events first.")
@@ -435,6 +414,13 @@ def serve(
 
     try:
         require_safe_bind(host, token)
+        web_app = create_app(
+            db,
+            token=token,
+            read_token=read_token,
+            public_read=public_read,
+            allow_origins=allow_origin or (),
+        )
         sock = bind_socket(host, port)
     except ValueError as exc:
         fail(str(exc))
@@ -451,7 +437,7 @@ def serve(
             "(Ctrl+C stops)",
             highlight=False,
         )
-        run(create_app(db, token=token, public_read=public_read), sock)
+        run(web_app, sock, access_log=access_log)
 
 
 @app.command()

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from camvault.cli_errors import err
+from camvault.cli_store import DbOption, JsonOption, open_store, progress_bar
 from camvault.errors import InvalidInputError
 from camvault.ingest.frigate_history import check_frigate_db, import_frigate
 
@@ -28,22 +29,17 @@ def import_frigate_command(
             help="Frigate's media folder (/media/frigate) for the thumbnails of 0.16+.",
         ),
     ] = None,
-    db: Annotated[
-        str,
-        typer.Option("--db", envvar="CAMVAULT_DB", help="Database file or URL."),
-    ] = "camvault.db",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    db: DbOption = "camvault.db",
+    as_json: JsonOption = False,
 ) -> None:
     """Import every event of a Frigate database, with thumbnails; reruns store nothing twice."""
-    from camvault.cli import _progress, open_store
-
     try:
         check_frigate_db(frigate_db)
     except InvalidInputError as exc:
         raise typer.BadParameter(exc.problems[0][1], param_hint="FRIGATE_DB") from None
     if media is not None and not media.is_dir():
         raise typer.BadParameter(f"{media} is not a folder", param_hint="--media")
-    with open_store(db, create=True) as store, _progress() as progress:
+    with open_store(db, create=True) as store, progress_bar() as progress:
         task = progress.add_task(f"importing {frigate_db.name}", total=None)
         stats = import_frigate(
             store,

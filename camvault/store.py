@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, TypedDict, Unpack, cast
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack, cast
 
 from camvault import thumbnails
 from camvault.backends import legacy_options, open_backend
@@ -56,6 +56,10 @@ from camvault.query import (
 )
 from camvault.rows import from_micros, to_micros
 from camvault.upserts import FIXED, Cleanup, Status, update_in, upsert_in
+
+if TYPE_CHECKING:
+    from camvault.adhoc import SqlResult
+    from camvault.backup import BackupReport
 
 __all__ = ["EventChanges", "EventStore", "legacy_keywords", "start_async_face"]
 
@@ -764,6 +768,33 @@ class EventStore:
             "slow_insert_ms": self.slow_insert_ms,
             "camvault_version": __version__,
         }
+
+    def backup(
+        self,
+        dest: str | os.PathLike[str],
+        *,
+        with_thumbnails: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> BackupReport:
+        """Copy this SQLite store to ``dest`` while it stays in use, and check the copy."""
+        from camvault.backup import backup_store
+
+        return backup_store(self, dest, with_thumbnails=with_thumbnails, progress=progress)
+
+    def sql(self, query: str, params: Sequence[Any] = ()) -> SqlResult:
+        """Run one read-only SQL statement on a reader, in a snapshot; return columns and rows.
+
+        Placeholders are the engine's own (``?`` on SQLite, ``%s`` on PostgreSQL). A write,
+        ATTACH or a pragma that changes settings is refused (InvalidQueryError); a statement
+        running longer than 30 s is stopped.
+        """
+        from camvault.adhoc import SQL_TIMEOUT_S, SqlResult, check_sql
+
+        query, values = check_sql(query, params)
+        self._open()
+        with self._backend.read_snapshot("run SQL", timeout=SQL_TIMEOUT_S) as run:
+            columns, rows = run(query, values)
+        return SqlResult(columns, rows)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"

@@ -26,6 +26,7 @@ __all__ = [
     "GroupWrite",
     "InsertLog",
     "PurgeBatch",
+    "SqlRun",
     "ThumbnailRef",
     "Version",
     "WriteTransaction",
@@ -86,6 +87,10 @@ exception of that item alone."""
 
 InsertLog = Callable[[Event, bool, int], None]
 """EventStore's insert logging: (event, inserted, nanoseconds the caller waited)."""
+
+
+SqlRun = Callable[[str, Sequence[Any]], tuple[list[str], list[tuple[Any, ...]]]]
+"""Run one SQL statement in a read snapshot: (column names, rows); bad SQL is InvalidQueryError."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +289,15 @@ class Backend(Protocol):
 
     def info(self) -> dict[str, Any]:
         """Describe the engine, schema and contents."""
+        ...
+
+    def read_snapshot(
+        self, action: str, timeout: float | None = None
+    ) -> AbstractContextManager[SqlRun]:
+        """Lend a read-only view of one moment of the database to run SQL in (writes refused).
+
+        A statement running longer than ``timeout`` seconds is stopped (InvalidQueryError).
+        """
         ...
 
     def close(self) -> None:

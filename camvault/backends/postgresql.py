@@ -34,6 +34,7 @@ from camvault.backends.base import (
     GroupWrite,
     InsertLog,
     PurgeBatch,
+    SqlRun,
     ThumbnailRef,
     Version,
     run_insert_checks,
@@ -61,7 +62,7 @@ from camvault.backends.sqlite_rows import (
     person_from_row,
 )
 from camvault.bus import CommitListener, CommitListeners
-from camvault.errors import DatabaseError, InvalidInputError, MigrationError
+from camvault.errors import DatabaseError, InvalidInputError, InvalidQueryError, MigrationError
 from camvault.histogram import HistogramSpec, RollupPart
 from camvault.migrations import Migration, load_migrations
 from camvault.models import Camera, Event, Person
@@ -1134,6 +1135,40 @@ class PostgresBackend:
             log.warning("%s is read-only: month partitions are not created ahead", self.location)
             return
         self.months |= missing
+
+    # -- ad-hoc reads -----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def read_snapshot(self, action: str, timeout: float | None = None) -> Iterator[SqlRun]:
+        """Lend a connection of its own in one REPEATABLE READ, READ ONLY transaction.
+
+        Not a pooled one: whatever the SQL changes in the session (set_config, say) ends with
+        the connection, never reaching camvault's own queries.
+        """
+        with self._connect(action) as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            limit = 0 if timeout is None else _milliseconds(timeout)
+            conn.execute(sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(limit)))
+
+            def run(query: str, params: Sequence[Any]) -> tuple[list[str], list[Any]]:
+                try:
+                    with conn.transaction():  # a savepoint: a bad statement spoils nothing
+                        cursor = conn.execute(query, tuple(params), prepare=False)
+                        if cursor.description is None:
+                            return [], []
+                        return [c.name for c in cursor.description], cursor.fetchall()
+                except psycopg.errors.ReadOnlySqlTransaction as exc:
+                    problem = f"only reads are allowed here ({self._reason(exc)})"
+                    raise InvalidQueryError("sql", [("query", problem)]) from None
+                except psycopg.errors.QueryCanceled:
+                    problem = f"ran longer than {timeout:g} s; narrow it (WHERE, LIMIT)"
+                    raise InvalidQueryError("sql", [("query", problem)]) from None
+                except (psycopg.ProgrammingError, psycopg.DataError) as exc:
+                    raise InvalidQueryError("sql", [("query", self._reason(exc))]) from None
+                except psycopg.Error as exc:
+                    raise translate(exc, action, self.location, write=False) from None
+
+            yield run
 
     # -- lifecycle --------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from camvault.backends.base import (
     GroupWrite,
     InsertLog,
     PurgeBatch,
+    SqlRun,
     ThumbnailRef,
     Version,
     failing_inserts,
@@ -962,6 +963,49 @@ class SQLiteBackend:
         if latest:
             log.info("schema of %s is now v%d", self.path, latest)
 
+    # -- ad-hoc reads -----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def read_snapshot(self, action: str, timeout: float | None = None) -> Iterator[SqlRun]:
+        """Lend a reader inside one read transaction; writes, ATTACH and most pragmas refused.
+
+        Readers run with ``query_only``; an authorizer also refuses ATTACH, DETACH and every
+        pragma but those that only describe the database, so ``query_only`` stays on.
+        """
+        with self._reader(action) as conn:
+            conn.authorizer = _read_only_authorizer
+            conn.execute("BEGIN")
+            try:
+
+                def run(query: str, params: Sequence[Any]) -> tuple[list[str], list[Any]]:
+                    deadline = None if timeout is None else time.monotonic() + timeout
+                    conn.set_progress_handler(
+                        None if deadline is None else lambda: time.monotonic() > deadline, 10_000
+                    )
+                    try:
+                        cursor = conn.execute(query, tuple(params))
+                        try:
+                            columns = [d[0] for d in cursor.get_description()]
+                        except apsw.ExecutionCompleteError:
+                            return [], []
+                        return columns, [tuple(row) for row in cursor]
+                    except (apsw.SQLError, apsw.AuthError, apsw.ReadOnlyError) as exc:
+                        raise InvalidQueryError("sql", [("query", _sql_problem(exc))]) from None
+                    except apsw.BindingsError as exc:
+                        raise InvalidQueryError("sql", [("params", str(exc))]) from None
+                    except apsw.InterruptError:
+                        problem = f"ran longer than {timeout:g} s; narrow it (WHERE, LIMIT)"
+                        raise InvalidQueryError("sql", [("query", problem)]) from None
+                    except apsw.Error as exc:
+                        raise translate(exc, action, str(self.path), write=False) from exc
+
+                yield run
+            finally:
+                conn.set_progress_handler(None)
+                with contextlib.suppress(apsw.Error):
+                    conn.execute("ROLLBACK")
+                conn.authorizer = None
+
     # -- lifecycle --------------------------------------------------------------------
 
     def close(self) -> None:
@@ -983,3 +1027,62 @@ class SQLiteBackend:
                 self._readers.get_nowait().close()
             except queue.Empty:
                 break
+
+
+_DESCRIBING_PRAGMAS = frozenset(
+    {
+        "table_info",
+        "table_xinfo",
+        "table_list",
+        "index_list",
+        "index_info",
+        "index_xinfo",
+        "foreign_key_list",
+        "database_list",
+        "collation_list",
+        "function_list",
+        "module_list",
+        "pragma_list",
+        "compile_options",
+        "page_count",
+        "page_size",
+        "freelist_count",
+        "user_version",
+        "schema_version",
+        "journal_mode",
+        "encoding",
+        "quick_check",
+        "integrity_check",
+        "data_version",
+    }
+)
+"""Pragmas that only describe the database (ad-hoc SQL may read these, with no value set)."""
+
+
+def _read_only_authorizer(op: int, p1: str | None, p2: str | None, *_: Any) -> int:
+    """Refuse ATTACH, DETACH and pragmas other than describing ones (query_only stays on)."""
+    if op in (apsw.SQLITE_ATTACH, apsw.SQLITE_DETACH):
+        return apsw.SQLITE_DENY
+    if op == apsw.SQLITE_PRAGMA:
+        name = (p1 or "").lower()
+        describing = name in _DESCRIBING_PRAGMAS and (
+            p2 is None
+            or name
+            in {
+                "table_info",
+                "table_xinfo",
+                "index_list",
+                "index_info",
+                "index_xinfo",
+                "foreign_key_list",
+            }
+        )
+        return apsw.SQLITE_OK if describing else apsw.SQLITE_DENY
+    return apsw.SQLITE_OK
+
+
+def _sql_problem(exc: apsw.Error) -> str:
+    """Say why SQLite refused an ad-hoc statement."""
+    if isinstance(exc, apsw.AuthError | apsw.ReadOnlyError):
+        return f"only reads are allowed here ({exc}); camvault changes the store itself"
+    return str(exc).removeprefix("SQLError: ")

@@ -38,11 +38,15 @@ def translate(exc: apsw.Error, action: str, path: str, *, write: bool) -> Databa
             "timeout; retry, or raise busy_timeout"
         )
         return DatabaseBusyError(msg) if write else DatabaseError(msg)
-    elif isinstance(exc, apsw.NotADBError | apsw.CorruptError):
+    elif isinstance(exc, apsw.NotADBError):
+        kind = DatabaseError
+        msg = f"{where} failed: the file is not a SQLite database; check the path"
+    elif isinstance(exc, apsw.CorruptError):
         kind = DatabaseError
         msg = (
-            f"{where} failed: the file is not a SQLite database or is corrupt; check the "
-            "path, or restore the file from a backup (camvault keeps one before each migration)"
+            f"{where} failed: the database file is damaged (SQLite: {exc}); stop writing to "
+            f"it, then run 'camvault recover {path} NEW.db' to save every readable event into "
+            "a new store (the damaged file is left as it is), or restore a backup"
         )
     else:
         msg = (

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -31,7 +32,8 @@ from camvault.errors import (
 from camvault.web.api import add_request_schemas, router
 from camvault.web.metrics import Metrics
 from camvault.web.paths import EncodedSlashes
-from camvault.web.security import Auth, BodyLimit
+from camvault.web.security import Auth, BodyLimit, SecurityHeaders, check_origins
+from camvault.web.session import router as session_router
 
 __all__ = ["create_app"]
 
@@ -55,15 +57,19 @@ def create_app(
     database: str | os.PathLike[str] | AsyncEventStore,
     *,
     token: str | None = None,
+    read_token: str | None = None,
     public_read: bool = False,
     max_body: int = MAX_BODY,
+    allow_origins: Sequence[str] = (),
 ) -> FastAPI:
     """Build the app over a database path (opened for the app's lifetime) or an open store.
 
     An empty or blank ``token`` is refused (InvalidInputError, a ValueError): leave it out
-    (None) for a loopback-only server.
+    (None) for a loopback-only server. ``read_token`` may only read. Browsers on other
+    origins may call the API only when named in ``allow_origins`` (no CORS otherwise).
     """
-    auth = Auth(token, public_read=public_read)
+    auth = Auth(token, read_token=read_token, public_read=public_read)
+    origins = check_origins(allow_origins)
     store = database if isinstance(database, AsyncEventStore) else AsyncEventStore(database)
     owns_store = not isinstance(database, AsyncEventStore)
 
@@ -88,7 +94,16 @@ def create_app(
     app.state.auth = auth
     app.state.metrics = Metrics()
     app.include_router(router)
+    app.include_router(session_router)
     app.add_middleware(BodyLimit, max_bytes=max_body)
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(EncodedSlashes)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.store = store

@@ -9,13 +9,30 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
+import resource
 import socket
 from typing import Any
 
-__all__ = ["GRACEFUL_SHUTDOWN_S", "bind_socket", "run"]
+import uvicorn
+
+from camvault.web.protocol import HEADER_TIMEOUT_S, MAX_HEADER_BYTES, limited
+from camvault.web.security import RedactTokens
+
+__all__ = [
+    "GRACEFUL_SHUTDOWN_S",
+    "KEEP_ALIVE_S",
+    "bind_socket",
+    "raise_file_limit",
+    "redact_access_log",
+    "run",
+    "server_config",
+]
 
 GRACEFUL_SHUTDOWN_S = 15
 """Longest wait for open requests on shutdown before uvicorn cancels them."""
+KEEP_ALIVE_S = 5
+"""How long an idle keep-alive connection stays open."""
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -39,18 +56,57 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run(app: Any, sock: socket.socket, *, log_level: str = "warning") -> None:
-    """Serve ``app`` on a bound socket until Ctrl+C (a normal end) or SIGTERM."""
-    import uvicorn
+def redact_access_log() -> None:
+    """Make uvicorn's access log print ``access_token=[redacted]`` instead of a token."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactTokens) for f in access.filters):
+        access.addFilter(RedactTokens())
 
+
+def server_config(
+    app: Any,
+    sock: socket.socket,
+    *,
+    log_level: str = "warning",
+    access_log: bool = False,
+    max_header_bytes: int = MAX_HEADER_BYTES,
+    header_timeout: float = HEADER_TIMEOUT_S,
+) -> uvicorn.Config:
+    """Return uvicorn's settings for ``app`` on a bound socket, with camvault's limits.
+
+    Request headers are capped in size and time (see :mod:`camvault.web.protocol`), idle
+    keep-alive connections close after :data:`KEEP_ALIVE_S`, and with ``access_log`` each
+    request is logged (tokens in query strings redacted).
+    """
     host, port = sock.getsockname()[:2]
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
         log_level=log_level,
+        access_log=access_log,
+        http=limited(max_header_bytes, header_timeout),
+        timeout_keep_alive=KEEP_ALIVE_S,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
+    redact_access_log()
+    if access_log:
+        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+    return config
+
+
+def raise_file_limit() -> None:
+    """Raise this process's open-file limit to the hard limit: every connection holds one."""
+    with contextlib.suppress(ValueError, OSError):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def run(app: Any, sock: socket.socket, *, access_log: bool = False) -> None:
+    """Serve ``app`` on a bound socket until Ctrl+C (a normal end) or SIGTERM."""
+    config = server_config(app, sock, access_log=access_log)
+    raise_file_limit()
     # uvicorn re-raises Ctrl+C after its clean shutdown; for a user it is a normal stop
     with contextlib.suppress(KeyboardInterrupt):
         uvicorn.Server(config).run(sockets=[sock])

@@ -36,12 +36,17 @@ def test_after_the_token_events_list_and_arrive_live(
     with EventStore(guarded.db) as store:
         total = store.count()
     page = new_page(size)
+    urls: list[str] = []
+    page.on("request", lambda r: urls.append(r.url))
     page.goto(guarded.url)
     enter_token(page, TOKEN)
     page.wait_for_function(
         f"() => document.querySelector('#count')?.textContent === '{total} events'"
     )
     page.wait_for_selector("#live.on")
+    # the live stream rides on the session cookie: no token in any URL (logs, history)
+    assert any("/api/stream" in u for u in urls)
+    assert not [u for u in urls if TOKEN in u or "access_token" in u]
     event_id = f"live-token-{size}"
     posted = {"event_id": event_id, "camera_id": "front-door", "llm_description": "A fox."}
     r = httpx.post(

@@ -578,7 +578,7 @@ _ENGINE_TEXT = {
         (apsw.BusyError, True, DatabaseBusyError, "retry, or raise busy_timeout"),
         (apsw.LockedError, True, DatabaseBusyError, "retry, or raise busy_timeout"),
         (apsw.NotADBError, True, DatabaseError, "not a SQLite database"),
-        (apsw.CorruptError, False, DatabaseError, "not a SQLite database or is corrupt"),
+        (apsw.CorruptError, False, DatabaseError, "run 'camvault recover /data/ev.db NEW.db'"),
         (apsw.PermissionsError, True, DatabaseWriteError, "check the file's and folder's"),
         (apsw.SQLError, False, DatabaseError, "SQLError: no such table: evnts"),
         (apsw.SQLError, True, DatabaseWriteError, "SQLError: no such table: evnts"),

@@ -124,3 +124,50 @@ def test_serve_opens_a_url_with_engine_options(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.glob("*.db")) == ["s.db"]  # the URL named the file
     with EventStore(tmp_path / "s.db") as store:
         assert store.get_event("u1") is not None
+
+
+def test_the_access_log_never_shows_a_token(tmp_path: Path) -> None:
+    port = free_port()
+    secret = "tok-9d8e7f-do-not-log"
+    child = subprocess.Popen(
+        [*serve_args(tmp_path / "s.db", port), "--token", secret, "--access-log"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(COLUMNS="200"),
+    )
+    try:
+        assert child.stdout is not None and child.stderr is not None
+        child.stdout.readline()  # serving
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(timeout=CHILD_TIMEOUT) as client:
+            assert client.get(f"{base}/api/events?access_token={secret}").status_code == 200
+            assert (
+                client.get(f"{base}/api/events?limit=2&access_token={secret}x").status_code == 401
+            )
+        child.send_signal(signal.SIGINT)
+        assert child.wait(timeout=CHILD_TIMEOUT) == 0
+        log = child.stdout.read() + child.stderr.read()  # uvicorn logs requests on stdout
+        assert "GET /api/events?access_token=[redacted] HTTP/1.1" in log, log
+        assert "GET /api/events?limit=2&access_token=[redacted] HTTP/1.1" in log, log
+        assert secret not in log
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
+def test_a_read_token_without_a_write_token_is_one_line(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*serve_args(tmp_path / "s.db", free_port()), "--read-token", "tablet"],
+        capture_output=True,
+        text=True,
+        env=child_env(COLUMNS="200"),
+        timeout=CHILD_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "error: invalid server configuration: read_token: needs a write token too (--token): "
+        "without one, anyone writes"
+    ]

@@ -21,11 +21,25 @@ export function colorOf(key) {
 const TOKEN_KEY = "camvault-token";
 export const token = () => localStorage.getItem(TOKEN_KEY) || "";
 
-/** Add the token as ?access_token= for requests that cannot carry a header (img, EventSource). */
+/**
+ * URLs for requests that cannot carry a header (img, EventSource). They are sent as they are:
+ * the session cookie (set by POST /api/session once a token works) authorizes them, so a
+ * token never appears in a URL, a log or a browser history.
+ */
 export function withToken(url) {
-  const t = token();
-  if (!t) return url;
-  return url + (url.includes("?") ? "&" : "?") + "access_token=" + encodeURIComponent(t);
+  return url;
+}
+
+let session = { token: "", ready: Promise.resolve() };
+/** Trade a working token for the HttpOnly session cookie (once per token). */
+function startSession(t) {
+  if (session.token !== t) {
+    const ready = fetch("/api/session", { method: "POST", headers: { Authorization: "Bearer " + t } })
+      .then((res) => { if (!res.ok) session = { token: "", ready: Promise.resolve() }; })
+      .catch(() => { session = { token: "", ready: Promise.resolve() }; });
+    session = { token: t, ready };
+  }
+  return session.ready;
 }
 
 export class ApiError extends Error {
@@ -52,6 +66,7 @@ export async function api(path, options = {}) {
     if (token() === sent) await askToken(Boolean(sent));  // else: a new token arrived meanwhile
     return api(path, options);
   }
+  if (res.ok && sent) await startSession(sent);
   if (!res.ok) {
     const body = await res.json().catch(() => ({}));
     const list = Array.isArray(body.detail) ? body.detail : [];
