@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import typer
 
 from camvault.filters import FILTERS, Filter
+from camvault.models import MIN_TIME
 
 __all__ = ["filter_options", "filters_from", "parse_age", "parse_when", "zone"]
 
@@ -29,13 +30,18 @@ Command = TypeVar("Command", bound=Callable[..., Any])
 
 
 def parse_age(text: str, option: str) -> timedelta:
-    """Parse an age such as 30d, 12h, 2w."""
+    """Parse an age such as 30d, 12h, 2w; one older than 1970 means "since 1970"."""
     match = _AGE.match(text.strip().lower())
     if not match:
         raise typer.BadParameter(
             f"{text!r} is not an age such as 30m, 12h, 7d or 2w", param_hint=option
         )
-    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+    oldest = datetime.now(UTC) - MIN_TIME  # nothing is stored before 1970
+    try:
+        age = timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+    except OverflowError:
+        return oldest
+    return min(age, oldest)
 
 
 def zone(tz: str | None) -> ZoneInfo:
@@ -51,7 +57,7 @@ def parse_when(text: str | None, option: str, tz: str | None) -> datetime | None
     if text is None:
         return None
     if _AGE.match(text.strip().lower()):
-        return datetime.now(UTC) - parse_age(text, option)
+        return max(MIN_TIME, datetime.now(UTC) - parse_age(text, option))
     try:
         value = datetime.fromisoformat(text)
     except ValueError as exc:

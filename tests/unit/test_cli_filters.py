@@ -88,3 +88,13 @@ def test_a_bad_filter_value_names_its_option(lock_db: str) -> None:
     assert result.exit_code == 2
     assert re.search(r"--until: 'soon' is neither a date", result.output), result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("age", ["9999999d", "99999999999w", "999999999999999999d"])
+def test_an_age_older_than_1970_means_everything_not_a_traceback(lock_db: str, age: str) -> None:
+    listed = runner.invoke(app, ["query", "--since", age, "--db", lock_db, "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert {e["event_id"] for e in json.loads(listed.output)["events"]} == {"e1", "e2", "e3"}
+    purged = runner.invoke(app, ["purge", "--older-than", age, "--yes", "--db", lock_db])
+    assert purged.exit_code == 0, purged.output
+    assert "removed 0 event(s)" in purged.output  # nothing is older than 1970
