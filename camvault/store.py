@@ -277,11 +277,13 @@ class EventStore:
                         outcomes[index] = item_exc
         self._tidy(cleanup)
         end = time.perf_counter_ns()
-        for index, ev in valid:
-            outcome = outcomes[index]
-            if not isinstance(outcome, Exception):
-                start = started_ns[index] if started_ns is not None else end
-                self._log_write(ev, outcome, end - start)
+        self._log_writes(
+            [
+                (ev, outcome, end - (started_ns[index] if started_ns is not None else end))
+                for index, ev in valid
+                if not isinstance(outcome := outcomes[index], Exception)
+            ]
+        )
         return outcomes
 
     def _write_runs(
@@ -332,20 +334,37 @@ class EventStore:
 
     def _log_insert(self, ev: Event, inserted: bool, elapsed_ns: int) -> None:
         """Warn about a slow insert (with its duration) and about a duplicate id."""
-        self._log_write(ev, inserted, elapsed_ns)
+        self._log_writes([(ev, inserted, elapsed_ns)])
 
-    def _log_write(self, ev: Event, outcome: bool | str, elapsed_ns: int) -> None:
-        """Warn about a slow write (with its duration) and about a duplicate id."""
-        if elapsed_ns > self._slow_ns:
+    def _log_writes(self, writes: Sequence[tuple[Event, bool | str, int]]) -> None:
+        """Warn about each duplicate id, and once per group about slow writes.
+
+        One slow write is named with its duration; a slow group (a disk that stalls makes
+        every write in it slow) is one line, not one per event.
+        """
+        slow = [(ns, ev, outcome) for ev, outcome, ns in writes if ns > self._slow_ns]
+        if len(slow) == 1:
+            ns, ev, outcome = slow[0]
             log.warning(
                 "slow %s: event %s took %.1f ms (threshold %.1f ms)",
                 "upsert" if isinstance(outcome, str) else "insert",
                 ev.event_id,
-                elapsed_ns / 1e6,
+                ns / 1e6,
                 self.slow_insert_ms,
             )
-        if outcome is False:
-            log.warning("duplicate event_id %r ignored (already stored)", ev.event_id)
+        elif slow:
+            ns, ev, _ = max(slow, key=lambda s: s[0])
+            log.warning(
+                "slow group: %d of %d writes took longer than %.1f ms (slowest %.1f ms: event %s)",
+                len(slow),
+                len(writes),
+                self.slow_insert_ms,
+                ns / 1e6,
+                ev.event_id,
+            )
+        for ev, outcome, _ in writes:
+            if outcome is False:
+                log.warning("duplicate event_id %r ignored (already stored)", ev.event_id)
 
     def insert_events(self, events: Iterable[Event | Mapping[str, Any]]) -> BatchResult:
         """Store many events in one transaction; invalid items are reported, not written."""
@@ -540,7 +559,7 @@ class EventStore:
         with self._backend.write_transaction("upsert an event") as tx:
             statuses, cleanup = upsert_in(tx, [ev], self.thumbnails_dir)
         self._tidy(cleanup)
-        self._log_write(ev, statuses[0], time.perf_counter_ns() - start)
+        self._log_writes([(ev, statuses[0], time.perf_counter_ns() - start)])
         return statuses[0]
 
     def update_event(self, event_id: str, **changes: Unpack[EventChanges]) -> Event | None:
@@ -808,5 +827,5 @@ def start_async_face(store: EventStore, *, max_group: int, read_threads: int) ->
         store.write_group,
         max_group=max_group,
         read_threads=read_threads,
-        log_insert=store._log_insert,
+        log_insert=store._log_writes,
     )

@@ -85,8 +85,8 @@ GroupWrite = Callable[
 transaction, one outcome each: True / False for an insert, a status for an upsert, or the
 exception of that item alone."""
 
-InsertLog = Callable[[Event, bool, int], None]
-"""EventStore's insert logging: (event, inserted, nanoseconds the caller waited)."""
+InsertLog = Callable[[Sequence[tuple[Event, bool, int]]], None]
+"""EventStore's logging of one group: (event, inserted, nanoseconds its caller waited) each."""
 
 
 SqlRun = Callable[[str, Sequence[Any]], tuple[list[str], list[tuple[Any, ...]]]]

@@ -215,8 +215,12 @@ class PostgresFace:
             else:
                 if self._log_insert is not None:
                     end = time.perf_counter_ns()
-                    for job, event, stored in zip(jobs, events, inserted, strict=True):
-                        self._log_insert(event, stored, end - job.started)
+                    self._log_insert(
+                        [
+                            (event, stored, end - job.started)
+                            for job, event, stored in zip(jobs, events, inserted, strict=True)
+                        ]
+                    )
                 for job, stored in zip(jobs, inserted, strict=True):
                     _answer(job.future, stored, failed=False)
                 return

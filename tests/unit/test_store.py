@@ -394,3 +394,16 @@ def test_tail_follows_new_events_from_any_writer(api_store: Any, store_url: str)
         api_store.tail("x")
     with pytest.raises(InvalidQueryError):
         api_store.tail(position, limit=0)
+
+
+def test_a_slow_group_is_one_warning_not_one_per_event(
+    store_url: str, make_event: MakeEvent, caplog: pytest.LogCaptureFixture
+) -> None:
+    with EventStore(store_url, slow_insert_ms=5) as store, caplog.at_level(logging.WARNING):
+        events = [make_event() for _ in range(20)]
+        long_ago = time.perf_counter_ns() - 2_000_000_000  # every caller waited 2 s
+        outcomes = store.insert_group(events, started_ns=[long_ago] * 20)
+    assert outcomes == [True] * 20
+    slow = [r.getMessage() for r in caplog.records if r.getMessage().startswith("slow")]
+    assert len(slow) == 1
+    assert slow[0].startswith("slow group: 20 of 20 writes took longer than 5.0 ms (slowest ")
