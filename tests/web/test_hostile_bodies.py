@@ -50,7 +50,5 @@ async def test_items_that_are_not_objects_each_get_their_own_error(
         "invalid Event: event: must be a JSON object, not str",
         "invalid Event: event: must be a JSON object, not null",
     ]
-    assert (
-        answer["results"][3] == {"event_id": "y", "status": "inserted", "error": None, "fields": []}
-        or answer["results"][3]["status"] == "inserted"
-    )
+    fine = answer["results"][3]
+    assert (fine["event_id"], fine["status"]) == ("y", "inserted")
