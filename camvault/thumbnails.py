@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import re
 import tempfile
@@ -19,6 +20,8 @@ from PIL import Image
 
 if TYPE_CHECKING:
     from camvault.models import Event
+
+log = logging.getLogger("camvault")
 
 __all__ = [
     "MAX_SIDE",
@@ -168,9 +171,16 @@ def write(path: Path, data: bytes) -> None:
 
 
 def remove_quietly(path: str | Path) -> bool:
-    """Remove a file; False if it was already gone."""
+    """Remove a file; False if it was already gone or cannot go (a folder, no permission).
+
+    Called after the event is gone from the database: a thumbnail that cannot be removed is
+    logged and left, and never stops the removal of the others.
+    """
     try:
         os.unlink(path)
     except FileNotFoundError:
+        return False
+    except OSError as exc:  # IsADirectoryError, PermissionError, a read-only mount...
+        log.warning("thumbnail %s not removed: %s", path, exc.strerror or exc)
         return False
     return True
