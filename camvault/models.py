@@ -32,6 +32,7 @@ from pydantic import (
 from camvault.errors import InvalidEventError, InvalidInputError, InvalidPersonError
 
 __all__ = [
+    "MAX_METADATA_BYTES",
     "MAX_TIME",
     "MIN_TIME",
     "TIME_RANGE",
@@ -50,6 +51,8 @@ __all__ = [
 ]
 
 
+MAX_METADATA_BYTES = 256 * 1024
+"""The most an event's metadata may take, encoded as JSON."""
 MIN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 """The earliest storable instant (inclusive)."""
 MAX_TIME = datetime(2200, 1, 1, tzinfo=UTC)
@@ -293,11 +296,17 @@ class Event(_Model):
         if value:
             try:
                 json.dumps(value, allow_nan=False)
-                if b"\\u0000" in orjson.dumps(value):
+                encoded = orjson.dumps(value)
+                if b"\\u0000" in encoded:
                     raise ValueError("it contains a NUL character (\\x00)")
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, RecursionError) as exc:
                 reason = "NaN or infinity" if "Out of range float" in str(exc) else str(exc)
                 raise ValueError(f"must be JSON-serializable ({reason})") from None
+            if len(encoded) > MAX_METADATA_BYTES:
+                raise ValueError(
+                    f"is {len(encoded):,} bytes as JSON; at most {MAX_METADATA_BYTES:,} "
+                    "(keep large data in a file and store its path)"
+                )
         return value
 
     @property

@@ -105,6 +105,16 @@ def test_metadata_must_be_json() -> None:
         assert fields_of(exc)[0].startswith("metadata")
 
 
+def test_metadata_is_capped_at_256_kib_encoded() -> None:
+    # {"x":"..."} is 8 bytes of JSON around the string: 262,144 bytes in all fits exactly
+    fits = Event(camera_id="cam", metadata={"x": "y" * (262_144 - 8)})
+    assert len(fits.metadata["x"]) == 262_136
+    with pytest.raises(InvalidEventError) as exc:
+        Event(camera_id="cam", metadata={"x": "y" * (262_144 - 7)})
+    assert fields_of(exc) == ["metadata"]
+    assert "262,145 bytes as JSON; at most 262,144" in str(exc.value)
+
+
 def test_text_with_lone_surrogate_is_refused() -> None:
     with pytest.raises(InvalidEventError) as exc:
         Event(camera_id="cam", llm_description="bad \udc80 text")
