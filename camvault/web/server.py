@@ -11,6 +11,7 @@ import contextlib
 import errno
 import logging
 import resource
+import signal
 import socket
 from typing import Any
 
@@ -107,6 +108,11 @@ def run(app: Any, sock: socket.socket, *, access_log: bool = False) -> None:
     """Serve ``app`` on a bound socket until Ctrl+C (a normal end) or SIGTERM."""
     config = server_config(app, sock, access_log=access_log)
     raise_file_limit()
-    # uvicorn re-raises Ctrl+C after its clean shutdown; for a user it is a normal stop
-    with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.Server(config).run(sockets=[sock])
+    # uvicorn finishes the requests under way (the store then commits what is queued), and
+    # re-raises the signal it stopped on: Ctrl+C or SIGTERM is a normal stop (exit code 0)
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
