@@ -438,6 +438,15 @@ def serve(
             help="Frigate's HTTP API for snapshots and re-sync (http://frigate:5000).",
         ),
     ] = None,
+    frigate_prefix: Annotated[
+        str, typer.Option("--frigate-topic-prefix", help="Frigate's mqtt.topic_prefix.")
+    ] = "frigate",
+    frigate_client: Annotated[
+        str | None,
+        typer.Option(
+            "--frigate-client-id", help="Persistent MQTT session id (default camvault-HOST)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the REST API and the dashboard (http://127.0.0.1:8765 by default)."""
     from camvault.backends import redacted
@@ -445,7 +454,8 @@ def serve(
     from camvault.web.security import require_safe_bind
     from camvault.web.server import bind_socket, run
 
-    background = frigate_background(frigate_mqtt, frigate_url)  # checked before anything runs
+    # checked before anything runs
+    background = frigate_background(frigate_mqtt, frigate_url, frigate_prefix, frigate_client)
     try:
         require_safe_bind(host, token)
         sock = bind_socket(host, port)

@@ -25,7 +25,13 @@ if TYPE_CHECKING:
     from camvault.aio import AsyncEventStore
     from camvault.web.app import Background
 
-__all__ = ["check_broker", "check_frigate", "frigate_background", "ingest_app"]
+__all__ = [
+    "check_broker",
+    "check_frigate",
+    "check_prefix",
+    "frigate_background",
+    "ingest_app",
+]
 
 ingest_app = typer.Typer(
     help="Store events from live sources as they are published.",
@@ -184,6 +190,14 @@ async def _run_frigate(
         )
 
 
+def check_prefix(prefix: str, option: str) -> None:
+    """Refuse a bad Frigate topic prefix as one usage line naming ``option``."""
+    try:
+        frigate_topics(prefix)
+    except InvalidInputError as exc:
+        raise typer.BadParameter(exc.problems[0][1], param_hint=option) from None
+
+
 @ingest_app.command("frigate", help=_FRIGATE_HELP)
 def frigate(
     broker: Annotated[
@@ -221,10 +235,7 @@ def frigate(
     """Store what a running Frigate publishes: one tracked object is one event with its id."""
     check_broker(broker, "--mqtt")
     check_frigate(frigate_url, "--frigate")
-    try:
-        frigate_topics(prefix)
-    except InvalidInputError as exc:
-        raise typer.BadParameter(exc.problems[0][1], param_hint="--topic-prefix") from None
+    check_prefix(prefix, "--topic-prefix")
     logging.getLogger("camvault.ingest").setLevel(logging.INFO)
     identifier = client_id or default_client_id()
     api = f" and {frigate_url}" if frigate_url else " (no --frigate: no snapshots or re-sync)"
@@ -250,7 +261,9 @@ def frigate(
     _say(f"stopped: {stats.summary()}")
 
 
-def frigate_background(mqtt: str | None, url: str | None) -> list[Background]:
+def frigate_background(
+    mqtt: str | None, url: str | None, prefix: str = "frigate", client_id: str | None = None
+) -> list[Background]:
     """Return the Frigate consumer for ``serve`` (none without --frigate-mqtt); usage errors."""
     if mqtt is None:
         if url is not None:
@@ -258,9 +271,12 @@ def frigate_background(mqtt: str | None, url: str | None) -> list[Background]:
         return []
     check_broker(mqtt, "--frigate-mqtt")
     check_frigate(url, "--frigate-url")
+    check_prefix(prefix, "--frigate-topic-prefix")
     logging.getLogger("camvault.ingest").setLevel(logging.INFO)
 
     async def frigate(store: AsyncEventStore, stop: asyncio.Event) -> object:
-        return await consume_frigate(store, mqtt, url, stop=stop)
+        return await consume_frigate(
+            store, mqtt, url, topic_prefix=prefix, client_id=client_id, stop=stop
+        )
 
     return [frigate]

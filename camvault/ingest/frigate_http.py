@@ -15,14 +15,12 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from camvault.errors import InvalidInputError
+from camvault.ingest.frigate_map import Frame
 from camvault.ingest.mqtt import Outage
 
-__all__ = ["Frame", "FrigateApi", "FrigateUnavailable", "check_frigate_url"]
+__all__ = ["FrigateApi", "FrigateUnavailable", "check_frigate_url"]
 
 log = logging.getLogger("camvault.ingest.frigate")
-
-Frame = tuple[int, int]
-"""A camera's detect frame: (width, height) in pixels."""
 
 PAGE = 100
 """Events asked for per page of ``/api/events`` (Frigate's own default limit)."""

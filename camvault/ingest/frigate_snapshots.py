@@ -27,8 +27,9 @@ log = logging.getLogger("camvault.ingest.frigate")
 
 MISSING_TRIES = 5
 """How often a snapshot Frigate answers 404 for is asked again before giving up."""
-LOOKBACK = timedelta(days=3)
-"""How far back a restart looks for events still waiting for their snapshot."""
+LOOKBACK = timedelta(days=10)
+"""How far back a restart looks for events still waiting for their snapshot (Frigate keeps
+snapshots ten days by default)."""
 
 
 def wants_snapshot(event: Event) -> bool:
