@@ -42,7 +42,7 @@ from camvault.ingest.frigate_map import (
     review_event_ids,
 )
 from camvault.ingest.frigate_snapshots import Snapshots, wants_snapshot
-from camvault.ingest.frigate_state import Known, Lanes, Objects, Parked
+from camvault.ingest.frigate_state import Known, Lanes, Objects, Parked, Ticket
 from camvault.ingest.mqtt import BadMessage, Session, check_topics, decode_json
 from camvault.models import Event
 
@@ -52,6 +52,8 @@ log = logging.getLogger("camvault.ingest.frigate")
 
 KINDS = ("new", "update", "end")
 """The ``type`` of a ``frigate/events`` message."""
+CONCURRENCY = 1024
+"""Messages handled at once: more waiting in one object's lane means more coalesced."""
 MARGIN = 30.0
 """Seconds a re-sync reaches back before what was last seen (clock skew, late commits)."""
 
@@ -67,6 +69,8 @@ class FrigateStats:
     ignored: int = 0
     """False positives and messages older than what is stored (an update after the end)."""
     invalid: int = 0
+    coalesced: int = 0
+    """Object messages skipped because a later one of the same object was already waiting."""
     snapshots_saved: int = 0
     snapshots_pending: int = 0
     resynced: int = 0
@@ -85,8 +89,8 @@ class FrigateStats:
         """Return the counters as one line."""
         return (
             f"received {self.messages} messages: {self.inserted} events inserted, "
-            f"{self.updated} updated, {self.unchanged} unchanged, {self.ignored} ignored, "
-            f"{self.invalid} invalid; {self.resynced} re-synced; snapshots "
+            f"{self.updated} updated, {self.unchanged} unchanged, {self.coalesced} coalesced, "
+            f"{self.ignored} ignored, {self.invalid} invalid; {self.resynced} re-synced; snapshots "
             f"{self.snapshots_saved} saved, {self.snapshots_pending} pending"
         )
 
@@ -143,6 +147,7 @@ class FrigateConsumer:
         self.objects = Objects()
         self.parked = Parked()
         self.lanes = Lanes()
+        self.unseen: set[str] = set()  # objects whose skipped first message was ``new``
         self.frames: dict[str, Frame] = {}
         self.newest: float | None = None  # the latest start_time seen (Frigate's clock)
         self.resync_wanted = asyncio.Event()
@@ -180,7 +185,8 @@ class FrigateConsumer:
         event_id = after.get("id")
         if not isinstance(event_id, str) or not event_id:
             raise BadMessage("after.id: must be a non-empty string")
-        await self.lanes.take(event_id).run(lambda: self._object(str(kind), event_id, after))
+        ticket = self.lanes.take(event_id, whole_state=True)
+        await ticket.run(lambda: self._object(str(kind), event_id, after, ticket))
 
     async def _on_review(self, payload: dict[str, Any]) -> None:
         """Keep a review's severity on each of its objects, each in its own lane."""
@@ -216,8 +222,22 @@ class FrigateConsumer:
                 self.objects.put(event_id, known)
         return known
 
-    async def _object(self, kind: str, event_id: str, after: dict[str, Any]) -> None:
-        """Upsert the event of one object message (in its lane)."""
+    async def _object(
+        self, kind: str, event_id: str, after: dict[str, Any], ticket: Ticket
+    ) -> None:
+        """Upsert the event of one object message (in its lane).
+
+        A message already followed by a later one of the same object is skipped: each
+        carries the whole object, and the later one is applied (under load this turns a
+        burst of updates into one write).
+        """
+        unseen = kind == "new" or event_id in self.unseen
+        if ticket.superseded and kind != "end":
+            if unseen:
+                self.unseen.add(event_id)  # the store has not got it: no read for the next
+            self.stats.coalesced += 1
+            return
+        self.unseen.discard(event_id)
         try:
             false_positive = is_false_positive(after)
         except InvalidInputError as exc:
@@ -226,7 +246,7 @@ class FrigateConsumer:
             self.stats.ignored += 1
             return
         frame_time = _number(after.get("frame_time")) or _number(after.get("start_time")) or 0.0
-        known = self.objects.get(event_id) if kind == "new" else await self._held(event_id)
+        known = self.objects.get(event_id) if unseen else await self._held(event_id)
         if known is not None and (
             (known.ended and kind != "end") or (kind != "end" and frame_time < known.frame_time)
         ):
@@ -427,6 +447,7 @@ async def consume_frigate(
         topics,
         consumer.handle,
         client_id=client_id,
+        concurrency=CONCURRENCY,
         backoff=backoff,
         logger=log,
         on_bad=consumer.invalid,

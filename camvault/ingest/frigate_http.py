@@ -113,12 +113,14 @@ class FrigateApi:
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """Yield pages of ``/api/events`` (newest first), every event once.
 
-        Pages go back in time with ``before`` (which every Frigate version has), starting
-        each page at the oldest start time of the last one, so events sharing that instant
-        are not skipped; ids already yielded are dropped.
+        Pages go back in time with ``before`` (which every Frigate version has). The next
+        page starts at the oldest start time of the last one, so events sharing that instant
+        are not skipped, unless that instant filled a whole page (then it is passed over).
+        Ids already yielded are dropped.
         """
         seen: set[str] = set()
         before: float | None = None
+        oldest: float | None = None
         while True:
             params: dict[str, Any] = {"limit": page, "include_thumbnails": 0}
             if after is not None:
@@ -135,9 +137,11 @@ class FrigateApi:
                 seen.update(row["id"] for row in fresh)
                 yield fresh
             starts = [row["start_time"] for row in rows if _number(row.get("start_time"))]
-            if len(rows) < page or not fresh or not starts:
+            if len(rows) < page or not starts:
                 return
-            before = min(starts) + 1e-6  # before is exclusive: the oldest instant comes again
+            low = min(starts)
+            before = low if low == oldest else low + 1e-6  # before is exclusive
+            oldest = low
 
     async def event(self, event_id: str) -> dict[str, Any] | None:
         """Return one event of ``/api/events/<id>``, or None if Frigate does not know it."""

@@ -92,11 +92,19 @@ class Parked:
 class Ticket:
     """One place in an object's lane, taken in arrival order; :meth:`run` waits for its turn."""
 
-    def __init__(self, lanes: Lanes, key: str, before: asyncio.Future[None] | None) -> None:
+    def __init__(
+        self, lanes: Lanes, key: str, before: asyncio.Future[None] | None, state: int
+    ) -> None:
         self._lanes = lanes
         self._key = key
         self._before = before
+        self._state = state
         self._done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    @property
+    def superseded(self) -> bool:
+        """True when a later ticket of the lane carries the whole state of the object."""
+        return self._lanes._states.get(self._key, 0) > self._state
 
     async def run(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run ``work`` once every earlier ticket of the lane has finished."""
@@ -114,10 +122,19 @@ class Lanes:
 
     def __init__(self) -> None:
         self._tails: dict[str, asyncio.Future[None]] = {}
+        self._states: dict[str, int] = {}  # key -> tickets taken that carry the whole state
 
-    def take(self, key: str) -> Ticket:
-        """Take the next place in ``key``'s lane (synchronously: arrival order is kept)."""
-        ticket = Ticket(self, key, self._tails.get(key))
+    def take(self, key: str, *, whole_state: bool = False) -> Ticket:
+        """Take the next place in ``key``'s lane (synchronously: arrival order is kept).
+
+        ``whole_state`` marks work that carries everything about the object (a Frigate
+        ``frigate/events`` message): it supersedes such work waiting ahead of it.
+        """
+        state = self._states.get(key, 0)
+        if whole_state:
+            state += 1
+            self._states[key] = state
+        ticket = Ticket(self, key, self._tails.get(key), state)
         self._tails[key] = ticket._done
         return ticket
 
@@ -125,6 +142,7 @@ class Lanes:
         """Forget a lane whose last ticket has finished."""
         if self._tails.get(key) is done:
             del self._tails[key]
+            self._states.pop(key, None)
 
     def __len__(self) -> int:
         return len(self._tails)
