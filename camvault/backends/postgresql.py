@@ -31,7 +31,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from camvault.backends.base import (
     EngineOptions,
-    GroupInsert,
+    GroupWrite,
     InsertLog,
     PurgeBatch,
     ThumbnailRef,
@@ -105,6 +105,7 @@ _MONTHS = (
     "WHERE n.nspname = %s AND p.relname = 'events'"
 )
 _BY_EVENT_ID = "(e.id, e.ts) = (SELECT id, ts FROM event_ids WHERE event_id = %s)"
+_BY_EVENT_IDS = "(e.id, e.ts) IN (SELECT id, ts FROM event_ids WHERE event_id = ANY(%s))"
 
 
 def insert_rows(events: Sequence[Event]) -> list[tuple[Any, ...]]:
@@ -214,13 +215,66 @@ class _Transaction:
             self._backend.create_partition(self.conn, month)
             self.months.add(month)
 
-    def delete(self, condition: str, params: Sequence[Any], limit: int | None) -> PurgeBatch:
+    def current(self, event_ids: Sequence[str]) -> dict[str, Event]:
+        """Return the stored events with these ids, read under the commit lock, by id."""
+        self.lock()
+        rows = self.conn.execute(
+            f"SELECT {COLUMNS} FROM events e WHERE {_BY_EVENT_IDS}", (list(event_ids),)
+        ).fetchall()
+        return {event.event_id: event for event in map(event_from_row, rows)}
+
+    def replace(self, versions: Sequence[tuple[Event | None, Event]]) -> list[ThumbnailRef]:
+        """Store new versions in place of stored events, at new positions (camvault.upserts).
+
+        One statement removes the old rows with their detections, event ids and counts,
+        and one stores the new versions. A thumbnail stored in the database stays when the
+        new version keeps its path, and follows the event's timestamp.
+        """
+        old = [(stored, new) for stored, new in versions if stored is not None]
+        kept = [new for stored, new in old if new.thumbnail_path == stored.thumbnail_path]
+        refs: list[ThumbnailRef] = []
+        if old:
+            keep = [new.event_id for new in kept]
+            _, refs = self.delete(
+                _BY_EVENT_IDS, ([stored.event_id for stored, _ in old],), None, keep=keep
+            )
+            kept_ids = set(keep)
+            refs = [ref for ref in refs if ref[0] not in kept_ids]
+        self.insert_many([new for _, new in versions])
+        moved = [
+            (new.event_id, to_micros(new.timestamp))
+            for stored, new in old
+            if new.thumbnail_path is not None
+            and new.thumbnail_path == stored.thumbnail_path
+            and new.timestamp != stored.timestamp
+        ]
+        if moved:
+            self.conn.execute(
+                "UPDATE thumbnails t SET ts = v.ts FROM unnest(%s::text[], %s::bigint[]) "
+                "AS v(event_id, ts) WHERE t.event_id = v.event_id",
+                ([m[0] for m in moved], [m[1] for m in moved]),
+            )
+        return refs
+
+    def delete(
+        self,
+        condition: str,
+        params: Sequence[Any],
+        limit: int | None,
+        *,
+        keep: Sequence[str] = (),
+    ) -> PurgeBatch:
         """Delete events matching ``condition`` (on ``events e``), oldest first, up to ``limit``.
 
-        Their detections, event ids, stored thumbnails and rollup counts go with them.
-        Returns how many events were deleted and the thumbnail files of those that had one.
+        Their detections, event ids, stored thumbnails (except those of the event ids in
+        ``keep``) and rollup counts go with them. Returns how many events were deleted and
+        the thumbnail files of those that had one.
         """
         self.lock()
+        drop_thumbnails = (
+            ", dt AS (DELETE FROM thumbnails t USING del WHERE t.event_id = del.event_id"
+            + (" AND t.event_id <> ALL(%s))" if keep else ")")
+        )
         pick = f"SELECT e.id, e.ts FROM events e WHERE {condition} ORDER BY e.ts"
         if limit is not None:
             pick += f" LIMIT {int(limit)}"
@@ -231,10 +285,10 @@ class _Transaction:
                           AS objects, x.thumbnail_path, x.event_id),
             dd AS (DELETE FROM detections d USING del
                    WHERE d.event_rowid = del.id AND d.ts = del.ts),
-            di AS (DELETE FROM event_ids i USING del WHERE i.event_id = del.event_id),
-            dt AS (DELETE FROM thumbnails t USING del WHERE t.event_id = del.event_id)
+            di AS (DELETE FROM event_ids i USING del WHERE i.event_id = del.event_id)
+            {drop_thumbnails}
             SELECT ts, camera_id, person_name, objects, thumbnail_path, event_id FROM del""",
-            params,
+            [*params, list(keep)] if keep else params,
         ).fetchall()
         cells: Counter[RollupKey] = Counter()
         refs: list[ThumbnailRef] = []
@@ -365,7 +419,7 @@ class PostgresBackend:
 
     def async_face(
         self,
-        insert_group: GroupInsert,
+        write_group: GroupWrite,
         *,
         max_group: int,
         read_threads: int,
@@ -374,7 +428,7 @@ class PostgresBackend:
         """Start the asyncio face: group-committed inserts and reads awaited on the loop."""
         return PostgresFace(
             self,
-            insert_group,
+            write_group,
             max_group=max_group,
             read_threads=read_threads,
             log_insert=log_insert,
@@ -835,18 +889,6 @@ class PostgresBackend:
         with self.write_transaction("delete an event") as tx:
             removed, refs = tx.delete(_BY_EVENT_ID, (event_id,), None)
         return refs if removed else None
-
-    def update_event(self, event_id: str, changes: dict[str, Any]) -> Event | None:
-        """Set already-validated columns of one event; None if it does not exist."""
-        names = list(changes)  # column names come from the facade's allow-list, never a user
-        values = [bool(changes[n]) if n == "retain" else changes[n] for n in names]
-        assignments = ", ".join(f"{name} = %s" for name in names)
-        with self.write_transaction("update an event") as tx:
-            rows = tx.conn.execute(
-                f"UPDATE events e SET {assignments} WHERE {_BY_EVENT_ID} RETURNING {COLUMNS}",
-                (*values, event_id),
-            ).fetchall()
-        return event_from_row(rows[0]) if rows else None
 
     def delete_person(self, name: str) -> bool:
         """Delete one person by name; False if there was none."""
