@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 import subprocess
 import time
@@ -233,11 +234,13 @@ async def test_a_whole_lifecycle_is_one_event_field_by_field(
         if version != "0.13":
             assert event.metadata["review"] == {"id": "rev-1", "severity": "alert"}
         assert sql(store, "SELECT count(*) FROM events") == [(1,)]
-        # new, 3 updates, end (+ description, review): each one upsert, nothing ignored
+        # new, 3 updates, end (+ description, review): each one upsert or coalesced into a
+        # later one of its object; nothing ignored
         extra = 0 if version == "0.13" else 2
         stats = running.stats
         assert (stats.messages, stats.invalid, stats.ignored) == (5 + extra, 0, 0)
-        assert (stats.inserted, stats.updated + stats.unchanged) == (1, 4 + extra)
+        applied = stats.updated + stats.unchanged + stats.coalesced
+        assert (stats.inserted, applied) == (1, 4 + extra)
         # asked when has_snapshot turns true and again at the end (once if still pending)
         assert 1 <= stats.snapshots_saved <= 2
 
@@ -253,31 +256,33 @@ async def test_repeated_and_out_of_order_messages_change_nothing(
     prefix = names[0]
     event_id = f"{START:.6f}-order"
     new, first, second, third, end = lifecycle("0.14", event_id, sub_label=("bob", 0.8))
-    late = [
-        ("tracked_object_update", description_update(event_id, "Early words.")),  # before new
-        ("events", new),
-        ("events", new),  # repeated
-        ("events", second),
-        ("events", first),  # older than what is held
-        ("events", third),
-        ("events", end),
-        ("events", third),  # an update after the end must not reopen it
-        ("events", end),  # repeated end
+    # each message is published once the one before is applied (a message followed by a
+    # newer one of the same object may otherwise be coalesced away): the counters after each
+    steps: list[tuple[str, Any, tuple[int, int, int, int]]] = [
+        # (topic, payload, (inserted, updated, unchanged, ignored))
+        ("tracked_object_update", description_update(event_id, "Early words."), (0, 0, 0, 0)),
+        ("events", new, (1, 1, 0, 0)),  # stored, then the early description applied
+        ("events", new, (1, 1, 1, 0)),  # repeated
+        ("events", second, (1, 2, 1, 0)),
+        ("events", first, (1, 2, 1, 1)),  # older than what is held
+        ("events", third, (1, 3, 1, 1)),
+        ("events", end, (1, 4, 1, 1)),
+        ("events", third, (1, 4, 1, 2)),  # an update after the end must not reopen it
+        ("events", end, (1, 4, 2, 2)),  # repeated end
     ]
     async with AsyncEventStore(store_url) as store:
         async with consuming(store, names, caplog) as running:
-            await publish_all(prefix, late)
-            await until(lambda: running.stats.messages == len(late), "every message")
-            await until(
-                lambda: (
-                    running.stats.inserted
-                    + running.stats.updated
-                    + running.stats.unchanged
-                    + running.stats.ignored
-                    == len(late)
-                ),
-                "every message applied",
-            )
+            stats = running.stats
+            for n, (topic, payload, counts) in enumerate(steps, 1):
+                await publish_all(prefix, [(topic, payload)])
+                await until(
+                    lambda n=n, counts=counts: (
+                        stats.messages == n
+                        and (stats.inserted, stats.updated, stats.unchanged, stats.ignored)
+                        == counts
+                    ),
+                    f"message {n} applied",
+                )
         row = stored(store, event_id)
         assert row is not None and row["ended"]
         assert row["llm_description"] == "Early words."  # kept until its object came
@@ -287,8 +292,7 @@ async def test_repeated_and_out_of_order_messages_change_nothing(
         assert row["detections"] == [detection("person", 0.8, (260, 200, 460, 600))]
         event = await store.get_event(event_id)
         assert event is not None and event.end_time == at(START + 4)
-        assert running.stats.ignored == 2  # the older update, the update after the end
-        assert running.stats.invalid == 0
+        assert (stats.invalid, stats.coalesced) == (0, 0)
 
 
 async def test_a_false_positive_is_not_stored(
@@ -613,7 +617,11 @@ async def test_the_command_stores_a_lifecycle_and_stops_on_sigterm(
     text = log.read_text()
     assert "Traceback" not in text
     last = text.strip().splitlines()[-1]
-    assert last.startswith("stopped: received 5 messages: 1 events inserted, 4 updated"), last
+    assert re.fullmatch(
+        r"stopped: received 5 messages: 1 events inserted, \d updated, 0 unchanged, "
+        r"\d coalesced, 0 ignored, 0 invalid; 0 re-synced; snapshots \d saved, \d pending",
+        last,
+    ), last
 
 
 def ended_in_file(db: Path, event_id: str) -> bool:
