@@ -54,6 +54,8 @@ KINDS = ("new", "update", "end")
 """The ``type`` of a ``frigate/events`` message."""
 CONCURRENCY = 1024
 """Messages handled at once: more waiting in one object's lane means more coalesced."""
+LIVE_LOOKBACK = 86_400.0
+"""Seconds before the newest object beyond which a still-open object no longer moves a re-sync."""
 MARGIN = 30.0
 """Seconds a re-sync reaches back before what was last seen (clock skew, late commits)."""
 
@@ -361,11 +363,18 @@ class FrigateConsumer:
         return held
 
     def _since(self) -> float | None:
-        """Where a re-sync starts: before the oldest live object and the newest seen one."""
+        """Where a re-sync starts: before the oldest live object and the newest seen one.
+
+        Objects in progress for more than a day (Frigate ended them while camvault was away
+        and has perhaps forgotten them) do not pull the re-sync further back.
+        """
         starts = [k.start for k in self.objects.values() if not k.ended]
         if self.newest is not None:
             starts.append(self.newest)
-        return min(starts) - MARGIN if starts else None
+        if not starts:
+            return None
+        floor = (self.newest or time.time()) - LIVE_LOOKBACK
+        return max(min(starts), floor) - MARGIN
 
     async def load_frames(self) -> None:
         """Read each camera's detect size from Frigate (FrigateUnavailable if it is down)."""
