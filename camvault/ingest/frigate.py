@@ -56,6 +56,8 @@ CONCURRENCY = 1024
 """Messages handled at once: more waiting in one object's lane means more coalesced."""
 LIVE_LOOKBACK = 86_400.0
 """Seconds before the newest object beyond which a still-open object no longer moves a re-sync."""
+FRAMES_EVERY = 60.0
+"""Seconds between two reads of the detect sizes prompted by a camera without one."""
 MARGIN = 30.0
 """Seconds a re-sync reaches back before what was last seen (clock skew, late commits)."""
 
@@ -151,6 +153,8 @@ class FrigateConsumer:
         self.lanes = Lanes()
         self.unseen: set[str] = set()  # objects whose skipped first message was ``new``
         self.frames: dict[str, Frame] = {}
+        self.frames_read = -FRAMES_EVERY  # monotonic time of the last read of the sizes
+        self.frames_task: asyncio.Task[None] | None = None
         self.newest: float | None = None  # the latest start_time seen (Frigate's clock)
         self.resync_wanted = asyncio.Event()
         self.snapshots = Snapshots(store, api, stats, backoff=backoff) if api else None
@@ -256,6 +260,8 @@ class FrigateConsumer:
             return
         camera = after.get("camera")
         frame = self.frames.get(camera) if isinstance(camera, str) else None
+        if frame is None:
+            self._refresh_frames()  # a camera added to Frigate since the sizes were read
         try:
             event = event_from_mqtt(after, frame, known.event if known else None)
         except InvalidInputError as exc:
@@ -379,7 +385,27 @@ class FrigateConsumer:
     async def load_frames(self) -> None:
         """Read each camera's detect size from Frigate (FrigateUnavailable if it is down)."""
         if self.api is not None:
+            self.frames_read = time.monotonic()
             self.frames = await self.api.frames()
+
+    def _refresh_frames(self) -> None:
+        """Read the detect sizes again in the background, at most once a minute."""
+        if self.api is None or time.monotonic() - self.frames_read < FRAMES_EVERY:
+            return
+        if self.frames_task is None or self.frames_task.done():
+            self.frames_task = asyncio.create_task(self._load_frames_quietly())
+
+    async def _load_frames_quietly(self) -> None:
+        """Read the detect sizes; an unreachable Frigate is logged by the API client."""
+        with contextlib.suppress(FrigateUnavailable):
+            await self.load_frames()
+
+    async def close(self) -> None:
+        """Stop the background reads of detect sizes."""
+        if self.frames_task is not None:
+            self.frames_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.frames_task
 
     async def resync(self) -> int:
         """Store what Frigate's API has that MQTT did not bring; return how many changed."""
@@ -480,6 +506,7 @@ async def consume_frigate(
         for task in helpers:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await consumer.close()
         if api is not None:
             await api.close()
     return stats

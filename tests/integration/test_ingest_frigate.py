@@ -346,6 +346,32 @@ async def test_malformed_messages_are_logged_with_their_topic_and_skipped(
     assert any("not JSON" in line for line in skipped)
 
 
+async def test_a_camera_added_to_frigate_later_gets_relative_boxes(
+    tmp_path: Path,
+    names: tuple[str, str],
+    frigate_fake: FakeFrigate,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("camvault.ingest.frigate.FRAMES_EVERY", 0.0)
+    prefix = names[0]
+    event_id = f"{START:.6f}-garage"
+    new, *rest = lifecycle("0.16", event_id, camera="garage")
+    async with (
+        AsyncEventStore(tmp_path / "events.db") as store,
+        consuming(store, names, caplog, frigate_fake.url) as running,
+    ):
+        frigate_fake.cameras["garage"] = (1000, 800)  # unknown when the consumer started
+        await publish_all(prefix, [("events", new)])
+        await until(lambda: frigate_fake.count("/api/config") >= 2, "the sizes read again")
+        await until(lambda: running.stats.inserted == 1, "the new object")
+        await publish_all(prefix, [("events", m) for m in rest])
+        await until(lambda: (r := stored(store, event_id)) is not None and r["ended"], "the end")
+        row = stored(store, event_id)
+        assert row is not None
+        assert row["detections"] == [detection("person", 0.8, (0.26, 0.25, 0.46, 0.75))]
+
+
 # -- restarts, missed messages, outages ---------------------------------------------------
 
 
