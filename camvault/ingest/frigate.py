@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -191,7 +192,9 @@ class FrigateConsumer:
         event_id = after.get("id")
         if not isinstance(event_id, str) or not event_id:
             raise BadMessage("after.id: must be a non-empty string")
-        ticket = self.lanes.take(event_id, whole_state=True)
+        # an end outranks every update; otherwise the newer frame wins
+        frame_time = _number(after.get("frame_time")) or _number(after.get("start_time")) or 0.0
+        ticket = self.lanes.take(event_id, rank=math.inf if kind == "end" else frame_time)
         await ticket.run(lambda: self._object(str(kind), event_id, after, ticket))
 
     async def _on_review(self, payload: dict[str, Any]) -> None:
@@ -233,9 +236,9 @@ class FrigateConsumer:
     ) -> None:
         """Upsert the event of one object message (in its lane).
 
-        A message already followed by a later one of the same object is skipped: each
-        carries the whole object, and the later one is applied (under load this turns a
-        burst of updates into one write).
+        A message already followed by a later one of the same object that is at least as
+        new is skipped: each carries the whole object, and the later one is applied (under
+        load this turns a burst of updates into one write).
         """
         unseen = kind == "new" or event_id in self.unseen
         if ticket.superseded and kind != "end":

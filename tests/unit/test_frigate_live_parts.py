@@ -57,14 +57,18 @@ async def test_a_failing_ticket_lets_the_next_one_run() -> None:
     assert isinstance(results[0], RuntimeError) and results[1] == "ran"
 
 
-async def test_only_a_later_whole_state_ticket_supersedes() -> None:
+async def test_only_a_later_state_at_least_as_new_supersedes() -> None:
     lanes = Lanes()
-    new = lanes.take("a", whole_state=True)
+    new = lanes.take("a", rank=1.0)
     note = lanes.take("a")  # a description: not the whole object
     assert not new.superseded
-    update = lanes.take("a", whole_state=True)
-    assert new.superseded and note.superseded and not update.superseded
-    assert not lanes.take("b", whole_state=True).superseded
+    older = lanes.take("a", rank=0.5)  # out of order: older than what waits ahead of it
+    assert not new.superseded and not older.superseded
+    update = lanes.take("a", rank=2.0)
+    assert new.superseded and note.superseded and older.superseded and not update.superseded
+    same = lanes.take("a", rank=2.0)  # a repeat: the later copy is applied
+    assert update.superseded and not same.superseded
+    assert not lanes.take("b", rank=0.0).superseded
 
 
 @pytest.mark.parametrize(
