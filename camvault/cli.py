@@ -444,7 +444,8 @@ def serve(
     frigate_client: Annotated[
         str | None,
         typer.Option(
-            "--frigate-client-id", help="Persistent MQTT session id (default camvault-HOST)."
+            "--frigate-client-id",
+            help="Persistent MQTT session id (default camvault-frigate-HOST).",
         ),
     ] = None,
 ) -> None:

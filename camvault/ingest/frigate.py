@@ -44,7 +44,13 @@ from camvault.ingest.frigate_map import (
 )
 from camvault.ingest.frigate_snapshots import Snapshots, wants_snapshot
 from camvault.ingest.frigate_state import Known, Lanes, Objects, Parked, Ticket
-from camvault.ingest.mqtt import BadMessage, Session, check_topics, decode_json
+from camvault.ingest.mqtt import (
+    BadMessage,
+    Session,
+    check_topics,
+    decode_json,
+    default_client_id,
+)
 from camvault.models import Event
 
 __all__ = ["FrigateStats", "consume_frigate", "frigate_topics"]
@@ -484,7 +490,7 @@ async def consume_frigate(
         mqtt_url,
         topics,
         consumer.handle,
-        client_id=client_id,
+        client_id=client_id or default_client_id("frigate"),
         concurrency=CONCURRENCY,
         backoff=backoff,
         logger=log,

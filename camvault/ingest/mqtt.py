@@ -126,9 +126,13 @@ def check_topics(topics: Sequence[str]) -> list[str]:
     return list(topics)
 
 
-def default_client_id() -> str:
-    """Return the default persistent client id, ``camvault-<hostname>``."""
-    return f"camvault-{socket.gethostname()}"
+def default_client_id(role: str = "") -> str:
+    """Return the default persistent client id: ``camvault-[<role>-]<hostname>``.
+
+    Each kind of consumer has its own, so two of them on one host do not take each other's
+    session.
+    """
+    return f"camvault-{role + '-' if role else ''}{socket.gethostname()}"
 
 
 class Outage:
