@@ -50,6 +50,7 @@ from camvault.ingest.mqtt import (
     check_topics,
     decode_json,
     default_client_id,
+    parse_mqtt_url,
 )
 from camvault.models import Event
 
@@ -481,6 +482,7 @@ async def consume_frigate(
     re-sync of missed events. Pass ``stats`` to read the counters while it runs.
     """
     topics = frigate_topics(topic_prefix)
+    parse_mqtt_url(mqtt_url)  # every argument is checked before anything is opened
     if frigate_url is not None:
         check_frigate_url(frigate_url)
     stats = stats if stats is not None else FrigateStats()
@@ -497,22 +499,22 @@ async def consume_frigate(
         on_bad=consumer.invalid,
         on_connect=consumer.resync_wanted.set if api is not None else None,
     )
-    helpers: list[asyncio.Task[Any]] = []
+    side_tasks: list[asyncio.Task[Any]] = []
     try:
         await consumer.load_watermark()
         if api is not None and consumer.snapshots is not None:
             with contextlib.suppress(FrigateUnavailable):
                 await consumer.load_frames()
             await consumer.snapshots.recover()
-            helpers.append(asyncio.create_task(consumer.resync_forever()))
-            helpers.append(asyncio.create_task(consumer.snapshots.run()))
-            for task in helpers:
-                task.add_done_callback(session.helper_done)
+            side_tasks.append(asyncio.create_task(consumer.resync_forever()))
+            side_tasks.append(asyncio.create_task(consumer.snapshots.run()))
+            for task in side_tasks:
+                task.add_done_callback(session.task_done)
         await session.run(stop or asyncio.Event())
     finally:
-        for task in helpers:
+        for task in side_tasks:
             task.cancel()
-        for task in helpers:
+        for task in side_tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await consumer.close()

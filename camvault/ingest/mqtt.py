@@ -306,7 +306,7 @@ class Session:
         """Release the slot of a finished task and keep its failure, if any."""
         self.tasks.discard(task)
         self.slots.release()
-        self.helper_done(task)
+        self.task_done(task)
 
     def fail(self, exc: BaseException) -> None:
         """Stop the session with ``exc`` (raised by :meth:`run`)."""
@@ -314,7 +314,7 @@ class Session:
             self.failure = exc
         self.failed.set()
 
-    def helper_done(self, task: asyncio.Future[Any]) -> None:
+    def task_done(self, task: asyncio.Future[Any]) -> None:
         """Stop the session if a task working beside it failed."""
         if not task.cancelled() and (exc := task.exception()) is not None:
             self.fail(exc)

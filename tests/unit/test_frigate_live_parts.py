@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
 
+from camvault.aio import AsyncEventStore
 from camvault.errors import InvalidInputError
-from camvault.ingest.frigate import frigate_topics
+from camvault.ingest.frigate import consume_frigate, frigate_topics
 from camvault.ingest.frigate_http import FrigateApi, check_frigate_url
 from camvault.ingest.frigate_state import Lanes
 from tests.frigate_fake import FakeFrigate, frigate_fake_fixture
@@ -143,3 +145,28 @@ async def test_frames_come_from_the_detect_sizes(frigate_fake: FakeFrigate) -> N
         assert await api.snapshot("nobody") is None  # 404: Frigate has none
     finally:
         await api.close()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"mqtt_url": "http://broker:1883"}, "url"),
+        ({"frigate_url": "frigate:5000"}, "frigate_url"),
+        ({"topic_prefix": "frigate/+"}, "topic_prefix"),
+    ],
+)
+async def test_consume_frigate_refuses_bad_arguments_before_connecting(
+    tmp_path: Path, kwargs: dict[str, str], field: str
+) -> None:
+    arguments = {"mqtt_url": "mqtt://127.0.0.1:1", "frigate_url": "http://127.0.0.1:1"}
+    arguments.update(kwargs)
+    async with AsyncEventStore(tmp_path / "events.db") as store:
+        with pytest.raises(InvalidInputError) as info:
+            await consume_frigate(
+                store,
+                arguments["mqtt_url"],
+                arguments["frigate_url"],
+                topic_prefix=arguments.get("topic_prefix", "frigate"),
+            )
+        assert info.value.fields == [field]
+        assert await store.count() == 0
