@@ -425,6 +425,36 @@ async def test_a_camera_added_to_frigate_later_gets_relative_boxes(
         assert row["detections"] == [detection("person", 0.8, (0.26, 0.25, 0.46, 0.75))]
 
 
+async def test_a_burst_at_qos_0_is_stored_completely(
+    tmp_path: Path, names: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Frigate publishes at QoS 0: what camvault does not read in time, the broker drops
+    prefix = names[0]
+    count = 1500
+    ids = [f"{START + n:.6f}-burst{n:04d}" for n in range(count)]
+    lifecycles = [lifecycle("0.16", i, start_time=START + n) for n, i in enumerate(ids)]
+    # fifty objects at a time, their messages interleaved as a busy Frigate sends them
+    ordered = [
+        lc[step] for g in range(0, count, 50) for step in range(5) for lc in lifecycles[g : g + 50]
+    ]
+    async with (
+        AsyncEventStore(tmp_path / "events.db") as store,
+        consuming(store, names, caplog) as running,
+    ):
+        async with publisher() as pub:
+            for n in range(0, len(ordered), 500):
+                await asyncio.gather(
+                    *(publish(pub, f"{prefix}/events", m, qos=0) for m in ordered[n : n + 500])
+                )
+        await until(
+            lambda: len(sql(store, "SELECT 1 FROM events WHERE end_time IS NOT NULL")) == count,
+            f"{count} ended events",
+            40,
+        )
+        assert running.stats.messages == 5 * count
+        assert sql(store, "SELECT count(*) FROM events") == [(count,)]
+
+
 # -- restarts, missed messages, outages ---------------------------------------------------
 
 
