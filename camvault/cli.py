@@ -27,7 +27,7 @@ from camvault.bench import quick_bench
 from camvault.cli_errors import CliGroup, err, fail
 from camvault.cli_filters import filter_options, parse_age, zone
 from camvault.cli_frigate import import_frigate_command
-from camvault.cli_ingest import ingest_app
+from camvault.cli_ingest import frigate_background, ingest_app
 from camvault.cli_store import DbOption, JsonOption, clean_errors, open_store
 from camvault.cli_store import progress_bar as _progress
 from camvault.models import Event
@@ -405,6 +405,30 @@ def serve(
     demo: Annotated[
         bool, typer.Option("--demo", help="Fill an empty database with sample events first.")
     ] = False,
+    frigate_mqtt: Annotated[
+        str | None,
+        typer.Option(
+            "--frigate-mqtt",
+            help="Also store what Frigate publishes on this broker (mqtt://host:1883).",
+        ),
+    ] = None,
+    frigate_url: Annotated[
+        str | None,
+        typer.Option(
+            "--frigate-url",
+            help="Frigate's HTTP API for snapshots and re-sync (http://frigate:5000).",
+        ),
+    ] = None,
+    frigate_prefix: Annotated[
+        str, typer.Option("--frigate-topic-prefix", help="Frigate's mqtt.topic_prefix.")
+    ] = "frigate",
+    frigate_client: Annotated[
+        str | None,
+        typer.Option(
+            "--frigate-client-id",
+            help="Persistent MQTT session id (default camvault-frigate-HOST).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the REST API and the dashboard (http://127.0.0.1:8765 by default)."""
     from camvault.backends import redacted
@@ -412,6 +436,8 @@ def serve(
     from camvault.web.security import require_safe_bind
     from camvault.web.server import bind_socket, run
 
+    # checked before anything runs
+    background = frigate_background(frigate_mqtt, frigate_url, frigate_prefix, frigate_client)
     try:
         require_safe_bind(host, token)
         web_app = create_app(
@@ -420,6 +446,7 @@ def serve(
             read_token=read_token,
             public_read=public_read,
             allow_origins=allow_origin or (),
+            background=background,
         )
         sock = bind_socket(host, port)
     except ValueError as exc:
