@@ -338,15 +338,15 @@ def figures(raw: dict[str, Any]) -> list[Figure]:
             f">= {GOAL_RATE:,} lifecycles/s",
             stored[0] >= GOAL_RATE,
         ),
-        Figure(f"lost of {n} at {at}", "lifecycles", *lost, "0", lost[0] == 0),
+        Figure(f"lifecycles lost of {n} at {at}", "", *lost, "0", lost[0] == 0),
         Figure(f"publish-to-watch p50 at {at}", "ms", *_pair(paced, _p50_ms)),
         at_most(f"publish-to-watch p99 at {at}", "ms", *_pair(paced, _p99_ms), GOAL_P99_MS),
         ratio_at_least(f"stored, {n} lifecycles flat out", "lifecycles/s", *top, GOAL_RATIO),
-        Figure(f"lost of {n} flat out", "lifecycles", *flat_lost),
+        Figure(f"lifecycles lost of {n} flat out", "", *flat_lost),
     ]
     for q in raw["qos1"][:1]:
         out.append(Figure(f"stored, QoS 1 publish, {n} flat out", "lifecycles/s", q["rate"], None))
-        out.append(Figure(f"lost of {n}, QoS 1 publish", "lifecycles", q["loss"].lost, None))
+        out.append(Figure(f"lifecycles lost of {n}, QoS 1 publish", "", q["loss"].lost, None))
     return out
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from benchmarks.harness import counting_logs
 from camvault import AsyncEventStore
 from camvault.ingest.mqtt import parse_mqtt_url
 
@@ -47,28 +48,28 @@ def camvault_consumer(
     db: str, url: str, prefix: str, client_id: str, stop: ProcessEvent, out: Connection
 ) -> None:
     """Run consume_frigate on a fresh store until ``stop``; send its counters (or the error)."""
-
     from camvault.ingest.frigate import FrigateStats, consume_frigate
 
     async def main() -> dict[str, Any]:
         stats = FrigateStats()
         done = asyncio.Event()
-        async with AsyncEventStore(db) as store:
-            task = asyncio.create_task(
-                consume_frigate(
-                    store,
-                    url,
-                    None,
-                    topic_prefix=prefix,
-                    client_id=client_id,
-                    stop=done,
-                    stats=stats,
+        with counting_logs() as logs:
+            async with AsyncEventStore(db) as store:
+                task = asyncio.create_task(
+                    consume_frigate(
+                        store,
+                        url,
+                        None,
+                        topic_prefix=prefix,
+                        client_id=client_id,
+                        stop=done,
+                        stats=stats,
+                    )
                 )
-            )
-            await _until(stop, task)
-            done.set()
-            await task
-        return dataclasses.asdict(stats)
+                await _until(stop, task)
+                done.set()
+                await task
+        return {**dataclasses.asdict(stats), "log_records": dict(logs.counts)}
 
     try:
         out.send({"stats": asyncio.run(main())})
@@ -97,7 +98,8 @@ def watcher(db: str, stop: ProcessEvent, ready: ProcessEvent, out: Connection) -
         return seen
 
     try:
-        out.send({"seen": asyncio.run(main())})
+        with counting_logs():
+            out.send({"seen": asyncio.run(main())})
     except Exception as exc:
         ready.set()
         out.send({"error": f"{type(exc).__name__}: {exc}"})
