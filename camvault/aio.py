@@ -15,7 +15,7 @@ import functools
 import os
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Concatenate, Literal, ParamSpec, TypeVar, Unpack
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar, Unpack, cast
 
 from camvault.backends.base import AsyncFace, EngineOptions
 from camvault.bus import LoopSubscriber, Watch, Watcher
@@ -23,6 +23,7 @@ from camvault.errors import InvalidInputError, StoreClosedError
 from camvault.models import Event
 from camvault.query import Filters
 from camvault.store import EventStore, legacy_keywords, start_async_face
+from camvault.upserts import Status
 
 __all__ = ["AsyncEventStore"]
 
@@ -166,6 +167,10 @@ class AsyncEventStore:
     async def insert_event(self, event: Event | Mapping[str, Any]) -> bool:
         """Store one event (group-committed with concurrent inserts); False for a duplicate."""
         return await self._require()[1].insert(event)
+
+    async def upsert_event(self, event: Event | Mapping[str, Any]) -> Status:
+        """Store an event or its next version (see EventStore.upsert_event); group-committed."""
+        return cast(Status, await self._require()[1].upsert(event))
 
     insert_events = _hop(EventStore.insert_events, write=True)
     purge = _hop(EventStore.purge, write=True)

@@ -40,7 +40,7 @@ Progress = Callable[[int], None]
 _FIRST = ("event_id", "timestamp", "camera_id")
 CSV_COLUMNS = (*_FIRST, "labels", *(f for f in Event.model_fields if f not in _FIRST))
 """One row per event; ``labels`` is derived (``person;car``), the JSON columns hold the rest."""
-_JSON_COLUMNS = ("detected_objects", "metadata")
+_JSON_COLUMNS = ("detected_objects", "metadata", "zones")
 _MAX_REPORTED = 100
 _CHUNK = 2000
 
@@ -204,6 +204,10 @@ def _export_parquet(
             ("thumbnail_path", pa.string()),
             ("retain", pa.bool_()),
             ("metadata", pa.string()),
+            ("end_time", pa.timestamp("us", tz="UTC")),
+            ("zones", pa.string()),
+            ("license_plate", pa.string()),
+            ("source", pa.string()),
         ]
     )
     count = 0
@@ -212,8 +216,8 @@ def _export_parquet(
         for event in events:
             row = event.model_dump()
             row["labels"] = ";".join(event.labels)
-            row["detected_objects"] = orjson.dumps(row["detected_objects"]).decode()
-            row["metadata"] = orjson.dumps(row["metadata"]).decode()
+            for column in _JSON_COLUMNS:
+                row[column] = orjson.dumps(row[column]).decode()
             rows.append(row)
             if len(rows) == 10_000:
                 writer.write_table(pa.Table.from_pylist(rows, schema=schema))

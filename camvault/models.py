@@ -24,7 +24,9 @@ from pydantic import (
     Field,
     JsonValue,
     ValidationError,
+    ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from camvault.errors import InvalidEventError, InvalidInputError, InvalidPersonError
@@ -123,6 +125,21 @@ Name = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(_name)
 Confidence = Annotated[float, BeforeValidator(_number), Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Finite = Annotated[float, BeforeValidator(_number), Field(allow_inf_nan=False)]
 AwareUTC = Annotated[datetime, AfterValidator(_aware_utc)]
+Label = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_name)]
+"""A label-like name: 1-64 printable characters, no surrounding whitespace."""
+ShortName = Annotated[str, Field(min_length=1, max_length=32), AfterValidator(_name)]
+"""A short name (a door action, a plate, a source): 1-32 printable characters."""
+
+MAX_ZONES = 64
+"""The most zones one event may list."""
+
+
+def _zones(value: list[str]) -> list[str]:
+    """Drop repeated zones (first seen kept) and cap how many an event lists."""
+    unique = list(dict.fromkeys(value))
+    if len(unique) > MAX_ZONES:
+        raise ValueError(f"must list at most {MAX_ZONES} distinct zones (got {len(unique)})")
+    return unique
 
 
 class _Model(BaseModel):
@@ -175,7 +192,7 @@ class DetectedObject(_Model):
         }
     )
 
-    label: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_name)]
+    label: Label
     confidence: Confidence
     bbox: tuple[Finite, Finite, Finite, Finite] | None = None
     """(x1, y1, x2, y2), normalized 0..1 or in pixels; x1 <= x2 and y1 <= y2."""
@@ -247,6 +264,28 @@ class Event(_Model):
     metadata: dict[str, JsonValue] = Field(default_factory=dict)
     retain: bool = False
     """Keep this event forever: purge() never removes it."""
+    end_time: AwareUTC | None = None
+    """When the tracked object or episode ended; None while it is in progress."""
+    zones: Annotated[list[Label], AfterValidator(_zones)] = Field(default_factory=list)
+    """The zones the object entered, in first-seen order, each once."""
+    license_plate: ShortName | None = None
+    """A recognised licence plate."""
+    source: ShortName | None = None
+    """Where the event came from: "frigate", "mqtt", "api", "import", ..."""
+
+    @field_validator("end_time")
+    @classmethod
+    def _ends_after_start(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        start = info.data.get("timestamp")
+        if value is not None and isinstance(start, datetime) and value < start:
+            raise ValueError("must not be before timestamp")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered_times(self) -> Event:
+        if self.end_time is not None and self.end_time < self.timestamp:
+            raise ValueError("end_time must not be before timestamp")
+        return self
 
     @field_validator("metadata")
     @classmethod

@@ -11,10 +11,10 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, TypedDict, Unpack
+from typing import Any, Literal, TypedDict, Unpack, cast
 
 from camvault import thumbnails
 from camvault.backends import legacy_options, open_backend
@@ -40,6 +40,7 @@ from camvault.models import (
     BatchResult,
     Bucket,
     Camera,
+    DetectedObject,
     Event,
     Page,
     Person,
@@ -54,6 +55,7 @@ from camvault.query import (
     encode_cursor,
 )
 from camvault.rows import from_micros, to_micros
+from camvault.upserts import FIXED, Status, update_in, upsert_in
 
 __all__ = ["EventChanges", "EventStore", "legacy_keywords", "start_async_face"]
 
@@ -83,9 +85,28 @@ def _text_arg(what: str, name: str, value: object) -> str:
 
 
 class EventChanges(TypedDict, total=False):
-    """The fields update_event may change."""
+    """The fields update_event may change: every Event field but ``event_id``."""
 
+    timestamp: datetime
+    camera_id: str
+    motion_confidence: float | None
+    detected_objects: list[DetectedObject] | list[Mapping[str, Any]]
+    llm_description: str | None
+    image_path: str | None
+    json_log_path: str | None
+    thumbnail_path: str | None
+    person_name: str | None
+    face_confidence: float | None
+    face_distance: float | None
+    unlock_granted: bool | None
+    door_action: str | None
+    recording_id: str | None
+    metadata: dict[str, Any]
     retain: bool
+    end_time: datetime | None
+    zones: list[str]
+    license_plate: str | None
+    source: str | None
 
 
 UPDATABLE = frozenset(EventChanges.__annotations__)
@@ -201,7 +222,22 @@ class EventStore:
         (``time.perf_counter_ns()`` when each caller asked) makes slow-insert warnings
         report the latency the caller saw.
         """
-        outcomes: list[bool | Exception] = [False] * len(items)
+        return cast(list[bool | Exception], self.write_group(items, started_ns))
+
+    def write_group(
+        self,
+        items: Sequence[Event | Mapping[str, Any]],
+        started_ns: Sequence[int] | None = None,
+        upserts: Sequence[bool] | None = None,
+    ) -> list[bool | str | Exception]:
+        """Insert and upsert events from many callers in one shared transaction.
+
+        ``upserts[i]`` True makes item i an upsert (its outcome the status of
+        :meth:`upsert_event`), else an insert (True, or False for a duplicate). Whatever one
+        item raises is that item's outcome alone, as in :meth:`insert_group`.
+        """
+        flags = upserts if upserts is not None else [False] * len(items)
+        outcomes: list[bool | str | Exception] = [False] * len(items)
         valid: list[tuple[int, Event]] = []
         for index, item in enumerate(items):
             try:
@@ -211,38 +247,87 @@ class EventStore:
         if not valid:
             return outcomes
         self._open()
+        refs: list[ThumbnailRef] = []
         try:
-            stored = self._backend.insert_alone([ev for _, ev in valid], "insert a group of events")
-            for (index, _), inserted in zip(valid, stored, strict=True):
-                outcomes[index] = inserted
+            if not any(flags[index] for index, _ in valid):
+                stored = self._backend.insert_alone(
+                    [ev for _, ev in valid], "insert a group of events"
+                )
+                for (index, _), inserted in zip(valid, stored, strict=True):
+                    outcomes[index] = inserted
+            else:
+                with self._backend.write_transaction("write a group of events") as tx:
+                    results = self._write_runs(tx, valid, flags, refs)
+                for (index, _), result in zip(valid, results, strict=True):
+                    outcomes[index] = result
         except Exception as exc:  # isolated below, each item alone
+            refs.clear()
             if len(valid) == 1:
                 outcomes[valid[0][0]] = exc
             else:
                 # Isolate whatever failed: each event in a transaction of its own.
                 for index, ev in valid:
                     try:
-                        outcomes[index] = self._backend.insert_alone([ev], "insert an event")[0]
+                        outcomes[index] = self._write_one(ev, upsert=flags[index])
                     except Exception as item_exc:  # this item's outcome
                         outcomes[index] = item_exc
+        self._remove_thumbnails(refs)
         end = time.perf_counter_ns()
         for index, ev in valid:
             outcome = outcomes[index]
-            if isinstance(outcome, bool):
+            if not isinstance(outcome, Exception):
                 start = started_ns[index] if started_ns is not None else end
-                self._log_insert(ev, outcome, end - start)
+                self._log_write(ev, outcome, end - start)
         return outcomes
+
+    @staticmethod
+    def _write_runs(
+        tx: WriteTransaction,
+        valid: Sequence[tuple[int, Event]],
+        flags: Sequence[bool],
+        refs: list[ThumbnailRef],
+    ) -> list[bool | str]:
+        """Write a group in order: each run of inserts at once, each upsert alone."""
+        results: list[bool | str] = []
+        run: list[Event] = []
+        for index, ev in valid:
+            if not flags[index]:
+                run.append(ev)
+                continue
+            if run:
+                results.extend(tx.insert_many(run))
+                run = []
+            status, removed = upsert_in(tx, ev)
+            results.append(status)
+            refs.extend(removed)
+        if run:
+            results.extend(tx.insert_many(run))
+        return results
+
+    def _write_one(self, ev: Event, *, upsert: bool) -> bool | str:
+        """Insert or upsert one event in a transaction of its own (no logging)."""
+        if not upsert:
+            return self._backend.insert_alone([ev], "insert an event")[0]
+        with self._backend.write_transaction("upsert an event") as tx:
+            status, refs = upsert_in(tx, ev)
+        self._remove_thumbnails(refs)
+        return status
 
     def _log_insert(self, ev: Event, inserted: bool, elapsed_ns: int) -> None:
         """Warn about a slow insert (with its duration) and about a duplicate id."""
+        self._log_write(ev, inserted, elapsed_ns)
+
+    def _log_write(self, ev: Event, outcome: bool | str, elapsed_ns: int) -> None:
+        """Warn about a slow write (with its duration) and about a duplicate id."""
         if elapsed_ns > self._slow_ns:
             log.warning(
-                "slow insert: event %s took %.1f ms (threshold %.1f ms)",
+                "slow %s: event %s took %.1f ms (threshold %.1f ms)",
+                "upsert" if isinstance(outcome, str) else "insert",
                 ev.event_id,
                 elapsed_ns / 1e6,
                 self.slow_insert_ms,
             )
-        if not inserted:
+        if outcome is False:
             log.warning("duplicate event_id %r ignored (already stored)", ev.event_id)
 
     def insert_events(self, events: Iterable[Event | Mapping[str, Any]]) -> BatchResult:
@@ -424,21 +509,47 @@ class EventStore:
         self._remove_thumbnails(refs)
         return True
 
+    def upsert_event(self, event: Event | Mapping[str, Any]) -> Status:
+        """Store an event, or its next version when its event_id is stored already.
+
+        The stored event takes every field of ``event``, except that a ``thumbnail_path``
+        of None keeps the stored thumbnail and ``retain`` once True stays True. Returns
+        "inserted", "updated" (published on the commit bus at a new position) or
+        "unchanged" (nothing written, nothing published).
+        """
+        ev = as_event(event)
+        self._open()
+        start = time.perf_counter_ns()
+        with self._backend.write_transaction("upsert an event") as tx:
+            status, refs = upsert_in(tx, ev)
+        self._remove_thumbnails(refs)
+        self._log_write(ev, status, time.perf_counter_ns() - start)
+        return status
+
     def update_event(self, event_id: str, **changes: Unpack[EventChanges]) -> Event | None:
-        """Change fields of a stored event (for now only ``retain``); None if it is absent."""
+        """Change fields of a stored event and return it as stored; None if it is absent.
+
+        Any field but ``event_id`` may change; the result is validated as a whole Event
+        (an error names each wrong field and nothing is written). The new version is
+        published on the commit bus at a new position.
+        """
         _text_arg("update_event", "event_id", event_id)
         problems: list[FieldProblem] = []
         updatable = ", ".join(sorted(UPDATABLE))
         if not changes:
             problems.append(("changes", f"give at least one field to change: {updatable}"))
         for name in sorted(set(changes) - UPDATABLE):
-            problems.append((name, f"cannot be updated; updatable fields: {updatable}"))
+            reason = "cannot be updated" if name in FIXED else "is not an Event field"
+            problems.append((name, f"{reason}; updatable fields: {updatable}"))
         if "retain" in changes and not isinstance(changes["retain"], bool):
             problems.append(("retain", "must be true or false"))
         if problems:
             raise InvalidQueryError("update_event", problems)
         self._open()
-        return self._backend.update_event(event_id, {"retain": int(changes["retain"])})
+        with self._backend.write_transaction("update an event") as tx:
+            event, refs = update_in(tx, event_id, changes)
+        self._remove_thumbnails(refs)
+        return event
 
     def _remove_thumbnails(self, refs: Iterable[ThumbnailRef]) -> int:
         """Delete the thumbnail files camvault made for these removed events, and no other.
@@ -638,7 +749,7 @@ def start_async_face(store: EventStore, *, max_group: int, read_threads: int) ->
     """Start the engine's async face over ``store`` (AsyncEventStore runs on it)."""
     store._open()
     return store._backend.async_face(
-        store.insert_group,
+        store.write_group,
         max_group=max_group,
         read_threads=read_threads,
         log_insert=store._log_insert,

@@ -23,7 +23,7 @@ __all__ = [
     "Backend",
     "BackendType",
     "EngineOptions",
-    "GroupInsert",
+    "GroupWrite",
     "InsertLog",
     "PurgeBatch",
     "ThumbnailRef",
@@ -65,8 +65,13 @@ def run_insert_checks(event: Event) -> None:
         check(event)
 
 
-GroupInsert = Callable[[Sequence[Event | Mapping[str, Any]], Sequence[int]], list[bool | Exception]]
-"""EventStore.insert_group: many callers' events in one transaction, one outcome each."""
+GroupWrite = Callable[
+    [Sequence[Event | Mapping[str, Any]], Sequence[int], Sequence[bool]],
+    list[bool | str | Exception],
+]
+"""EventStore.write_group: many callers' inserts (and upserts, flagged True) in one
+transaction, one outcome each: True / False for an insert, a status for an upsert, or the
+exception of that item alone."""
 
 InsertLog = Callable[[Event, bool, int], None]
 """EventStore's insert logging: (event, inserted, nanoseconds the caller waited)."""
@@ -88,6 +93,14 @@ class WriteTransaction(Protocol):
         """Scope a part of the transaction that rolls back alone if it raises."""
         ...
 
+    def current(self, event_id: str) -> Event | None:
+        """Return the stored event with this id, read under the write lock, or None."""
+        ...
+
+    def replace(self, stored: Event, new: Event) -> list[ThumbnailRef]:
+        """Store ``new`` in place of ``stored`` at a new position (see camvault.upserts)."""
+        ...
+
 
 class AsyncFace(Protocol):
     """How an engine runs store work for asyncio callers without blocking the event loop."""
@@ -99,6 +112,10 @@ class AsyncFace(Protocol):
 
     async def insert(self, item: Event | Mapping[str, Any]) -> bool:
         """Insert one event (an engine may commit concurrent inserts together)."""
+        ...
+
+    async def upsert(self, item: Event | Mapping[str, Any]) -> str:
+        """Upsert one event, committed together with concurrent inserts and upserts."""
         ...
 
     async def write(self, call: Callable[[], T]) -> T:
@@ -135,15 +152,15 @@ class Backend(Protocol):
 
     def async_face(
         self,
-        insert_group: GroupInsert,
+        write_group: GroupWrite,
         *,
         max_group: int,
         read_threads: int,
         log_insert: InsertLog | None = None,
     ) -> AsyncFace:
-        """Start the engine's async face; ``insert_group`` commits a group of inserts.
+        """Start the engine's async face; ``write_group`` commits a group of writes.
 
-        A face that commits without ``insert_group`` reports each insert to ``log_insert``.
+        A face that commits without ``write_group`` reports each insert to ``log_insert``.
         """
         ...
 
@@ -187,10 +204,6 @@ class Backend(Protocol):
 
     def delete_event(self, event_id: str) -> list[ThumbnailRef] | None:
         """Delete one event; None if it did not exist, else its thumbnail reference."""
-        ...
-
-    def update_event(self, event_id: str, changes: dict[str, Any]) -> Event | None:
-        """Set already-validated columns of one event; None if it does not exist."""
         ...
 
     def delete_person(self, name: str) -> bool:

@@ -31,7 +31,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from camvault.backends.base import (
     EngineOptions,
-    GroupInsert,
+    GroupWrite,
     InsertLog,
     PurgeBatch,
     ThumbnailRef,
@@ -214,13 +214,50 @@ class _Transaction:
             self._backend.create_partition(self.conn, month)
             self.months.add(month)
 
-    def delete(self, condition: str, params: Sequence[Any], limit: int | None) -> PurgeBatch:
+    def current(self, event_id: str) -> Event | None:
+        """Return the stored event with this id, read under the commit lock, or None."""
+        self.lock()
+        rows = self.conn.execute(
+            f"SELECT {COLUMNS} FROM events e WHERE {_BY_EVENT_ID}", (event_id,)
+        ).fetchall()
+        return event_from_row(rows[0]) if rows else None
+
+    def replace(self, stored: Event, new: Event) -> list[ThumbnailRef]:
+        """Store ``new`` in place of ``stored`` at a new position (see camvault.upserts).
+
+        The old row goes with its detections, event id and counts; a thumbnail stored in
+        the database stays when ``new`` keeps its path, and follows the event's timestamp.
+        """
+        kept = new.thumbnail_path == stored.thumbnail_path
+        _, refs = self.delete(_BY_EVENT_ID, (stored.event_id,), None, thumbnails=not kept)
+        self.insert_many([new])
+        if kept and new.thumbnail_path is not None and new.timestamp != stored.timestamp:
+            self.conn.execute(
+                "UPDATE thumbnails SET ts = %s WHERE event_id = %s",
+                (to_micros(new.timestamp), new.event_id),
+            )
+        return [] if kept else refs
+
+    def delete(
+        self,
+        condition: str,
+        params: Sequence[Any],
+        limit: int | None,
+        *,
+        thumbnails: bool = True,
+    ) -> PurgeBatch:
         """Delete events matching ``condition`` (on ``events e``), oldest first, up to ``limit``.
 
-        Their detections, event ids, stored thumbnails and rollup counts go with them.
-        Returns how many events were deleted and the thumbnail files of those that had one.
+        Their detections, event ids, stored thumbnails (unless ``thumbnails`` is False) and
+        rollup counts go with them. Returns how many events were deleted and the thumbnail
+        files of those that had one.
         """
         self.lock()
+        drop_thumbnails = (
+            ", dt AS (DELETE FROM thumbnails t USING del WHERE t.event_id = del.event_id)"
+            if thumbnails
+            else ""
+        )
         pick = f"SELECT e.id, e.ts FROM events e WHERE {condition} ORDER BY e.ts"
         if limit is not None:
             pick += f" LIMIT {int(limit)}"
@@ -231,8 +268,8 @@ class _Transaction:
                           AS objects, x.thumbnail_path, x.event_id),
             dd AS (DELETE FROM detections d USING del
                    WHERE d.event_rowid = del.id AND d.ts = del.ts),
-            di AS (DELETE FROM event_ids i USING del WHERE i.event_id = del.event_id),
-            dt AS (DELETE FROM thumbnails t USING del WHERE t.event_id = del.event_id)
+            di AS (DELETE FROM event_ids i USING del WHERE i.event_id = del.event_id)
+            {drop_thumbnails}
             SELECT ts, camera_id, person_name, objects, thumbnail_path, event_id FROM del""",
             params,
         ).fetchall()
@@ -365,7 +402,7 @@ class PostgresBackend:
 
     def async_face(
         self,
-        insert_group: GroupInsert,
+        write_group: GroupWrite,
         *,
         max_group: int,
         read_threads: int,
@@ -374,7 +411,7 @@ class PostgresBackend:
         """Start the asyncio face: group-committed inserts and reads awaited on the loop."""
         return PostgresFace(
             self,
-            insert_group,
+            write_group,
             max_group=max_group,
             read_threads=read_threads,
             log_insert=log_insert,
@@ -835,18 +872,6 @@ class PostgresBackend:
         with self.write_transaction("delete an event") as tx:
             removed, refs = tx.delete(_BY_EVENT_ID, (event_id,), None)
         return refs if removed else None
-
-    def update_event(self, event_id: str, changes: dict[str, Any]) -> Event | None:
-        """Set already-validated columns of one event; None if it does not exist."""
-        names = list(changes)  # column names come from the facade's allow-list, never a user
-        values = [bool(changes[n]) if n == "retain" else changes[n] for n in names]
-        assignments = ", ".join(f"{name} = %s" for name in names)
-        with self.write_transaction("update an event") as tx:
-            rows = tx.conn.execute(
-                f"UPDATE events e SET {assignments} WHERE {_BY_EVENT_ID} RETURNING {COLUMNS}",
-                (*values, event_id),
-            ).fetchall()
-        return event_from_row(rows[0]) if rows else None
 
     def delete_person(self, name: str) -> bool:
         """Delete one person by name; False if there was none."""

@@ -24,7 +24,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from camvault.backends import greenlets
-from camvault.backends.base import GroupInsert, InsertLog
+from camvault.backends.base import GroupWrite, InsertLog
 from camvault.backends.postgresql_errors import translate
 from camvault.backends.postgresql_sql import INSERT_ARRAYS, INSERT_STAGED, STAGING
 from camvault.errors import DatabaseError
@@ -42,19 +42,22 @@ AsyncFetch = Callable[[str, str, Sequence[Any]], Awaitable[list[Any]]]
 
 
 class _Job:
-    """One queued insert (``item``) or write (``call``) with its caller's future."""
+    """One queued insert or upsert (``item``) or write (``call``) with its caller's future."""
 
-    __slots__ = ("call", "future", "item", "started")
+    __slots__ = ("call", "future", "item", "started", "upsert")
 
     def __init__(
         self,
         future: asyncio.Future[Any],
         item: Event | Mapping[str, Any] | None = None,
         call: Callable[[], Any] | None = None,
+        *,
+        upsert: bool = False,
     ) -> None:
         self.future = future
         self.item = item
         self.call = call
+        self.upsert = upsert
         self.started = time.perf_counter_ns()
 
 
@@ -64,14 +67,14 @@ class PostgresFace:
     def __init__(
         self,
         backend: PostgresBackend,
-        insert_group: GroupInsert,
+        write_group: GroupWrite,
         *,
         max_group: int,
         read_threads: int,
         log_insert: InsertLog | None = None,
     ) -> None:
         self._backend = backend
-        self._insert_group = insert_group
+        self._write_group = write_group
         self._log_insert = log_insert
         self._max_group = max_group
         self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
@@ -100,6 +103,12 @@ class PostgresFace:
         """Insert one event, group-committed with whatever else is queued."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Job(future, item=item))
+        return await future
+
+    async def upsert(self, item: Event | Mapping[str, Any]) -> str:
+        """Upsert one event, in one transaction with whatever else is queued."""
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Job(future, item=item, upsert=True))
         return await future
 
     async def write(self, call: Callable[[], T]) -> T:
@@ -188,24 +197,27 @@ class PostgresFace:
             _answer(job.future, result, failed=False)
 
     async def _run_inserts(self, jobs: list[_Job]) -> None:
-        """Commit a group natively; if it fails, let the sync store isolate each event."""
+        """Commit a group natively; with upserts, or if it fails, through the sync store."""
         if not jobs:
             return
         from camvault.store import as_event
 
         events: list[Event] = []
         try:
+            if any(job.upsert for job in jobs):
+                raise LookupError("upserts are written by the sync store")
             events = [as_event(job.item) for job in jobs]  # type: ignore[arg-type]
-            results: list[bool | Exception] = list(await self._insert_native(events))
-        except Exception:  # an event or the group failed: each event alone, in a thread
+            results: list[bool | str | Exception] = list(await self._insert_native(events))
+        except Exception:  # upserts, or an event or the group failed: on the writer thread
             loop = asyncio.get_running_loop()
             items: list[Event | Mapping[str, Any]] = [
                 job.item for job in jobs if job.item is not None
             ]
             started = [job.started for job in jobs]
+            flags = [job.upsert for job in jobs]
             try:
                 results = await loop.run_in_executor(
-                    self._writer_thread, self._insert_group, items, started
+                    self._writer_thread, self._write_group, items, started, flags
                 )
             except BaseException as exc:
                 for job in jobs:
@@ -217,7 +229,7 @@ class PostgresFace:
                 for job, event, inserted in zip(jobs, events, results, strict=True):
                     self._log_insert(event, bool(inserted), end - job.started)
         for job, result in zip(jobs, results, strict=True):
-            _answer(job.future, result, failed=not isinstance(result, bool))
+            _answer(job.future, result, failed=isinstance(result, BaseException))
 
     async def _insert_native(self, events: list[Event]) -> list[bool]:
         """Store a group in one transaction on an async connection; publish it after commit."""

@@ -28,11 +28,13 @@ __all__ = [
 ]
 
 _JSON = ("detected_objects", "metadata")
-COLUMNS = ", ".join(f"e.{c}::text" if c in _JSON else f"e.{c}" for c in EVENT_COLUMNS)
+_READ = {c: f"e.{c}::text" for c in _JSON} | {"zones": "to_json(e.zones)::text"}
+COLUMNS = ", ".join(_READ.get(c, f"e.{c}") for c in EVENT_COLUMNS)
 """The event columns in ``EVENT_COLUMNS`` order, JSON as text (the shared row decoder's)."""
 
 _TYPES = {
     "ts": "bigint",
+    "end_time": "bigint",
     "motion_confidence": "float8",
     "face_confidence": "float8",
     "face_distance": "float8",

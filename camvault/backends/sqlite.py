@@ -24,7 +24,7 @@ import apsw
 
 from camvault.backends.base import (
     EngineOptions,
-    GroupInsert,
+    GroupWrite,
     InsertLog,
     PurgeBatch,
     ThumbnailRef,
@@ -42,6 +42,7 @@ from camvault.backends.sqlite_rows import (
     event_to_row,
     labels_from_json,
     person_from_row,
+    zone_rows,
 )
 from camvault.backends.sqlite_sql import (
     COLUMNS,
@@ -86,6 +87,7 @@ _INSERT_DETECTION = (
     "INSERT INTO detections (event_rowid, idx, label, confidence, x1, y1, x2, y2, ts) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_INSERT_ZONE = "INSERT INTO event_zones (event_rowid, zone, ts) VALUES (?, ?, ?)"
 _INSERT_CAMERA = "INSERT OR IGNORE INTO cameras (camera_id, name, created_at) VALUES (?, NULL, ?)"
 _PERSON_COLUMNS = "name, authorized, notes, created_at, updated_at"
 _ROLLUP = (
@@ -116,6 +118,7 @@ class _Transaction:
         "_detections",
         "_next_id",
         "_rollups",
+        "_zones",
         "conn",
         "indexed",
         "new_cameras",
@@ -127,6 +130,7 @@ class _Transaction:
         self._backend = backend
         self.conn = conn
         self._detections: list[tuple[Any, ...]] = []
+        self._zones: list[tuple[Any, ...]] = []
         self._rollups: Counter[RollupKey] = Counter()
         self._next_id: int | None = -1  # -1: not looked up yet; None: SQLite's choice is new
         self.new_cameras: set[str] = set()
@@ -157,8 +161,10 @@ class _Transaction:
         objects = event.detected_objects
         if objects:
             self._detections.extend(detection_rows(conn.last_insert_rowid(), row[1], event))
-            if len(self._detections) >= _FLUSH_ROWS:
-                self.flush()
+        if event.zones:
+            self._zones.extend(zone_rows(conn.last_insert_rowid(), row[1], event))
+        if len(self._detections) + len(self._zones) >= _FLUSH_ROWS:
+            self.flush()
         add_event(self._rollups, row[1], camera, (o.label for o in objects), event.person_name)
         if self._collect:
             self.stored.append(event)
@@ -172,6 +178,23 @@ class _Transaction:
         """Insert events in order; for each, False if its event_id was already stored."""
         return [self.insert(event) for event in events]
 
+    def current(self, event_id: str) -> Event | None:
+        """Return the stored event with this id, read under the write lock, or None."""
+        rows = self.conn.execute(
+            f"SELECT {COLUMNS} FROM events e WHERE e.event_id = ?", (event_id,)
+        ).fetchall()
+        return event_from_row(rows[0]) if rows else None
+
+    def replace(self, stored: Event, new: Event) -> list[ThumbnailRef]:
+        """Store ``new`` in place of ``stored`` at a new position (see camvault.upserts).
+
+        The old row goes with its detections, zones, text entries and counts; thumbnail
+        files live outside the database, so one that ``new`` keeps is left as it is.
+        """
+        _, refs = self.delete("event_id = ?", (stored.event_id,))
+        self.insert(new)
+        return [] if new.thumbnail_path == stored.thumbnail_path else refs
+
     def index_text(self) -> None:
         """Move pending descriptions into the full-text index (one segment for all)."""
         index_pending(self.conn)
@@ -184,6 +207,7 @@ class _Transaction:
         Detections go by cascade, the full-text entries by trigger. Returns how many events
         were deleted and the thumbnail references of those that had one.
         """
+        self.flush()  # detection and zone rows of events inserted earlier go by cascade too
         rows = self.conn.execute(f"DELETE FROM events WHERE {condition} {_DELETED}", params)
         self._next_id = -1  # the newest event may be gone: look up the next position again
         removed, refs = 0, []
@@ -199,6 +223,9 @@ class _Transaction:
         if self._detections:
             self.conn.executemany(_INSERT_DETECTION, self._detections)
             self._detections.clear()
+        if self._zones:
+            self.conn.executemany(_INSERT_ZONE, self._zones)
+            self._zones.clear()
         if self._rollups:
             cells = [(*key, n) for key, n in self._rollups.items() if n]
             self.conn.executemany(_ROLLUP, cells)
@@ -218,6 +245,7 @@ class _Transaction:
             self.flush()
         except BaseException:
             self._detections.clear()
+            self._zones.clear()
             self._rollups.clear()
             self._next_id = -1  # an event rolled back may have taken the next position
             del self.stored[stored:]
@@ -318,14 +346,14 @@ class SQLiteBackend:
 
     def async_face(
         self,
-        insert_group: GroupInsert,
+        write_group: GroupWrite,
         *,
         max_group: int,
         read_threads: int,
         log_insert: InsertLog | None = None,
     ) -> ThreadedFace:
         """One writer thread with group commit (SQLite has one writer) and a reader pool."""
-        return ThreadedFace(insert_group, max_group=max_group, read_threads=read_threads)
+        return ThreadedFace(write_group, max_group=max_group, read_threads=read_threads)
 
     def default_thumbnails_dir(self) -> Path:
         """Thumbnails live beside the file: ``events.db`` -> ``events-thumbnails/``."""
@@ -550,22 +578,6 @@ class SQLiteBackend:
         with self.write_transaction("delete an event") as tx:
             removed, refs = tx.delete("event_id = ?", (event_id,))
         return refs if removed else None
-
-    def update_event(self, event_id: str, changes: dict[str, Any]) -> Event | None:
-        """Set already-validated columns of one event; None if it does not exist."""
-        names = list(changes)  # column names come from the facade's allow-list, never a user
-        assignments = ", ".join(f"{name} = ?" for name in names)
-        with self.write_transaction("update an event") as tx:
-            tx.conn.execute(
-                f"UPDATE events SET {assignments} WHERE event_id = ?",
-                (*(changes[n] for n in names), event_id),
-            )
-            if not tx.conn.changes():
-                return None
-            rows = tx.conn.execute(
-                f"SELECT {COLUMNS} FROM events e WHERE e.event_id = ?", (event_id,)
-            ).fetchall()
-        return event_from_row(rows[0])
 
     def delete_person(self, name: str) -> bool:
         """Delete one person by name; False if there was none."""

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from camvault.backends.base import GroupInsert
+from camvault.backends.base import GroupWrite
 from camvault.models import Event
 
 __all__ = ["ThreadedFace"]
@@ -29,13 +29,16 @@ _Outcome = tuple["asyncio.Future[Any]", Any, bool]  # (future, value, value is a
 
 
 class _Insert:
-    """One queued insert: the item, the caller's future and when the caller asked."""
+    """One queued insert or upsert: the item, the caller's future and when the caller asked."""
 
-    __slots__ = ("future", "item", "started")
+    __slots__ = ("future", "item", "started", "upsert")
 
-    def __init__(self, item: Event | Mapping[str, Any], future: asyncio.Future[Any]) -> None:
+    def __init__(
+        self, item: Event | Mapping[str, Any], future: asyncio.Future[Any], *, upsert: bool
+    ) -> None:
         self.item = item
         self.future = future
+        self.upsert = upsert
         self.started = time.perf_counter_ns()
 
 
@@ -55,8 +58,8 @@ _STOP = object()
 class ThreadedFace:
     """Runs store work off the event loop: writes on one thread, reads on a pool."""
 
-    def __init__(self, insert_group: GroupInsert, *, max_group: int, read_threads: int) -> None:
-        self._insert_group = insert_group
+    def __init__(self, write_group: GroupWrite, *, max_group: int, read_threads: int) -> None:
+        self._write_group = write_group
         self._max_group = max_group
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._readers = ThreadPoolExecutor(read_threads, thread_name_prefix="camvault-read")
@@ -73,7 +76,13 @@ class ThreadedFace:
     async def insert(self, item: Event | Mapping[str, Any]) -> bool:
         """Insert one event, group-committed with whatever else is queued."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._queue.put(_Insert(item, future))
+        self._queue.put(_Insert(item, future, upsert=False))
+        return await future
+
+    async def upsert(self, item: Event | Mapping[str, Any]) -> str:
+        """Upsert one event, group-committed with whatever else is queued."""
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._queue.put(_Insert(item, future, upsert=True))
         return await future
 
     async def write(self, call: Callable[[], T]) -> T:
@@ -100,7 +109,7 @@ class ThreadedFace:
     # -- the writer thread ------------------------------------------------------------
 
     def _write_loop(self) -> None:
-        """Drain the queue: group consecutive inserts into one transaction, run calls alone."""
+        """Drain the queue: group consecutive inserts and upserts into one transaction."""
         stopping = False
         while True:
             if stopping:
@@ -135,16 +144,18 @@ class ThreadedFace:
             self._deliver(outcomes)
 
     def _run_inserts(self, jobs: list[_Insert], outcomes: list[_Outcome]) -> None:
-        """Commit a group of inserts together and record each caller's outcome."""
+        """Commit a group of inserts and upserts together; record each caller's outcome."""
         if not jobs:
             return
         try:
-            results = self._insert_group([j.item for j in jobs], [j.started for j in jobs])
+            results = self._write_group(
+                [j.item for j in jobs], [j.started for j in jobs], [j.upsert for j in jobs]
+            )
         except BaseException as exc:
             outcomes.extend((j.future, exc, True) for j in jobs)
             return
         for job, result in zip(jobs, results, strict=True):
-            outcomes.append((job.future, result, not isinstance(result, bool)))
+            outcomes.append((job.future, result, isinstance(result, BaseException)))
 
     def _deliver(self, outcomes: list[_Outcome]) -> None:
         """Hand results to each caller's loop, one wake-up per loop (a closed loop is skipped)."""

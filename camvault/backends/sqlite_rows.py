@@ -24,6 +24,7 @@ __all__ = [
     "event_to_row",
     "labels_from_json",
     "person_from_row",
+    "zone_rows",
 ]
 
 INSERT_COLUMNS: tuple[str, ...] = (
@@ -44,6 +45,10 @@ INSERT_COLUMNS: tuple[str, ...] = (
     "recording_id",
     "metadata",
     "retain",
+    "end_time",
+    "zones",
+    "license_plate",
+    "source",
 )
 """Columns written by an insert, in the order of :func:`event_to_row`."""
 
@@ -80,7 +85,16 @@ def event_to_row(event: Event) -> tuple[Any, ...]:
         event.recording_id,
         orjson.dumps(event.metadata).decode() if event.metadata else "{}",
         int(event.retain),
+        None if event.end_time is None else to_micros(event.end_time),
+        orjson.dumps(event.zones).decode() if event.zones else "[]",
+        event.license_plate,
+        event.source,
     )
+
+
+def zone_rows(rowid: int, ts: int, event: Event) -> list[tuple[Any, ...]]:
+    """Return one event_zones row per zone of an event stored at ``rowid``."""
+    return [(rowid, zone, ts) for zone in event.zones]
 
 
 def detection_rows(rowid: int, ts: int, event: Event) -> list[tuple[Any, ...]]:
@@ -137,6 +151,10 @@ def event_from_row(row: Sequence[Any]) -> Event:
             "recording_id": row[15],
             "metadata": {} if row[16] == "{}" else orjson.loads(row[16]),
             "retain": bool(row[17]),
+            "end_time": None if row[18] is None else EPOCH + timedelta(microseconds=row[18]),
+            "zones": [] if row[19] == "[]" else orjson.loads(row[19]),
+            "license_plate": row[20],
+            "source": row[21],
         },
     )
 

@@ -27,6 +27,7 @@ from camvault.errors import CamvaultError, InvalidInputError
 from camvault.filters import describe
 from camvault.models import Bucket, Camera, Event, Person, new_event_id
 from camvault.rows import trusted
+from camvault.upserts import FIXED
 from camvault.web.filter_params import filter_dependency
 from camvault.web.metrics import Metrics
 from camvault.web.paths import event_path
@@ -226,12 +227,21 @@ _EXAMPLE_EVENT = {
 
 
 def add_request_schemas(spec: dict[str, Any]) -> None:
-    """Add the Event schema to an OpenAPI document: POST /api/events reads its body raw."""
+    """Add the Event and EventChanges schemas to an OpenAPI document (bodies read raw)."""
     schema = Event.model_json_schema(ref_template="#/components/schemas/{model}")
     components = spec.setdefault("components", {}).setdefault("schemas", {})
     for name, sub in schema.pop("$defs", {}).items():
         components.setdefault(name, sub)
     components["Event"] = schema
+    changes = {k: v for k, v in schema["properties"].items() if k not in FIXED}
+    components["EventChanges"] = {
+        "title": "EventChanges",
+        "description": "Fields of an event to change: any Event field but event_id.",
+        "type": "object",
+        "properties": changes,
+        "additionalProperties": False,
+        "minProperties": 1,
+    }
 
 
 def _json(content: bytes, status: int = 200) -> Response:
@@ -426,27 +436,28 @@ async def delete_event(event_id: str, store: Store) -> Response:
             "required": True,
             "content": {
                 "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "retain": {"type": "boolean", "description": "Keep forever."}
+                    "schema": {"$ref": "#/components/schemas/EventChanges"},
+                    "examples": {
+                        "keep forever": {"value": {"retain": True}},
+                        "ended": {
+                            "value": {"end_time": "2026-11-21T18:04:35Z", "zones": ["porch"]}
                         },
-                        "additionalProperties": False,
                     },
-                    "examples": {"keep forever": {"value": {"retain": True}}},
                 }
             },
         }
     },
 )
 async def patch_event(event_id: str, request: Request, store: Store) -> Response:
-    """Change fields of an event (for now `retain`: kept forever, never purged)."""
+    """Change fields of an event: any field but `event_id` (`retain`: never purged)."""
     try:
         body = json.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInputError("request", [("body", f"is not JSON: {exc}")]) from None
     if not isinstance(body, dict):
         raise InvalidInputError("request", [("body", "must be a JSON object of changes")])
+    if "event_id" in body:
+        raise InvalidInputError("request", [("event_id", "cannot be updated")])
     event = await store.update_event(event_id, **body)
     if event is None:
         return _not_found(f"no event {event_id!r}")

@@ -309,7 +309,7 @@ async def test_bulk_writes_and_thumbnails_never_run_on_the_event_loop(
 ) -> None:
     """SQL, hydration and Pillow run on worker threads: the loop thread never does store work.
 
-    On PostgreSQL a single insert is awaited on an async connection instead (insert_group,
+    On PostgreSQL a single insert is awaited on an async connection instead (write_group,
     the blocking path, is then not used at all).
     """
     shown = list(sample_events(40, seed=8))
@@ -326,7 +326,7 @@ async def test_bulk_writes_and_thumbnails_never_run_on_the_event_loop(
         monkeypatch.setattr(owner, name, wrapper)
 
     record(EventStore, "insert_events")
-    record(EventStore, "insert_group")
+    record(EventStore, "write_group")
     record(EventStore, "get_event")
     record(thumbnails, "encode")
     record(thumbnails, "write")
@@ -338,7 +338,7 @@ async def test_bulk_writes_and_thumbnails_never_run_on_the_event_loop(
         paths = await asyncio.gather(*(astore.save_thumbnail(i, f) for i, f in frames.items()))
     assert result.inserted == 2_000
     assert all(p is not None for p in paths)
-    blocking_group = {"insert_group"} if engine == "sqlite" else set()
+    blocking_group = {"write_group"} if engine == "sqlite" else set()
     assert set(seen) == {"insert_events", "get_event", "encode", "write", *blocking_group}
     for name, threads in seen.items():
         assert loop_thread not in threads, f"{name} ran on the event loop thread"

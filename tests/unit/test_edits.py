@@ -33,7 +33,7 @@ def test_updating_a_missing_event_is_none(api_store: Any) -> None:
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"llm_description": "x"}, "llm_description", "updatable fields: retain"),
+        ({"colour": "red"}, "colour", "is not an Event field"),
         ({"retain": "yes"}, "retain", "true or false"),
         ({}, "changes", "at least one field"),
     ],

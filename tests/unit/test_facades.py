@@ -10,7 +10,7 @@ from camvault import AsyncEventStore, EventStore
 LIFECYCLE = {"close", "initialize"}
 """Opening and closing differ by nature (``with`` versus ``async with``)."""
 
-SYNC_ONLY = {"insert_group"}
+SYNC_ONLY = {"insert_group", "write_group"}
 """Group commit is what the async face calls."""
 
 OWN_CALLBACKS = {"subscribe"}

@@ -18,6 +18,10 @@ from tests.conftest import raw_connection
 SHIPPED = Path(__file__).parents[2] / "camvault" / "migrations" / "sqlite"
 LATEST = len(load_migrations("sqlite"))
 NEXT = f"{LATEST + 1:04d}"
+V1 = 16
+"""Event columns (of INSERT_COLUMNS) that schema v1 has."""
+V2 = 17
+"""Event columns that schemas v2 to v4 have (v1's and retain)."""
 
 
 def copy_shipped(folder: Path) -> Path:
@@ -56,8 +60,8 @@ def test_upgrading_a_v1_database_backfills_search_and_rollups(
     with backend.write_transaction("seed") as tx:
         for ev in events:  # v1 rows, written the way v1 wrote them
             tx.conn.execute("INSERT OR IGNORE INTO cameras VALUES (?, NULL, 0)", (ev.camera_id,))
-            row = event_to_row(ev)[:-1]
-            columns = ", ".join(INSERT_COLUMNS[:-1])
+            row = event_to_row(ev)[:V1]
+            columns = ", ".join(INSERT_COLUMNS[:V1])
             tx.conn.execute(
                 f"INSERT INTO events ({columns}) VALUES ({', '.join('?' * len(row))})", row
             )
@@ -193,10 +197,10 @@ def test_upgrading_a_v2_database_keys_its_text_index_by_time(
             "INSERT INTO schema_migrations VALUES (?, ?, ?, 0)",
             (step.version, step.name, step.checksum),
         )
-    columns = ", ".join(INSERT_COLUMNS)
+    columns = ", ".join(INSERT_COLUMNS[:V2])
     for i, ev in enumerate(events):
         conn.execute("INSERT OR IGNORE INTO cameras VALUES (?, NULL, 0)", (ev.camera_id,))
-        row = event_to_row(ev)
+        row = event_to_row(ev)[:V2]
         conn.execute(f"INSERT INTO events ({columns}) VALUES ({', '.join('?' * len(row))})", row)
         if i == 30:  # v2 indexed the first 31 rows; the rest is still pending
             conn.execute(
@@ -245,10 +249,10 @@ def test_upgrading_a_v3_database_keeps_positions_from_being_reused(
     with backend.write_transaction("seed") as tx:
         for ev in events:  # rows 1, 2, 3 of a new table, written the way v3 wrote them
             tx.conn.execute("INSERT OR IGNORE INTO cameras VALUES (?, NULL, 0)", (ev.camera_id,))
-            row = event_to_row(ev)
+            row = event_to_row(ev)[:V2]
             marks = ", ".join("?" * len(row))
             tx.conn.execute(
-                f"INSERT INTO events ({', '.join(INSERT_COLUMNS)}) VALUES ({marks})", row
+                f"INSERT INTO events ({', '.join(INSERT_COLUMNS[:V2])}) VALUES ({marks})", row
             )
     backend.close()
     with EventStore(db) as store:

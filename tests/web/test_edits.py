@@ -22,7 +22,9 @@ async def test_patch_retain_round_trips(client: httpx.AsyncClient) -> None:
 async def test_bad_patches_are_422_naming_the_field(client: httpx.AsyncClient) -> None:
     await client.post("/api/events", json=EVENT)
     cases = [
-        ({"json": {"camera_id": "x"}}, "camera_id"),
+        ({"json": {"camera_id": ""}}, "camera_id"),
+        ({"json": {"event_id": "other"}}, "event_id"),
+        ({"json": {"zones": ["ok", " bad"]}}, "zones[1]"),
         ({"json": {"retain": "maybe"}}, "retain"),
         ({"json": [True]}, "body"),
         ({"content": b"{nope"}, "body"),
