@@ -3,8 +3,9 @@
 A lifecycle is what Frigate sends on ``<prefix>/events`` for one tracked object: ``new``,
 three ``update`` and ``end``, each ``{"type", "before", "after"}`` with the whole object
 (box and region in pixels of the camera's detect frame, zones, sub label, plate, snapshot,
-speed fields, path). Lifecycles of several cameras overlap in time: the messages of
-``OVERLAP`` consecutive objects are interleaved, as when many objects are tracked at once.
+speed fields, path), built with the payload builders the ingest tests use. Lifecycles of
+several cameras overlap in time: each message of an object comes ``OVERLAP`` object starts
+after the previous one, as when many objects are tracked at once.
 Payloads are encoded before any timing; the publisher notes when each ``new`` left.
 """
 
@@ -22,6 +23,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from camvault.ingest.mqtt import parse_mqtt_url
+from tests.frigate_payloads import events_message, tracked_object
 
 CAMERAS: dict[str, tuple[int, int]] = {
     "front_door": (1280, 720),
@@ -72,22 +74,14 @@ class Workload:
         return len(self.final_top_score)
 
 
-def _box(rng: random.Random, frame: tuple[int, int]) -> list[int]:
-    """Return a pixel box ``[x1, y1, x2, y2]`` inside the frame."""
+def _box(rng: random.Random, frame: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Return a pixel box ``(x1, y1, x2, y2)`` inside the frame."""
     width, height = frame
     w = rng.randint(width // 20, width // 3)
     h = rng.randint(height // 10, height // 2)
     x1 = rng.randint(0, width - w)
     y1 = rng.randint(0, height - h)
-    return [x1, y1, x1 + w, y1 + h]
-
-
-def _region(box: list[int], frame: tuple[int, int]) -> list[int]:
-    """Return the square detection region around a box, clipped to the frame."""
-    side = min(max(box[2] - box[0], box[3] - box[1], 320), frame[0], frame[1])
-    x1 = max(0, min(box[0], frame[0] - side))
-    y1 = max(0, min(box[1], frame[1] - side))
-    return [x1, y1, x1 + side, y1 + side]
+    return (x1, y1, x1 + w, y1 + h)
 
 
 def _pick_label(rng: random.Random) -> str:
@@ -96,7 +90,11 @@ def _pick_label(rng: random.Random) -> str:
 
 
 def lifecycle(rng: random.Random, start: float, prefix: str = "") -> list[dict[str, Any]]:
-    """Return the five ``after`` states of one tracked object (Frigate 0.16's to_dict shape)."""
+    """Return the five ``after`` states of one tracked object, in Frigate 0.16's shape.
+
+    Scores wander, the top score is the best so far, zones are entered along the way, a
+    face's name appears on the third message of some persons and a plate on every car.
+    """
     camera = rng.choice(list(CAMERAS))
     frame = CAMERAS[camera]
     label = _pick_label(rng)
@@ -107,69 +105,35 @@ def lifecycle(rng: random.Random, start: float, prefix: str = "") -> list[dict[s
     plate = f"{rng.choice('ABCDEFGH')}{rng.randint(100, 999)}XYZ" if label == "car" else None
     states: list[dict[str, Any]] = []
     top = 0.0
-    path: list[list[Any]] = []
     entered: list[str] = []
+    frame_time = start
     for step in range(MESSAGES_PER_LIFECYCLE):
-        frame_time = start + step * rng.uniform(0.4, 2.0)
+        frame_time += rng.uniform(0.4, 2.0) if step else 0.0
         score = round(rng.uniform(0.5, 0.97), 4)
         top = max(top, score)
-        box = _box(rng, frame)
         current = zones[: rng.randint(0, len(zones))] if step else []
         entered += [z for z in current if z not in entered]
-        center = [round((box[0] + box[2]) / 2 / frame[0], 4), round(box[3] / frame[1], 4)]
-        path.append([center, frame_time])
-        has_sub = face is not None and step >= 2
-        has_plate = plate is not None and step >= 1
-        area = (box[2] - box[0]) * (box[3] - box[1])
-        speed = round(rng.uniform(0, 12), 1) if label == "car" else 0
-        snapshot = {
-            "frame_time": frame_time,
-            "box": box,
-            "area": area,
-            "region": _region(box, frame),
-            "score": score,
-            "attributes": [],
-            "current_estimated_speed": speed,
-            "velocity_angle": 0,
-            "path_data": [],
-            "recognized_license_plate": plate if has_plate else None,
-            "recognized_license_plate_score": 0.91 if has_plate else None,
-        }
+        box = _box(rng, frame)
+        last = step == MESSAGES_PER_LIFECYCLE - 1
         states.append(
-            {
-                "id": object_id,
-                "camera": camera,
-                "frame_time": frame_time,
-                "snapshot": snapshot if step else None,
-                "label": label,
-                "sub_label": [face, 0.87] if has_sub else None,
-                "top_score": top,
-                "false_positive": False,
-                "start_time": start,
-                "end_time": frame_time if step == MESSAGES_PER_LIFECYCLE - 1 else None,
-                "score": score,
-                "box": box,
-                "area": area,
-                "ratio": round((box[2] - box[0]) / (box[3] - box[1]), 3),
-                "region": _region(box, frame),
-                "active": True,
-                "stationary": False,
-                "motionless_count": 0,
-                "position_changes": step + 1,
-                "current_zones": current,
-                "entered_zones": list(entered),
-                "has_clip": step > 0,
-                "has_snapshot": step > 0,
-                "attributes": {"face": 0.83} if has_sub else {},
-                "current_attributes": [],
-                "pending_loitering": False,
-                "max_severity": "alert" if label == "person" else "detection",
-                "current_estimated_speed": speed,
-                "average_estimated_speed": speed,
-                "velocity_angle": 0,
-                "path_data": [list(p) for p in path],
-                "recognized_license_plate": [plate, 0.91] if has_plate else None,
-            }
+            tracked_object(
+                "0.16",
+                object_id,
+                camera=camera,
+                label=label,
+                start_time=start,
+                end_time=frame_time if last else None,
+                frame_time=frame_time,
+                score=score,
+                top_score=top,
+                box=box,
+                sub_label=(face, 0.87) if face is not None and step >= 2 else None,
+                current_zones=current,
+                entered_zones=entered,
+                plate=(plate, 0.91) if plate is not None and step >= 1 else None,
+                has_snapshot=step > 0,
+                has_clip=step > 0,
+            )
         )
     return states
 
@@ -189,8 +153,8 @@ def workload(n: int, *, seed: int, prefix: str = "", start: float | None = None)
         final[object_id] = states[-1]["top_score"]
         for k, after in enumerate(states):
             before = states[k - 1] if k else after
-            body = {"type": KINDS[k], "before": before, "after": after}
-            keyed.append((i + k * OVERLAP, i, Message(object_id, KINDS[k], orjson.dumps(body))))
+            body = orjson.dumps(events_message(KINDS[k], before, after))
+            keyed.append((i + k * OVERLAP, i, Message(object_id, KINDS[k], body)))
     keyed.sort(key=lambda x: (x[0], x[1]))
     messages = [m for _, _, m in keyed]
     return Workload(messages, final, sum(len(m.payload) for m in messages))
