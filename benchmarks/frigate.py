@@ -119,9 +119,12 @@ class Child:
 
     def result(self, timeout: float = 120.0) -> dict[str, Any]:
         """Wait for the child's answer, then for its end; stop it if it does not answer."""
-        got: dict[str, Any] = (
-            self.answer.recv() if self.answer.poll(timeout) else {"error": "no answer"}
-        )
+        try:
+            got: dict[str, Any] = (
+                self.answer.recv() if self.answer.poll(timeout) else {"error": "no answer"}
+            )
+        except EOFError:  # it died before answering; its traceback is on stderr
+            got = {"error": "the process ended without an answer"}
         self.process.join(10)
         if self.process.is_alive():
             self.process.terminate()
@@ -199,8 +202,6 @@ def measure(
                 watcher = _spawn(frigate_sides.watcher, str(db), stop, ready)
                 if not ready.wait(START_S):
                     raise RuntimeError("the watch() reader did not start")
-            if qos:
-                publisher.max_inflight_messages_set(1000)
             pub = Published()
             sender = threading.Thread(
                 target=publish,

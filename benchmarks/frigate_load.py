@@ -50,6 +50,11 @@ OVERLAP = 8
 """A lifecycle's next message comes this many lifecycle starts later: ~32 objects in flight."""
 
 
+INFLIGHT = 1000
+"""QoS 1 messages the publisher may have unacknowledged (paho's default of 20 would time the
+round trips rather than the consumer)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     """One MQTT message of the workload, encoded."""
@@ -175,6 +180,7 @@ def connect(url: str, client_id: str) -> mqtt.Client:
     target = parse_mqtt_url(url)
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311)
     client.max_queued_messages_set(0)
+    client.max_inflight_messages_set(INFLIGHT)
     if target.username:
         client.username_pw_set(target.username, target.password)
     client.connect(target.host, target.port, keepalive=60)
