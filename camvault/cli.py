@@ -28,7 +28,7 @@ from camvault import copying, exchange
 from camvault.bench import quick_bench
 from camvault.cli_errors import CliGroup, err, fail
 from camvault.cli_filters import filter_options, parse_age, zone
-from camvault.cli_ingest import ingest_app
+from camvault.cli_ingest import frigate_background, ingest_app
 from camvault.errors import CamvaultError
 from camvault.models import Event
 from camvault.sample import SAMPLE_PERSONS, sample_events, sample_frame
@@ -424,6 +424,29 @@ def serve(
     demo: Annotated[
         bool, typer.Option("--demo", help="Fill an empty database with sample events first.")
     ] = False,
+    frigate_mqtt: Annotated[
+        str | None,
+        typer.Option(
+            "--frigate-mqtt",
+            help="Also store what Frigate publishes on this broker (mqtt://host:1883).",
+        ),
+    ] = None,
+    frigate_url: Annotated[
+        str | None,
+        typer.Option(
+            "--frigate-url",
+            help="Frigate's HTTP API for snapshots and re-sync (http://frigate:5000).",
+        ),
+    ] = None,
+    frigate_prefix: Annotated[
+        str, typer.Option("--frigate-topic-prefix", help="Frigate's mqtt.topic_prefix.")
+    ] = "frigate",
+    frigate_client: Annotated[
+        str | None,
+        typer.Option(
+            "--frigate-client-id", help="Persistent MQTT session id (default camvault-HOST)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the REST API and the dashboard (http://127.0.0.1:8765 by default)."""
     from camvault.backends import redacted
@@ -431,6 +454,8 @@ def serve(
     from camvault.web.security import require_safe_bind
     from camvault.web.server import bind_socket, run
 
+    # checked before anything runs
+    background = frigate_background(frigate_mqtt, frigate_url, frigate_prefix, frigate_client)
     try:
         require_safe_bind(host, token)
         sock = bind_socket(host, port)
@@ -449,7 +474,7 @@ def serve(
             "(Ctrl+C stops)",
             highlight=False,
         )
-        run(create_app(db, token=token, public_read=public_read), sock)
+        run(create_app(db, token=token, public_read=public_read, background=background), sock)
 
 
 @app.command()

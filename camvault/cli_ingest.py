@@ -1,16 +1,18 @@
-"""``camvault ingest``: feed a store from live sources (``camvault ingest mqtt``)."""
+"""``camvault ingest``: feed a store from live sources (``ingest mqtt``, ``ingest frigate``)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from camvault.cli_errors import err, fail
 from camvault.errors import CamvaultError, InvalidInputError
+from camvault.ingest.frigate import FrigateStats, consume_frigate, frigate_topics
+from camvault.ingest.frigate_http import check_frigate_url
 from camvault.ingest.mqtt import (
     IngestStats,
     check_topics,
@@ -19,7 +21,17 @@ from camvault.ingest.mqtt import (
     parse_mqtt_url,
 )
 
-__all__ = ["ingest_app"]
+if TYPE_CHECKING:
+    from camvault.aio import AsyncEventStore
+    from camvault.web.app import Background
+
+__all__ = [
+    "check_broker",
+    "check_frigate",
+    "check_prefix",
+    "frigate_background",
+    "ingest_app",
+]
 
 ingest_app = typer.Typer(
     help="Store events from live sources as they are published.",
@@ -44,17 +56,46 @@ class _NoDuplicateLines(logging.Filter):
         return not str(record.msg).startswith("duplicate event_id")
 
 
-async def _run(db: str, url: str, topics: list[str], client_id: str, stats: IngestStats) -> None:
-    """Consume until SIGINT or SIGTERM, then finish the inserts under way."""
-    from camvault.aio import AsyncEventStore
-
+def _stop_on_signals() -> asyncio.Event:
+    """Return an event set by SIGINT (Ctrl+C) or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _run(db: str, url: str, topics: list[str], client_id: str, stats: IngestStats) -> None:
+    """Consume until SIGINT or SIGTERM, then finish the inserts under way."""
+    from camvault.aio import AsyncEventStore
+
+    stop = _stop_on_signals()
     # inserts wait for their group commit under a burst: warn about real stalls only
     async with AsyncEventStore(db, create=True, slow_insert_ms=1000.0) as store:
         await consume_mqtt(store, url, topics, client_id=client_id, stop=stop, stats=stats)
+
+
+def _say(text: str) -> None:
+    """Print one plain line on stderr."""
+    err.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def check_broker(url: str, option: str) -> None:
+    """Refuse a bad broker URL as one usage line naming ``option``."""
+    try:
+        parse_mqtt_url(url)
+    except InvalidInputError as exc:
+        raise typer.BadParameter(exc.problems[0][1], param_hint=option) from None
+
+
+def check_frigate(url: str | None, option: str) -> None:
+    """Refuse a bad Frigate URL as one usage line naming ``option``."""
+    if url is None:
+        return
+    try:
+        check_frigate_url(url)
+    except InvalidInputError as exc:
+        raise typer.BadParameter(exc.problems[0][1], param_hint=option) from None
 
 
 @ingest_app.command("mqtt", help=_HELP)
@@ -88,10 +129,7 @@ def mqtt(
     ] = "camvault.db",
 ) -> None:
     """Store the camvault events (JSON, one or a list per message) published on MQTT topics."""
-    try:
-        parse_mqtt_url(broker)
-    except InvalidInputError as exc:
-        raise typer.BadParameter(exc.problems[0][1], param_hint="--mqtt") from None
+    check_broker(broker, "--mqtt")
     try:
         check_topics(topic)
     except InvalidInputError as exc:
@@ -113,3 +151,132 @@ def mqtt(
         err.print(stats.summary(), markup=False, highlight=False, soft_wrap=True)
         fail(str(exc))
     err.print(f"stopped: {stats.summary()}", markup=False, highlight=False, soft_wrap=True)
+
+
+_FRIGATE_HELP = (
+    "Store what a running Frigate publishes: one tracked object is one event with its id.\n\n"
+    "Subscribes to <prefix>/events, <prefix>/tracked_object_update and <prefix>/reviews at "
+    "QoS 1 with a persistent session (a fixed --client-id). With --frigate, boxes are made "
+    "relative to each camera's detect size, snapshots become thumbnails (retried until "
+    "Frigate answers, also after a restart), and every (re)connection re-syncs from "
+    "Frigate's /api/events what MQTT did not bring. The broker or Frigate being away is "
+    "retried with backoff and logged once per outage. Ctrl+C or SIGTERM stops and prints "
+    "the counters."
+)
+
+
+async def _run_frigate(
+    db: str,
+    *,
+    broker: str,
+    frigate: str | None,
+    prefix: str,
+    client_id: str,
+    stats: FrigateStats,
+) -> None:
+    """Consume Frigate's messages until SIGINT or SIGTERM."""
+    from camvault.aio import AsyncEventStore
+
+    stop = _stop_on_signals()
+    async with AsyncEventStore(db, create=True, slow_insert_ms=1000.0) as store:
+        await consume_frigate(
+            store,
+            broker,
+            frigate,
+            topic_prefix=prefix,
+            client_id=client_id,
+            stop=stop,
+            stats=stats,
+        )
+
+
+def check_prefix(prefix: str, option: str) -> None:
+    """Refuse a bad Frigate topic prefix as one usage line naming ``option``."""
+    try:
+        frigate_topics(prefix)
+    except InvalidInputError as exc:
+        raise typer.BadParameter(exc.problems[0][1], param_hint=option) from None
+
+
+@ingest_app.command("frigate", help=_FRIGATE_HELP)
+def frigate(
+    broker: Annotated[
+        str,
+        typer.Option(
+            "--mqtt",
+            envvar="CAMVAULT_MQTT",
+            help="Frigate's broker: mqtt://host:1883, mqtt://user:password@host:port, mqtts://.",
+        ),
+    ] = "mqtt://127.0.0.1:1883",
+    frigate_url: Annotated[
+        str | None,
+        typer.Option(
+            "--frigate",
+            envvar="CAMVAULT_FRIGATE",
+            help="Frigate's HTTP API, e.g. http://frigate:5000 (snapshots, sizes, re-sync).",
+        ),
+    ] = None,
+    prefix: Annotated[
+        str,
+        typer.Option("--topic-prefix", help="Frigate's mqtt.topic_prefix."),
+    ] = "frigate",
+    client_id: Annotated[
+        str | None,
+        typer.Option(
+            "--client-id",
+            help="Persistent session id; keep it fixed across restarts (default camvault-HOST).",
+        ),
+    ] = None,
+    db: Annotated[
+        str,
+        typer.Option("--db", envvar="CAMVAULT_DB", help="Database file or URL."),
+    ] = "camvault.db",
+) -> None:
+    """Store what a running Frigate publishes: one tracked object is one event with its id."""
+    check_broker(broker, "--mqtt")
+    check_frigate(frigate_url, "--frigate")
+    check_prefix(prefix, "--topic-prefix")
+    logging.getLogger("camvault.ingest").setLevel(logging.INFO)
+    identifier = client_id or default_client_id()
+    api = f" and {frigate_url}" if frigate_url else " (no --frigate: no snapshots or re-sync)"
+    _say(
+        f"storing Frigate's events from {parse_mqtt_url(broker)}{api} "
+        f"(client id {identifier}; Ctrl+C stops)"
+    )
+    stats = FrigateStats()
+    try:
+        asyncio.run(
+            _run_frigate(
+                db,
+                broker=broker,
+                frigate=frigate_url,
+                prefix=prefix,
+                client_id=identifier,
+                stats=stats,
+            )
+        )
+    except CamvaultError as exc:
+        _say(stats.summary())
+        fail(str(exc))
+    _say(f"stopped: {stats.summary()}")
+
+
+def frigate_background(
+    mqtt: str | None, url: str | None, prefix: str = "frigate", client_id: str | None = None
+) -> list[Background]:
+    """Return the Frigate consumer for ``serve`` (none without --frigate-mqtt); usage errors."""
+    if mqtt is None:
+        if url is not None:
+            raise typer.BadParameter("needs --frigate-mqtt as well", param_hint="--frigate-url")
+        return []
+    check_broker(mqtt, "--frigate-mqtt")
+    check_frigate(url, "--frigate-url")
+    check_prefix(prefix, "--frigate-topic-prefix")
+    logging.getLogger("camvault.ingest").setLevel(logging.INFO)
+
+    async def frigate(store: AsyncEventStore, stop: asyncio.Event) -> object:
+        return await consume_frigate(
+            store, mqtt, url, topic_prefix=prefix, client_id=client_id, stop=stop
+        )
+
+    return [frigate]

@@ -41,8 +41,11 @@ __all__ = ["FILTERS", "Filter", "Kind", "Test", "by_name", "describe", "markdown
 Kind = Literal["string", "number", "time", "flag", "search"]
 """What a filter's value is: a string, a number, an instant, true/false, a full-text query."""
 
-Test = Literal["equals", "at_least", "before", "present"]
-"""How a one-column filter compares: column = value (IN for a list), >=, <, IS (NOT) NULL."""
+Test = Literal["equals", "at_least", "before", "present", "absent"]
+"""How a one-column filter compares: column = value (IN for a list), >=, <, IS (NOT) NULL.
+
+``present`` true means IS NOT NULL; ``absent`` true means IS NULL (false: the other way).
+"""
 
 Check = Callable[[str, Any, list[FieldProblem]], Any]
 """Validate one filter value: return its QuerySpec value, or record a problem and return None."""
@@ -103,6 +106,19 @@ def _flag(name: str, value: Any, problems: list[FieldProblem]) -> bool | None:
     """Check an optional boolean filter."""
     if value is not None and not isinstance(value, bool):
         problems.append((name, "must be true or false"))
+        return None
+    return value
+
+
+def _plate(name: str, value: Any, problems: list[FieldProblem]) -> str | None:
+    """Check a licence plate: exact, or a prefix when it ends with ``*`` (``AB1*``)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip("*"):
+        problems.append((name, "must be a plate, or the start of one followed by * (AB1*)"))
+        return None
+    if "*" in value[:-1]:
+        problems.append((name, "may hold * only at its end (AB1* matches plates starting AB1)"))
         return None
     return value
 
@@ -298,6 +314,53 @@ FILTERS: tuple[Filter, ...] = (
         examples=(True,),
         column="thumbnail_path",
         test="present",
+        placeholder="any",
+    ),
+    Filter(
+        "zone",
+        "string",
+        "Events whose object entered this zone",
+        "Zone",
+        "zones",
+        ("--zone",),
+        examples=("driveway", "porch"),
+        repeats=True,
+        placeholder="any",
+    ),
+    Filter(
+        "license_plate",
+        "string",
+        "Events with this licence plate, or plates starting so when it ends with * (AB1*)",
+        "Licence plate",
+        "license_plate",
+        ("--plate",),
+        examples=("AB123CD", "AB1*"),
+        placeholder="any",
+        check=_plate,
+    ),
+    Filter(
+        "source",
+        "string",
+        "Where the event came from: frigate, mqtt, api, import",
+        "Source",
+        "sources",
+        ("--source",),
+        examples=("frigate", "mqtt"),
+        repeats=True,
+        column="source",
+        test="equals",
+        placeholder="any",
+    ),
+    Filter(
+        "in_progress",
+        "flag",
+        "Whether the event is still in progress (it has no end_time yet)",
+        "In progress",
+        "in_progress",
+        ("--in-progress/--ended",),
+        examples=(True,),
+        column="end_time",
+        test="absent",
         placeholder="any",
     ),
     Filter(

@@ -55,6 +55,10 @@ class Filters(TypedDict, total=False):
     door_action: str | Iterable[str] | None
     unlock_granted: bool | None
     has_thumbnail: bool | None
+    zone: str | Iterable[str] | None
+    license_plate: str | None
+    source: str | Iterable[str] | None
+    in_progress: bool | None
     text: str | None
 
 
@@ -95,6 +99,11 @@ class QuerySpec:
     door_actions: tuple[str, ...] = ()
     unlock_granted: bool | None = None
     has_thumbnail: bool | None = None
+    zones: tuple[str, ...] = ()
+    license_plate: str | None = None
+    """A plate, or a prefix of plates when it ends with ``*``."""
+    sources: tuple[str, ...] = ()
+    in_progress: bool | None = None
     text: Node | None = None
     """The parsed full-text query over llm_description (see :mod:`camvault.textquery`)."""
     limit: int = 100

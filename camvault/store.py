@@ -287,21 +287,29 @@ class EventStore:
         flags: Sequence[bool],
         refs: list[ThumbnailRef],
     ) -> list[bool | str]:
-        """Write a group in order: each run of inserts at once, each upsert alone."""
+        """Write a group in order: each run of inserts, and each run of upserts, at once."""
         results: list[bool | str] = []
-        run: list[Event] = []
+        inserts: list[Event] = []
+        upserts: list[Event] = []
         for index, ev in valid:
-            if not flags[index]:
-                run.append(ev)
-                continue
-            if run:
-                results.extend(tx.insert_many(run))
-                run = []
-            status, removed = upsert_in(tx, ev)
-            results.append(status)
+            if flags[index]:
+                if inserts:
+                    results.extend(tx.insert_many(inserts))
+                    inserts = []
+                upserts.append(ev)
+            else:
+                if upserts:
+                    statuses, removed = upsert_in(tx, upserts)
+                    results.extend(statuses)
+                    refs.extend(removed)
+                    upserts = []
+                inserts.append(ev)
+        if inserts:
+            results.extend(tx.insert_many(inserts))
+        if upserts:
+            statuses, removed = upsert_in(tx, upserts)
+            results.extend(statuses)
             refs.extend(removed)
-        if run:
-            results.extend(tx.insert_many(run))
         return results
 
     def _write_one(self, ev: Event, *, upsert: bool) -> bool | str:
@@ -309,9 +317,9 @@ class EventStore:
         if not upsert:
             return self._backend.insert_alone([ev], "insert an event")[0]
         with self._backend.write_transaction("upsert an event") as tx:
-            status, refs = upsert_in(tx, ev)
+            statuses, refs = upsert_in(tx, [ev])
         self._remove_thumbnails(refs)
-        return status
+        return statuses[0]
 
     def _log_insert(self, ev: Event, inserted: bool, elapsed_ns: int) -> None:
         """Warn about a slow insert (with its duration) and about a duplicate id."""
@@ -521,10 +529,10 @@ class EventStore:
         self._open()
         start = time.perf_counter_ns()
         with self._backend.write_transaction("upsert an event") as tx:
-            status, refs = upsert_in(tx, ev)
+            statuses, refs = upsert_in(tx, [ev])
         self._remove_thumbnails(refs)
-        self._log_write(ev, status, time.perf_counter_ns() - start)
-        return status
+        self._log_write(ev, statuses[0], time.perf_counter_ns() - start)
+        return statuses[0]
 
     def update_event(self, event_id: str, **changes: Unpack[EventChanges]) -> Event | None:
         """Change fields of a stored event and return it as stored; None if it is absent.

@@ -27,19 +27,16 @@ FIXED = frozenset({"event_id"})
 class Revising(Protocol):
     """The part of a write transaction that revisions need."""
 
-    def insert_many(self, events: Sequence[Event]) -> list[bool]:
-        """Insert events in order; for each, False if its event_id was already stored."""
+    def current(self, event_ids: Sequence[str]) -> dict[str, Event]:
+        """Return the stored events with these ids (read under the write lock), by id."""
         ...
 
-    def current(self, event_id: str) -> Event | None:
-        """Return the stored event with this id (read under the write lock), or None."""
-        ...
+    def replace(self, versions: Sequence[tuple[Event | None, Event]]) -> list[ThumbnailRef]:
+        """Store each new version (second) in place of the stored one (first; None: new).
 
-    def replace(self, stored: Event, new: Event) -> list[ThumbnailRef]:
-        """Store ``new`` in place of ``stored`` at a new position.
-
-        Returns the thumbnail reference of ``stored`` when ``new`` no longer points at it
-        (the caller removes that file); a thumbnail kept by ``new`` stays, row and file.
+        Each new version takes a new position, in order; the ids are distinct. Returns the
+        thumbnail references of stored events whose new version no longer points at them
+        (the caller removes those files); a thumbnail a new version keeps stays, row and file.
         """
         ...
 
@@ -66,24 +63,42 @@ def revise(stored: Event, changes: Mapping[str, Any]) -> Event:
     return event
 
 
-def upsert_in(tx: Revising, event: Event) -> tuple[Status, list[ThumbnailRef]]:
-    """Insert ``event``, or store it as the next version of the event with its id."""
-    stored = tx.current(event.event_id)
-    if stored is None:
-        tx.insert_many([event])
-        return "inserted", []
-    new = merge(stored, event)
-    if new == stored:
-        return "unchanged", []
-    return "updated", tx.replace(stored, new)
+def upsert_in(tx: Revising, events: Sequence[Event]) -> tuple[list[Status], list[ThumbnailRef]]:
+    """Insert each event, or store it as the next version of the event with its id.
+
+    Events are taken in order (one id may come several times). The writes go in rounds, the
+    n-th version of each id in round n, so a group of upserts costs a few statements, not a
+    few per upsert, and every version written is published.
+    """
+    known = tx.current(list(dict.fromkeys(ev.event_id for ev in events)))
+    statuses: list[Status] = []
+    rounds: list[list[tuple[Event | None, Event]]] = []
+    writes: dict[str, int] = {}
+    for ev in events:
+        stored = known.get(ev.event_id)
+        new = ev if stored is None else merge(stored, ev)
+        if stored is not None and new == stored:
+            statuses.append("unchanged")
+            continue
+        statuses.append("inserted" if stored is None else "updated")
+        turn = writes.get(ev.event_id, 0)
+        writes[ev.event_id] = turn + 1
+        if turn == len(rounds):
+            rounds.append([])
+        rounds[turn].append((stored, new))
+        known[ev.event_id] = new
+    refs: list[ThumbnailRef] = []
+    for versions in rounds:
+        refs.extend(tx.replace(versions))
+    return statuses, refs
 
 
 def update_in(
     tx: Revising, event_id: str, changes: Mapping[str, Any]
 ) -> tuple[Event | None, list[ThumbnailRef]]:
     """Apply ``changes`` to the stored event; (None, []) if there is none."""
-    stored = tx.current(event_id)
+    stored = tx.current([event_id]).get(event_id)
     if stored is None:
         return None, []
     new = revise(stored, changes)
-    return new, tx.replace(stored, new)
+    return new, tx.replace([(stored, new)])

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from camvault import DetectedObject, Event
 
 
 def lock_events(at: datetime) -> list[Event]:
-    """Return the three events, all at ``at``; expected filter results are written by hand."""
+    """Return the three events, all at ``at``; expected filter results are written by hand.
+
+    e1 ended after 30 s (porch and door zones, from mqtt); e2 (porch, from the api) and e3
+    (drive, plate AB123CD, from frigate) are still in progress.
+    """
     return [
         Event(
             event_id="e1",
@@ -18,6 +22,9 @@ def lock_events(at: datetime) -> list[Event]:
             unlock_granted=True,
             door_action="unlock",
             detected_objects=[DetectedObject(label="person", confidence=0.9)],
+            end_time=at + timedelta(seconds=30),
+            zones=["porch", "door"],
+            source="mqtt",
         ),
         Event(
             event_id="e2",
@@ -26,6 +33,8 @@ def lock_events(at: datetime) -> list[Event]:
             person_name="bob",
             unlock_granted=False,
             door_action="denied",
+            zones=["porch"],
+            source="api",
         ),
         Event(
             event_id="e3",
@@ -33,5 +42,8 @@ def lock_events(at: datetime) -> list[Event]:
             timestamp=at,
             llm_description="A red van parks.",
             detected_objects=[DetectedObject(label="car", confidence=0.6)],
+            zones=["drive"],
+            license_plate="AB123CD",
+            source="frigate",
         ),
     ]

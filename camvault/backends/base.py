@@ -93,12 +93,12 @@ class WriteTransaction(Protocol):
         """Scope a part of the transaction that rolls back alone if it raises."""
         ...
 
-    def current(self, event_id: str) -> Event | None:
-        """Return the stored event with this id, read under the write lock, or None."""
+    def current(self, event_ids: Sequence[str]) -> dict[str, Event]:
+        """Return the stored events with these ids, read under the write lock, by id."""
         ...
 
-    def replace(self, stored: Event, new: Event) -> list[ThumbnailRef]:
-        """Store ``new`` in place of ``stored`` at a new position (see camvault.upserts)."""
+    def replace(self, versions: Sequence[tuple[Event | None, Event]]) -> list[ThumbnailRef]:
+        """Store new versions in place of stored events, at new positions (camvault.upserts)."""
         ...
 
 

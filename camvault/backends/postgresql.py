@@ -105,6 +105,7 @@ _MONTHS = (
     "WHERE n.nspname = %s AND p.relname = 'events'"
 )
 _BY_EVENT_ID = "(e.id, e.ts) = (SELECT id, ts FROM event_ids WHERE event_id = %s)"
+_BY_EVENT_IDS = "(e.id, e.ts) IN (SELECT id, ts FROM event_ids WHERE event_id = ANY(%s))"
 
 
 def insert_rows(events: Sequence[Event]) -> list[tuple[Any, ...]]:
@@ -214,29 +215,46 @@ class _Transaction:
             self._backend.create_partition(self.conn, month)
             self.months.add(month)
 
-    def current(self, event_id: str) -> Event | None:
-        """Return the stored event with this id, read under the commit lock, or None."""
+    def current(self, event_ids: Sequence[str]) -> dict[str, Event]:
+        """Return the stored events with these ids, read under the commit lock, by id."""
         self.lock()
         rows = self.conn.execute(
-            f"SELECT {COLUMNS} FROM events e WHERE {_BY_EVENT_ID}", (event_id,)
+            f"SELECT {COLUMNS} FROM events e WHERE {_BY_EVENT_IDS}", (list(event_ids),)
         ).fetchall()
-        return event_from_row(rows[0]) if rows else None
+        return {event.event_id: event for event in map(event_from_row, rows)}
 
-    def replace(self, stored: Event, new: Event) -> list[ThumbnailRef]:
-        """Store ``new`` in place of ``stored`` at a new position (see camvault.upserts).
+    def replace(self, versions: Sequence[tuple[Event | None, Event]]) -> list[ThumbnailRef]:
+        """Store new versions in place of stored events, at new positions (camvault.upserts).
 
-        The old row goes with its detections, event id and counts; a thumbnail stored in
-        the database stays when ``new`` keeps its path, and follows the event's timestamp.
+        One statement removes the old rows with their detections, event ids and counts,
+        and one stores the new versions. A thumbnail stored in the database stays when the
+        new version keeps its path, and follows the event's timestamp.
         """
-        kept = new.thumbnail_path == stored.thumbnail_path
-        _, refs = self.delete(_BY_EVENT_ID, (stored.event_id,), None, thumbnails=not kept)
-        self.insert_many([new])
-        if kept and new.thumbnail_path is not None and new.timestamp != stored.timestamp:
-            self.conn.execute(
-                "UPDATE thumbnails SET ts = %s WHERE event_id = %s",
-                (to_micros(new.timestamp), new.event_id),
+        old = [(stored, new) for stored, new in versions if stored is not None]
+        kept = [new for stored, new in old if new.thumbnail_path == stored.thumbnail_path]
+        refs: list[ThumbnailRef] = []
+        if old:
+            keep = [new.event_id for new in kept]
+            _, refs = self.delete(
+                _BY_EVENT_IDS, ([stored.event_id for stored, _ in old],), None, keep=keep
             )
-        return [] if kept else refs
+            kept_ids = set(keep)
+            refs = [ref for ref in refs if ref[0] not in kept_ids]
+        self.insert_many([new for _, new in versions])
+        moved = [
+            (new.event_id, to_micros(new.timestamp))
+            for stored, new in old
+            if new.thumbnail_path is not None
+            and new.thumbnail_path == stored.thumbnail_path
+            and new.timestamp != stored.timestamp
+        ]
+        if moved:
+            self.conn.execute(
+                "UPDATE thumbnails t SET ts = v.ts FROM unnest(%s::text[], %s::bigint[]) "
+                "AS v(event_id, ts) WHERE t.event_id = v.event_id",
+                ([m[0] for m in moved], [m[1] for m in moved]),
+            )
+        return refs
 
     def delete(
         self,
@@ -244,19 +262,18 @@ class _Transaction:
         params: Sequence[Any],
         limit: int | None,
         *,
-        thumbnails: bool = True,
+        keep: Sequence[str] = (),
     ) -> PurgeBatch:
         """Delete events matching ``condition`` (on ``events e``), oldest first, up to ``limit``.
 
-        Their detections, event ids, stored thumbnails (unless ``thumbnails`` is False) and
-        rollup counts go with them. Returns how many events were deleted and the thumbnail
-        files of those that had one.
+        Their detections, event ids, stored thumbnails (except those of the event ids in
+        ``keep``) and rollup counts go with them. Returns how many events were deleted and
+        the thumbnail files of those that had one.
         """
         self.lock()
         drop_thumbnails = (
-            ", dt AS (DELETE FROM thumbnails t USING del WHERE t.event_id = del.event_id)"
-            if thumbnails
-            else ""
+            ", dt AS (DELETE FROM thumbnails t USING del WHERE t.event_id = del.event_id"
+            + (" AND t.event_id <> ALL(%s))" if keep else ")")
         )
         pick = f"SELECT e.id, e.ts FROM events e WHERE {condition} ORDER BY e.ts"
         if limit is not None:
@@ -271,7 +288,7 @@ class _Transaction:
             di AS (DELETE FROM event_ids i USING del WHERE i.event_id = del.event_id)
             {drop_thumbnails}
             SELECT ts, camera_id, person_name, objects, thumbnail_path, event_id FROM del""",
-            params,
+            [*params, list(keep)] if keep else params,
         ).fetchall()
         cells: Counter[RollupKey] = Counter()
         refs: list[ThumbnailRef] = []

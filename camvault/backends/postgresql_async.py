@@ -197,37 +197,45 @@ class PostgresFace:
             _answer(job.future, result, failed=False)
 
     async def _run_inserts(self, jobs: list[_Job]) -> None:
-        """Commit a group natively; with upserts, or if it fails, through the sync store."""
+        """Commit a group of inserts natively; upserts go through the sync store.
+
+        So does a group that failed: the sync store writes it on the writer thread in one
+        transaction, each item with its own outcome.
+        """
         if not jobs:
             return
         from camvault.store import as_event
 
-        events: list[Event] = []
-        try:
-            if any(job.upsert for job in jobs):
-                raise LookupError("upserts are written by the sync store")
-            events = [as_event(job.item) for job in jobs]  # type: ignore[arg-type]
-            results: list[bool | str | Exception] = list(await self._insert_native(events))
-        except Exception:  # upserts, or an event or the group failed: on the writer thread
-            loop = asyncio.get_running_loop()
-            items: list[Event | Mapping[str, Any]] = [
-                job.item for job in jobs if job.item is not None
-            ]
-            started = [job.started for job in jobs]
-            flags = [job.upsert for job in jobs]
+        if not any(job.upsert for job in jobs):
             try:
-                results = await loop.run_in_executor(
-                    self._writer_thread, self._write_group, items, started, flags
-                )
-            except BaseException as exc:
-                for job in jobs:
-                    _answer(job.future, exc, failed=True)
+                events = [as_event(job.item) for job in jobs]  # type: ignore[arg-type]
+                inserted = await self._insert_native(events)
+            except Exception:  # an event or the group failed: each event alone, in a thread
+                pass
+            else:
+                if self._log_insert is not None:
+                    end = time.perf_counter_ns()
+                    for job, event, stored in zip(jobs, events, inserted, strict=True):
+                        self._log_insert(event, stored, end - job.started)
+                for job, stored in zip(jobs, inserted, strict=True):
+                    _answer(job.future, stored, failed=False)
                 return
-        else:
-            if self._log_insert is not None:
-                end = time.perf_counter_ns()
-                for job, event, inserted in zip(jobs, events, results, strict=True):
-                    self._log_insert(event, bool(inserted), end - job.started)
+        await self._run_in_store(jobs)
+
+    async def _run_in_store(self, jobs: list[_Job]) -> None:
+        """Write a group through the sync store's write_group on the writer thread."""
+        loop = asyncio.get_running_loop()
+        items: list[Event | Mapping[str, Any]] = [job.item for job in jobs if job.item is not None]
+        started = [job.started for job in jobs]
+        flags = [job.upsert for job in jobs]
+        try:
+            results = await loop.run_in_executor(
+                self._writer_thread, self._write_group, items, started, flags
+            )
+        except BaseException as exc:
+            for job in jobs:
+                _answer(job.future, exc, failed=True)
+            return
         for job, result in zip(jobs, results, strict=True):
             _answer(job.future, result, failed=isinstance(result, BaseException))
 

@@ -87,7 +87,20 @@ def _text(query: Node) -> tuple[str, list[Any]]:
     return clause, [tsquery(query)]
 
 
-POSTGRES = querysql.Dialect(mark="%s", columns=COLUMNS, text=_text, arrays=True, percent="%%")
+def _zones(zones: tuple[str, ...]) -> tuple[str, list[Any]]:
+    """Return the clause of a zone filter: zones overlap (the GIN index on zones)."""
+    return "e.zones && %s::text[]", [list(zones)]
+
+
+POSTGRES = querysql.Dialect(
+    mark="%s",
+    columns=COLUMNS,
+    text=_text,
+    arrays=True,
+    percent="%%",
+    zones=_zones,
+    byte_order=' COLLATE "C"',
+)
 
 where = functools.partial(querysql.where, POSTGRES)
 select_events = functools.partial(querysql.select_events, POSTGRES)

@@ -47,6 +47,10 @@ class Dialect:
     """True when boolean columns hold 0 and 1."""
     percent: str = "%"
     """The remainder operator as the driver wants it written (psycopg: ``%%``)."""
+    zones: Callable[[tuple[str, ...]], tuple[str, list[Any]]] | None = None
+    """The clause (and parameters) of events that entered any of these zones."""
+    byte_order: str = ""
+    """What makes a text comparison byte-ordered (PostgreSQL: ``COLLATE "C"``)."""
 
     def one_of(
         self, column: str, values: tuple[Any, ...], *, ordered: bool = True
@@ -65,14 +69,28 @@ class Dialect:
 
 def _compare(d: Dialect, column: str, test: Test, value: Any) -> tuple[str, list[Any]]:
     """Return the SQL of one generic filter test on ``column`` and its parameters."""
-    if test == "present":
-        return f"{column} IS NOT NULL" if value else f"{column} IS NULL", []
+    if test in ("present", "absent"):
+        return f"{column} IS NOT NULL" if value == (test == "present") else f"{column} IS NULL", []
     if isinstance(value, tuple):
         return d.one_of(column, value)
     sql = {"equals": "=", "at_least": ">=", "before": "<"}[test]
     if isinstance(value, bool) and d.booleans_as_int:
         value = int(value)
     return f"{column} {sql} {d.mark}", [value]
+
+
+def _plate(d: Dialect, plate: str) -> tuple[str, list[Any]]:
+    """Return the clause of a plate filter: equal, or a byte-ordered range for ``AB1*``.
+
+    The range [AB1, AB2) holds exactly the plates that start with AB1 in byte order, which
+    an index on the plate reads directly.
+    """
+    column = f"e.license_plate{d.byte_order}"
+    if not plate.endswith("*"):
+        return f"{column} = {d.mark}", [plate]
+    prefix = plate[:-1]
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return f"{column} >= {d.mark} AND {column} < {d.mark}", [prefix, upper]
 
 
 def where(d: Dialect, spec: QuerySpec, *, labels: bool = True) -> tuple[list[str], list[Any]]:
@@ -90,6 +108,14 @@ def where(d: Dialect, spec: QuerySpec, *, labels: bool = True) -> tuple[list[str
         if f.test is None or f.column is None or not f.is_set(value):
             continue
         clause, values = _compare(d, f"e.{f.column}", f.test, value)
+        clauses.append(clause)
+        params.extend(values)
+    if spec.zones and d.zones is not None:
+        clause, values = d.zones(spec.zones)
+        clauses.append(clause)
+        params.extend(values)
+    if spec.license_plate is not None:
+        clause, values = _plate(d, spec.license_plate)
         clauses.append(clause)
         params.extend(values)
     if spec.text is not None:

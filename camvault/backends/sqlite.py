@@ -178,22 +178,34 @@ class _Transaction:
         """Insert events in order; for each, False if its event_id was already stored."""
         return [self.insert(event) for event in events]
 
-    def current(self, event_id: str) -> Event | None:
-        """Return the stored event with this id, read under the write lock, or None."""
+    def current(self, event_ids: Sequence[str]) -> dict[str, Event]:
+        """Return the stored events with these ids, read under the write lock, by id."""
+        marks = ", ".join("?" * len(event_ids))
         rows = self.conn.execute(
-            f"SELECT {COLUMNS} FROM events e WHERE e.event_id = ?", (event_id,)
-        ).fetchall()
-        return event_from_row(rows[0]) if rows else None
+            f"SELECT {COLUMNS} FROM events e WHERE e.event_id IN ({marks})", tuple(event_ids)
+        )
+        return {event.event_id: event for event in map(event_from_row, rows)}
 
-    def replace(self, stored: Event, new: Event) -> list[ThumbnailRef]:
-        """Store ``new`` in place of ``stored`` at a new position (see camvault.upserts).
+    def replace(self, versions: Sequence[tuple[Event | None, Event]]) -> list[ThumbnailRef]:
+        """Store new versions in place of stored events, at new positions (camvault.upserts).
 
-        The old row goes with its detections, zones, text entries and counts; thumbnail
-        files live outside the database, so one that ``new`` keeps is left as it is.
+        The old rows go (one statement) with their detections, zones, text entries and
+        counts; thumbnail files live outside the database, so one that a new version keeps
+        is left as it is.
         """
-        _, refs = self.delete("event_id = ?", (stored.event_id,))
-        self.insert(new)
-        return [] if new.thumbnail_path == stored.thumbnail_path else refs
+        old = [stored.event_id for stored, _ in versions if stored is not None]
+        gone: list[ThumbnailRef] = []
+        if old:
+            _, refs = self.delete(f"event_id IN ({', '.join('?' * len(old))})", tuple(old))
+            moved = {
+                stored.event_id
+                for stored, new in versions
+                if stored is not None and new.thumbnail_path != stored.thumbnail_path
+            }
+            gone = [ref for ref in refs if ref[0] in moved]
+        for _, new in versions:
+            self.insert(new)
+        return gone
 
     def index_text(self) -> None:
         """Move pending descriptions into the full-text index (one segment for all)."""

@@ -35,6 +35,15 @@ def _text(query: Node) -> tuple[str, list[Any]]:
     return clause, [fts5_match(query)]
 
 
+def _zones(zones: tuple[str, ...]) -> tuple[str, list[Any]]:
+    """Return the clause of a zone filter: the events listed under those zones."""
+    marks = ", ".join("?" * len(zones))
+    return (
+        f"e.id IN (SELECT z.event_rowid FROM event_zones z WHERE z.zone IN ({marks}))",
+        list(zones),
+    )
+
+
 SQLITE = querysql.Dialect(
     mark="?",
     columns=COLUMNS,
@@ -42,6 +51,7 @@ SQLITE = querysql.Dialect(
     arrays=False,
     detections="detections d NOT INDEXED",  # the planner seeks by event; see where()
     booleans_as_int=True,
+    zones=_zones,
 )
 
 where = functools.partial(querysql.where, SQLITE)

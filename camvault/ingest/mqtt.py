@@ -1,11 +1,12 @@
-"""Store the camvault events that any pipeline publishes on MQTT (one JSON event or a list).
+"""MQTT ingest: a persistent session that stores what pipelines publish, and any JSON events.
 
-The consumer subscribes at QoS 1 with a persistent session (a fixed client id, no clean
+:class:`Session` is the connection machinery every MQTT source shares (``ingest mqtt`` and
+Frigate): it subscribes at QoS 1 with a persistent session (a fixed client id, no clean
 session), so what the broker kept while camvault was down arrives after a restart. A message
-is acknowledged only once its events are stored (a crash means redelivery, and redelivered
-events are duplicates, not errors). A bad payload is logged, counted and skipped; a broker
+is acknowledged only once its handler returns, that is once its events are stored (a crash
+means redelivery). A malformed message is logged with its topic, counted and skipped; a broker
 outage is retried with capped exponential backoff and logged once when it starts and once
-when it ends.
+when it ends. :func:`consume_mqtt` stores camvault events (one JSON event or a list).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import logging
 import socket
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -30,12 +31,18 @@ from camvault.aio import AsyncEventStore
 from camvault.errors import InvalidInputError
 
 __all__ = [
+    "BadMessage",
+    "Handler",
     "IngestStats",
     "MqttTarget",
+    "Outage",
+    "Session",
     "check_topics",
     "consume_mqtt",
+    "decode_json",
     "default_client_id",
     "parse_mqtt_url",
+    "skipped",
 ]
 
 log = logging.getLogger("camvault.ingest.mqtt")
@@ -124,104 +131,64 @@ def default_client_id() -> str:
     return f"camvault-{socket.gethostname()}"
 
 
-class _Outage:
-    """Log a broker outage once when it starts and once when it ends, not once per retry."""
+class Outage:
+    """Log an outage of a service once when it starts and once when it ends, not per retry."""
 
-    def __init__(self, target: MqttTarget) -> None:
-        self.target = target
+    def __init__(self, subject: str, logger: logging.Logger, *, back_note: str = "") -> None:
+        self.subject = subject
+        self.log = logger
+        self.back_note = back_note
         self.since: float | None = None
         self.connected_once = False
+
+    @property
+    def down(self) -> bool:
+        """True while an outage is under way."""
+        return self.since is not None
 
     def failed(self, exc: BaseException, max_delay: float) -> None:
         """Note a failed or lost connection; log only the first of an outage."""
         if self.since is None:
             self.since = time.monotonic()
             state = "lost" if self.connected_once else "unreachable"
-            log.warning(
-                "MQTT broker %s %s (%s); retrying with backoff up to %g s",
-                self.target,
+            self.log.warning(
+                "%s %s (%s); retrying with backoff up to %g s",
+                self.subject,
                 state,
                 exc,
                 max_delay,
             )
 
-    def connected(self, topics: Sequence[str]) -> None:
-        """Note a connection; log the end of the outage (or the first connection)."""
+    def connected(self, first: str = "") -> None:
+        """Note a working connection; log the end of an outage, or ``first`` the first time."""
         if self.since is not None:
             down = time.monotonic() - self.since
-            log.warning("MQTT broker %s is back after %.1f s; resubscribed", self.target, down)
-        elif not self.connected_once:
-            log.info("connected to MQTT broker %s; subscribed to %s", self.target, list(topics))
+            self.log.warning("%s is back after %.1f s%s", self.subject, down, self.back_note)
+        elif not self.connected_once and first:
+            self.log.info("%s", first)
         self.since = None
         self.connected_once = True
 
 
-class _Consumer:
-    """One consumer's state: the store, counters and the inserts under way."""
+class BadMessage(Exception):
+    """A message that cannot be used: logged with its topic, counted and skipped."""
 
-    def __init__(self, store: AsyncEventStore, concurrency: int) -> None:
-        self.store = store
-        self.stats = IngestStats()
-        self.slots = asyncio.Semaphore(concurrency)
-        self.tasks: set[asyncio.Task[None]] = set()
-        self.failure: BaseException | None = None
-        self.failed = asyncio.Event()
-        self.foreign = False
 
-    def _invalid(self, topic: str, problem: str) -> None:
-        """Count and log one payload or event that cannot be stored."""
-        self.stats.invalid += 1
-        log.warning("MQTT message on %s skipped: %s", topic, problem)
+def decode_json(raw: Any) -> Any:
+    """Parse a message payload as JSON; BadMessage if it is not."""
+    try:
+        return orjson.loads(raw if isinstance(raw, bytes | bytearray | str) else b"")
+    except orjson.JSONDecodeError as exc:
+        raise BadMessage(f"payload is not JSON ({exc})") from None
 
-    async def _store_one(self, topic: str, item: Any) -> None:
-        """Store one event of a payload, counting it as stored, duplicate or invalid."""
-        try:
-            inserted = await self.store.insert_event(item)
-        except InvalidInputError as exc:
-            self._invalid(topic, str(exc))
-            return
-        if inserted:
-            self.stats.stored += 1
-        else:
-            self.stats.duplicates += 1
 
-    async def handle(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
-        """Store the events of one message, then acknowledge it."""
-        self.stats.received += 1
-        topic = str(message.topic)
-        raw = message.payload
-        try:
-            payload = orjson.loads(raw if isinstance(raw, bytes | bytearray | str) else b"")
-        except orjson.JSONDecodeError as exc:
-            self._invalid(topic, f"payload is not JSON ({exc})")
-        else:
-            if isinstance(payload, dict):
-                await self._store_one(topic, payload)
-            elif isinstance(payload, list):
-                await asyncio.gather(*(self._store_one(topic, item) for item in payload))
-            else:
-                self._invalid(topic, "payload must be a JSON event (an object) or a list of them")
-        _ack(client, message)
+Handler = Callable[[str, Any], Awaitable[None]]
+"""Handles one message (its topic and raw payload); it is acknowledged once this returns."""
 
-    def start(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
-        """Handle ``message`` in its own task (a slot must be held); failures stop the consumer."""
-        task = asyncio.create_task(self.handle(client, message))
-        self.tasks.add(task)
-        task.add_done_callback(self._done)
 
-    def _done(self, task: asyncio.Task[None]) -> None:
-        """Release the slot of a finished task and keep its failure, if any."""
-        self.tasks.discard(task)
-        self.slots.release()
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            if self.failure is None:
-                self.failure = exc
-            self.failed.set()
-
-    async def drain(self) -> None:
-        """Wait for every insert under way."""
-        while self.tasks:
-            await asyncio.wait(set(self.tasks))
+def skipped(logger: logging.Logger, topic: str, problem: str) -> None:
+    """Log a message (or part of one) that was skipped, with its topic."""
+    logger.warning("MQTT message on %s skipped: %s", topic, problem)
 
 
 def _ack(client: aiomqtt.Client, message: aiomqtt.Message) -> None:
@@ -262,28 +229,6 @@ def _client(target: MqttTarget, client_id: str) -> aiomqtt.Client:
     return client
 
 
-async def _read(client: aiomqtt.Client, consumer: _Consumer, topics: Sequence[str]) -> None:
-    """Hand each message to the consumer, at most ``concurrency`` at a time.
-
-    A message on none of ``topics`` comes from a subscription the persistent session kept
-    from an earlier run with other topics: it is acknowledged and dropped, with one line.
-    """
-    async for message in client.messages:
-        if not any(message.topic.matches(topic) for topic in topics):
-            if not consumer.foreign:
-                log.warning(
-                    "ignoring messages on %s (and any other topic not given): the session of "
-                    "this client id keeps the subscriptions of an earlier run; use a new "
-                    "client id to drop them",
-                    message.topic,
-                )
-            consumer.foreign = True
-            _ack(client, message)
-            continue
-        await consumer.slots.acquire()
-        consumer.start(client, message)
-
-
 async def _first(*aws: asyncio.Future[Any] | asyncio.Task[Any]) -> None:
     """Wait for the first of ``aws`` to finish, cancel the others, and raise its error."""
     done, pending = await asyncio.wait(aws, return_when=asyncio.FIRST_COMPLETED)
@@ -293,6 +238,182 @@ async def _first(*aws: asyncio.Future[Any] | asyncio.Task[Any]) -> None:
             await task
     for task in done:
         task.result()
+
+
+class Session:
+    """A persistent MQTT session that hands each message to a handler and acks it after.
+
+    Messages are handled concurrently (at most ``concurrency`` at a time), each acknowledged
+    once its handler returns; a BadMessage is logged with its topic and skipped; any other
+    error of a handler stops the session and is raised by :meth:`run`. A lost or unreachable
+    broker is retried with capped exponential backoff, one log line per outage start and end.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        topics: Sequence[str],
+        handle: Handler,
+        *,
+        client_id: str | None = None,
+        concurrency: int = 256,
+        backoff: tuple[float, float] = (1.0, 30.0),
+        logger: logging.Logger = log,
+        on_bad: Callable[[str, str], None] | None = None,
+        on_connect: Callable[[], None] | None = None,
+    ) -> None:
+        self.target = parse_mqtt_url(url)
+        self.topics = check_topics(topics)
+        self.client_id = client_id or default_client_id()
+        self.handle = handle
+        self.backoff = backoff
+        self.log = logger
+        self.on_bad = on_bad
+        self.on_connect = on_connect
+        self.outage = Outage(f"MQTT broker {self.target}", logger, back_note="; resubscribed")
+        self.slots = asyncio.Semaphore(max(1, concurrency))
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.failure: BaseException | None = None
+        self.failed = asyncio.Event()
+        self.foreign = False
+
+    def bad(self, topic: str, problem: str) -> None:
+        """Log (and let the caller count) a message that is skipped."""
+        skipped(self.log, topic, problem)
+        if self.on_bad is not None:
+            self.on_bad(topic, problem)
+
+    async def _handle(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+        """Run the handler on one message, then acknowledge it."""
+        topic = str(message.topic)
+        try:
+            await self.handle(topic, message.payload)
+        except BadMessage as exc:
+            self.bad(topic, str(exc))
+        _ack(client, message)
+
+    def _start(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+        """Handle ``message`` in its own task (a slot must be held); failures stop the session."""
+        task = asyncio.create_task(self._handle(client, message))
+        self.tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        """Release the slot of a finished task and keep its failure, if any."""
+        self.tasks.discard(task)
+        self.slots.release()
+        self.helper_done(task)
+
+    def fail(self, exc: BaseException) -> None:
+        """Stop the session with ``exc`` (raised by :meth:`run`)."""
+        if self.failure is None:
+            self.failure = exc
+        self.failed.set()
+
+    def helper_done(self, task: asyncio.Future[Any]) -> None:
+        """Stop the session if a task working beside it failed."""
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            self.fail(exc)
+
+    async def drain(self) -> None:
+        """Wait for every message under way."""
+        while self.tasks:
+            await asyncio.wait(set(self.tasks))
+
+    async def _read(self, client: aiomqtt.Client) -> None:
+        """Hand each message to the handler, at most ``concurrency`` at a time.
+
+        A message on none of the topics comes from a subscription the persistent session
+        kept from an earlier run with other topics: it is acknowledged and dropped, with one
+        line.
+        """
+        async for message in client.messages:
+            if not any(message.topic.matches(topic) for topic in self.topics):
+                if not self.foreign:
+                    self.log.warning(
+                        "ignoring messages on %s (and any other topic not given): the session "
+                        "of this client id keeps the subscriptions of an earlier run; use a new "
+                        "client id to drop them",
+                        message.topic,
+                    )
+                self.foreign = True
+                _ack(client, message)
+                continue
+            await self.slots.acquire()
+            self._start(client, message)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop`` is set (or a handler fails, raising its error)."""
+        delay = self.backoff[0]
+        stopping = asyncio.ensure_future(stop.wait())
+        failing = asyncio.ensure_future(self.failed.wait())
+        try:
+            while not stop.is_set() and self.failure is None:
+                try:
+                    async with _client(self.target, self.client_id) as client:
+                        for topic in self.topics:
+                            await client.subscribe(topic, qos=1)
+                        self.outage.connected(
+                            f"connected to MQTT broker {self.target}; "
+                            f"subscribed to {list(self.topics)}"
+                        )
+                        delay = self.backoff[0]
+                        if self.on_connect is not None:
+                            self.on_connect()
+                        reading = asyncio.ensure_future(self._read(client))
+                        try:
+                            await _first(reading, asyncio.shield(stopping), asyncio.shield(failing))
+                        finally:
+                            reading.cancel()
+                            await self.drain()  # ack what was taken before disconnecting
+                except aiomqtt.MqttError as exc:
+                    await self.drain()
+                    self.outage.failed(exc, self.backoff[1])
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(asyncio.shield(stopping), delay)
+                    delay = min(delay * 2, self.backoff[1])
+        finally:
+            stopping.cancel()
+            failing.cancel()
+            await self.drain()
+        if self.failure is not None:
+            raise self.failure
+
+
+class _Events:
+    """The handler of ``consume_mqtt``: store the camvault events of each message."""
+
+    def __init__(self, store: AsyncEventStore, stats: IngestStats) -> None:
+        self.store = store
+        self.stats = stats
+
+    def invalid(self, topic: str, problem: str) -> None:
+        """Count (and log) one payload or event that cannot be stored."""
+        self.stats.invalid += 1
+
+    async def _store_one(self, topic: str, item: Any) -> None:
+        """Store one event of a payload, counting it as stored, duplicate or invalid."""
+        try:
+            inserted = await self.store.insert_event(item)
+        except InvalidInputError as exc:
+            skipped(log, topic, str(exc))
+            self.invalid(topic, str(exc))
+            return
+        if inserted:
+            self.stats.stored += 1
+        else:
+            self.stats.duplicates += 1
+
+    async def handle(self, topic: str, raw: Any) -> None:
+        """Store the events of one message (one JSON event or a list)."""
+        self.stats.received += 1
+        payload = decode_json(raw)
+        if isinstance(payload, dict):
+            await self._store_one(topic, payload)
+        elif isinstance(payload, list):
+            await asyncio.gather(*(self._store_one(topic, item) for item in payload))
+        else:
+            raise BadMessage("payload must be a JSON event (an object) or a list of them")
 
 
 async def consume_mqtt(
@@ -310,41 +431,15 @@ async def consume_mqtt(
 
     Pass ``stats`` to read the counters while the consumer runs.
     """
-    target = parse_mqtt_url(url)
-    topics = check_topics(topics)
-    identifier = client_id or default_client_id()
-    stop = stop or asyncio.Event()
-    consumer = _Consumer(store, max(1, concurrency))
-    if stats is not None:
-        consumer.stats = stats
-    outage = _Outage(target)
-    delay = backoff[0]
-    stopping = asyncio.ensure_future(stop.wait())
-    failing = asyncio.ensure_future(consumer.failed.wait())
-    try:
-        while not stop.is_set() and consumer.failure is None:
-            try:
-                async with _client(target, identifier) as client:
-                    for topic in topics:
-                        await client.subscribe(topic, qos=1)
-                    outage.connected(topics)
-                    delay = backoff[0]
-                    reading = asyncio.ensure_future(_read(client, consumer, topics))
-                    try:
-                        await _first(reading, asyncio.shield(stopping), asyncio.shield(failing))
-                    finally:
-                        reading.cancel()
-                        await consumer.drain()  # ack what was taken before disconnecting
-            except aiomqtt.MqttError as exc:
-                await consumer.drain()
-                outage.failed(exc, backoff[1])
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(stopping), delay)
-                delay = min(delay * 2, backoff[1])
-    finally:
-        stopping.cancel()
-        failing.cancel()
-        await consumer.drain()
-    if consumer.failure is not None:
-        raise consumer.failure
-    return consumer.stats
+    events = _Events(store, stats if stats is not None else IngestStats())
+    session = Session(
+        url,
+        topics,
+        events.handle,
+        client_id=client_id,
+        concurrency=concurrency,
+        backoff=backoff,
+        on_bad=events.invalid,
+    )
+    await session.run(stop or asyncio.Event())
+    return events.stats

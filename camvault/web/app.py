@@ -6,9 +6,11 @@ that names what was wrong; no request produces a 500 or shows a traceback.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -33,12 +35,15 @@ from camvault.web.metrics import Metrics
 from camvault.web.paths import EncodedSlashes
 from camvault.web.security import Auth, BodyLimit
 
-__all__ = ["create_app"]
+__all__ = ["Background", "create_app"]
 
 log = logging.getLogger("camvault.web")
 STATIC = Path(__file__).parent / "static"
 SWAGGER = "/static/vendor/swagger-ui"
 MAX_BODY = 16 * 1024 * 1024
+
+Background = Callable[[AsyncEventStore, asyncio.Event], Awaitable[object]]
+"""Work the service runs beside the app (an ingest): given the store and its stop event."""
 
 
 def _problem(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -57,11 +62,13 @@ def create_app(
     token: str | None = None,
     public_read: bool = False,
     max_body: int = MAX_BODY,
+    background: Sequence[Background] = (),
 ) -> FastAPI:
     """Build the app over a database path (opened for the app's lifetime) or an open store.
 
     An empty or blank ``token`` is refused (InvalidInputError, a ValueError): leave it out
-    (None) for a loopback-only server.
+    (None) for a loopback-only server. Each of ``background`` runs from startup to shutdown
+    on the app's store, and is asked to stop (its event set) before the store closes.
     """
     auth = Auth(token, public_read=public_read)
     store = database if isinstance(database, AsyncEventStore) else AsyncEventStore(database)
@@ -70,9 +77,17 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await store.initialize()
+        stop = asyncio.Event()
+        tasks = [asyncio.ensure_future(work(store, stop)) for work in background]
+        for task in tasks:
+            task.add_done_callback(_report)
         try:
             yield
         finally:
+            stop.set()
+            for task in tasks:
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await task
             if owns_store:
                 await store.close()
 
@@ -145,6 +160,12 @@ def create_app(
         return _problem(500, "unexpected server error; see the server log")
 
     return app
+
+
+def _report(task: asyncio.Future[object]) -> None:
+    """Log a background task that ended with an error (the web app goes on)."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("background ingest stopped: %s", exc)
 
 
 def _version() -> str:

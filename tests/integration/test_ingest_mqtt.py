@@ -11,44 +11,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import re
-import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiomqtt
-import orjson
 import pytest
 
 from camvault import Event
 from camvault.aio import AsyncEventStore
 from camvault.errors import InvalidInputError
-from camvault.ingest import IngestStats, consume_mqtt, parse_mqtt_url
+from camvault.ingest import IngestStats, consume_mqtt
 from tests.conftest import raw_connection
 from tests.integration.conftest import PYTHON, assert_same_event, child_env
+from tests.mqtt_broker import (
+    DEADLINE,
+    MQTT_URL,
+    PrivateBroker,
+    forget_session,
+    private_broker_fixture,  # noqa: F401 - the private_broker fixture
+    publish,
+    publisher,
+    until,
+)
 
-MQTT_URL = os.environ.get("CAMVAULT_TEST_MQTT_URL", "")
 pytestmark = pytest.mark.skipif(not MQTT_URL, reason="CAMVAULT_TEST_MQTT_URL is not set")
 LOGGER = "camvault.ingest.mqtt"
-DEADLINE = 20.0
-
-
-async def until(condition: Callable[[], bool], what: str, timeout: float = DEADLINE) -> None:
-    """Wait until ``condition()`` holds, failing with ``what`` after ``timeout`` seconds."""
-    end = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def event_payload(prefix: str, n: int, **extra: Any) -> dict[str, Any]:
@@ -82,35 +75,7 @@ def names() -> Iterator[tuple[str, str]]:
     tag = uuid.uuid4().hex[:12]
     client_id = f"camvault-test-{tag}"
     yield f"camvault-test/{tag}", client_id
-    asyncio.run(_forget_session(MQTT_URL, client_id))
-
-
-async def _forget_session(url: str, client_id: str) -> None:
-    """Connect once with a clean session so the broker forgets what it kept for ``client_id``."""
-    target = parse_mqtt_url(url)
-    with contextlib.suppress(aiomqtt.MqttError):
-        async with aiomqtt.Client(
-            target.host,
-            target.port,
-            identifier=client_id,
-            protocol=aiomqtt.ProtocolVersion.V311,
-            clean_session=True,
-        ):
-            pass
-
-
-@contextlib.asynccontextmanager
-async def publisher(url: str = MQTT_URL) -> AsyncIterator[aiomqtt.Client]:
-    """Connect a publishing client."""
-    target = parse_mqtt_url(url)
-    async with aiomqtt.Client(target.host, target.port, max_inflight_messages=100) as client:
-        yield client
-
-
-async def publish(client: aiomqtt.Client, topic: str, payload: Any) -> None:
-    """Publish ``payload`` (JSON unless bytes) at QoS 1; returns once the broker has it."""
-    body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
-    await client.publish(topic, body, qos=1)
+    asyncio.run(forget_session(MQTT_URL, client_id))
 
 
 class Consumer:
@@ -295,56 +260,6 @@ async def test_topics_of_an_earlier_run_are_ignored(
     ignored = [r.getMessage() for r in caplog.records if "ignoring messages" in r.getMessage()]
     assert len(ignored) == 1 and old in ignored[0], ignored
     assert stored_ids(tmp_path / "events.db") == [f"{prefix}-3"]
-
-
-def _free_port() -> int:
-    """Return a TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _listening(port: int) -> bool:
-    """Tell whether something accepts connections on 127.0.0.1:port."""
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-class PrivateBroker:
-    """A mosquitto child process on its own port, to be killed and started again."""
-
-    def __init__(self, port: int, folder: Path) -> None:
-        self.port = port
-        self.config = folder / "mosquitto.conf"
-        self.config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> None:
-        """Start mosquitto and wait until it accepts connections."""
-        mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self.proc = subprocess.Popen(
-            [mosquitto, "-c", str(self.config)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        await until(lambda: _listening(self.port), "the private broker to listen")
-
-    def kill(self) -> None:
-        """Kill mosquitto (no goodbye to its clients) and wait for it to exit."""
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(timeout=DEADLINE)
-            self.proc = None
-
-
-@pytest.fixture
-def private_broker(tmp_path: Path) -> Iterator[PrivateBroker]:
-    """A private broker (not yet started); killed when the test ends."""
-    if not (shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists()):
-        pytest.skip("mosquitto is not installed")
-    broker = PrivateBroker(_free_port(), tmp_path)
-    yield broker
-    broker.kill()
 
 
 async def test_broker_restart_is_logged_once_and_consumption_resumes(

@@ -20,12 +20,11 @@ T = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
 @pytest.fixture
-def lock_db(tmp_path: Path) -> Path:
-    """Three events: alice let in, bob denied, a van on the drive."""
-    db = tmp_path / "lock.db"
-    with EventStore(db) as store:
+def lock_db(store_url: str) -> str:
+    """Three events: alice let in, bob denied, a van on the drive (on every engine)."""
+    with EventStore(store_url) as store:
         store.insert_events(lock_events(T))
-    return db
+    return store_url
 
 
 @pytest.mark.parametrize("command", ["query", "stats", "export"])
@@ -51,12 +50,23 @@ def test_help_lists_every_filter_with_its_help(command: str) -> None:
         (["-l", "car", "--min-confidence", "0.5"], {"e3"}),
         (["--person", "bob"], {"e2"}),
         (["-t", "van"], {"e3"}),
+        (["--zone", "porch"], {"e1", "e2"}),
+        (["--zone", "door", "--zone", "drive"], {"e1", "e3"}),
+        (["--zone", "garden"], set()),
+        (["--plate", "AB123CD"], {"e3"}),
+        (["--plate", "AB1*"], {"e3"}),
+        (["--plate", "AB123C"], set()),
+        (["--plate", "AB2*"], set()),
+        (["--source", "frigate", "--source", "mqtt"], {"e1", "e3"}),
+        (["--in-progress"], {"e2", "e3"}),
+        (["--ended"], {"e1"}),
+        (["--in-progress", "--zone", "porch"], {"e2"}),
         (["--since", "2026-11-20T12:00Z", "--until", "2026-11-20T12:00:01Z"], {"e1", "e2", "e3"}),
         (["--until", "2026-11-20T12:00Z"], set()),
     ],
 )
 def test_every_filter_works_in_query_stats_and_export(
-    lock_db: Path, tmp_path: Path, args: list[str], expected: set[str]
+    lock_db: str, tmp_path: Path, args: list[str], expected: set[str]
 ) -> None:
     db = ["--db", str(lock_db)]
     found = runner.invoke(app, ["query", *db, "--json", *args])
@@ -73,7 +83,7 @@ def test_every_filter_works_in_query_stats_and_export(
     assert {json.loads(line)["event_id"] for line in lines} == expected
 
 
-def test_a_bad_filter_value_names_its_option(lock_db: Path) -> None:
+def test_a_bad_filter_value_names_its_option(lock_db: str) -> None:
     result = runner.invoke(app, ["stats", "--db", str(lock_db), "--until", "soon"])
     assert result.exit_code == 2
     assert re.search(r"--until: 'soon' is neither a date", result.output), result.output

@@ -38,6 +38,16 @@ def image_for(index: int) -> Image.Image:
     return Image.new("RGB", (40 + index % 50, 30), (index % 256, 80, 160))
 
 
+def evolve(events: list[Any]) -> None:
+    """Give some events the fields of events that evolve (ended, zones, plate, source)."""
+    for index, event in enumerate(events[:40]):
+        event.zones = ["drive", "porch", "Einfahrt ü"][: index % 4]
+        event.source = ("frigate", "mqtt", None)[index % 3]
+        event.license_plate = f"AB{index:03d}" if index % 5 == 0 else None
+        if index % 2:
+            event.end_time = event.timestamp + timedelta(seconds=index, microseconds=7)
+
+
 def make_source(path: Path, n: int = 300, thumbnails: bool = True) -> dict[str, tuple[int, int]]:
     """Fill a source store; return event id -> size of the image its thumbnail was made from."""
     events = list(sample_events(n, seed=7))
@@ -45,6 +55,7 @@ def make_source(path: Path, n: int = 300, thumbnails: bool = True) -> dict[str, 
     events[3].retain = True
     events[1].metadata = {"nested": {"list": [1, 2.5, None, "ü"]}, "big": 2**62}
     events[2].thumbnail_path = EXTERNAL
+    evolve(events)
     sizes: dict[str, tuple[int, int]] = {}
     with EventStore(path) as store:
         assert store.insert_events(events).inserted == n

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,12 @@ def full_event_store(path: Path, n: int = 300) -> EventStore:
     events = list(sample_events(n, seed=21))
     events[0].retain = True
     events[1].metadata = {"nested": {"list": [1, 2.5, None, "ü"]}, "big": 2**62}
+    for index, event in enumerate(events[2:30]):  # fields of events that evolve
+        event.zones = ["drive", "porch", "Einfahrt ü"][: index % 4]
+        event.source = ("frigate", "import", None)[index % 3]
+        event.license_plate = f"AB {index:03d}" if index % 4 == 0 else None
+        if index % 2:
+            event.end_time = event.timestamp + timedelta(seconds=index, microseconds=3)
     store.insert_events(events)
     return store
 

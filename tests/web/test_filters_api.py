@@ -65,6 +65,14 @@ async def test_get_filters_needs_the_read_token(make_client: object) -> None:
         ({"person_name": "bob"}, {"e2"}),
         ({"has_thumbnail": "false"}, {"e1", "e2", "e3"}),
         ({"text": "van"}, {"e3"}),
+        ({"zone": "porch"}, {"e1", "e2"}),
+        ({"zone": ["door", "drive"]}, {"e1", "e3"}),
+        ({"license_plate": "AB123CD"}, {"e3"}),
+        ({"license_plate": "AB1*"}, {"e3"}),
+        ({"license_plate": "AB123C"}, set()),
+        ({"source": ["frigate", "mqtt"]}, {"e1", "e3"}),
+        ({"in_progress": "true"}, {"e2", "e3"}),
+        ({"in_progress": "false"}, {"e1"}),
     ],
 )
 async def test_every_filter_parameter_reaches_the_store(
