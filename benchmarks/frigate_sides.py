@@ -23,6 +23,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from benchmarks.harness import counting_logs
 from camvault import AsyncEventStore
+from camvault.ingest.frigate import FrigateStats, consume_frigate
 from camvault.ingest.mqtt import parse_mqtt_url
 
 POLL_S = 0.02
@@ -48,7 +49,6 @@ def camvault_consumer(
     db: str, url: str, prefix: str, client_id: str, stop: ProcessEvent, out: Connection
 ) -> None:
     """Run consume_frigate on a fresh store until ``stop``; send its counters (or the error)."""
-    from camvault.ingest.frigate import FrigateStats, consume_frigate
 
     async def main() -> dict[str, Any]:
         stats = FrigateStats()
