@@ -61,6 +61,7 @@ class Config:
     pg_read_reps: int = 300
     frigate_lifecycles: int = 10_000
     frigate_rounds: int = 2
+    frigate_light: int = 500
 
 
 QUICK = Config(
@@ -86,6 +87,7 @@ QUICK = Config(
     pg_read_reps=50,
     frigate_lifecycles=500,
     frigate_rounds=1,
+    frigate_light=100,
 )
 """Small sizes for a smoke run (``--quick``)."""
 

@@ -65,15 +65,16 @@ def test_loss_names_missing_open_and_stale_lifecycles() -> None:
 
 @needs_broker
 def test_tiny_section_runs_and_stores_everything() -> None:
-    cfg = dataclasses.replace(QUICK, frigate_lifecycles=40, frigate_rounds=1)
+    cfg = dataclasses.replace(QUICK, frigate_lifecycles=40, frigate_light=10, frigate_rounds=1)
     section = frigate.run(cfg, Console(file=io.StringIO()))
     assert section.figures, section.notes
-    for kind in ("paced", "flat"):
+    for kind in ("paced", "flat", "light"):
         for side in frigate.SIDES:
             (run,) = section.raw[kind][side]
             assert run["loss"].lost == 0, (kind, side, run["loss"])
             assert run["rate"] > 0
     assert section.raw["paced"]["camvault"][0]["latency"].n == 40  # watch() saw every new
+    assert section.raw["light"]["camvault"][0]["latency"].n == 10
 
 
 @needs_broker
