@@ -73,8 +73,8 @@ def test_tiny_section_runs_and_stores_everything() -> None:
             (run,) = section.raw[kind][side]
             assert run["loss"].lost == 0, (kind, side, run["loss"])
             assert run["rate"] > 0
-    assert section.raw["paced"]["camvault"][0]["latency"].n == 40  # watch() saw every new
-    assert section.raw["light"]["camvault"][0]["latency"].n == 10
+    assert section.raw["light"]["camvault"][0]["latency"].n == 10  # watch() saw every new
+    assert section.raw["light"]["plain"][0]["latency"].n == 10
 
 
 @needs_broker
