@@ -14,6 +14,7 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Event as ProcessEvent
 from typing import Any
@@ -22,7 +23,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from benchmarks.harness import counting_logs
-from camvault import AsyncEventStore
+from camvault import AsyncEventStore, Event
 from camvault.ingest.frigate import FrigateStats, consume_frigate
 from camvault.ingest.mqtt import parse_mqtt_url
 
@@ -46,15 +47,33 @@ async def _until(stop: ProcessEvent, task: asyncio.Task[Any]) -> None:
 
 
 def camvault_consumer(
-    db: str, url: str, prefix: str, client_id: str, stop: ProcessEvent, out: Connection
+    db: str,
+    url: str,
+    prefix: str,
+    client_id: str,
+    stamp: bool,
+    stop: ProcessEvent,
+    out: Connection,
 ) -> None:
-    """Run consume_frigate on a fresh store until ``stop``; send its counters (or the error)."""
+    """Run consume_frigate on a fresh store until ``stop``; send its counters (or the error).
+
+    With ``stamp``, the commit bus notes when each event was first committed (as the plain
+    consumer notes its own commits).
+    """
+    stored: dict[str, int] = {}
+
+    def committed(events: Sequence[Event]) -> None:
+        now = time.monotonic_ns()
+        for event in events:
+            stored.setdefault(event.event_id, now)
 
     async def main() -> dict[str, Any]:
         stats = FrigateStats()
         done = asyncio.Event()
         with counting_logs() as logs:
             async with AsyncEventStore(db) as store:
+                if stamp:
+                    store.subscribe(committed)
                 task = asyncio.create_task(
                     consume_frigate(
                         store,
@@ -72,7 +91,7 @@ def camvault_consumer(
         return {**dataclasses.asdict(stats), "log_records": dict(logs.counts)}
 
     try:
-        out.send({"stats": asyncio.run(main())})
+        out.send({"stats": asyncio.run(main()), "stored": stored})
     except Exception as exc:  # reported by the parent, which has the console
         out.send({"error": f"{type(exc).__name__}: {exc}"})
 

@@ -75,6 +75,7 @@ def test_tiny_section_runs_and_stores_everything() -> None:
             assert run["rate"] > 0
     assert section.raw["light"]["camvault"][0]["latency"].n == 10  # watch() saw every new
     assert section.raw["light"]["plain"][0]["latency"].n == 10
+    assert section.raw["light"]["camvault"][0]["commit_latency"].n == 10  # the commit bus too
 
 
 @needs_broker
