@@ -98,3 +98,15 @@ def test_a_lifecycle_left_out_is_reported_lost(side: str) -> None:
     assert (got.missing, got.still_open, got.wrong_score) == (1, 1, 1)
     assert sorted(got.examples) == sorted([never, unended, stale])
     assert got.stored == 9
+
+
+@pytest.mark.parametrize("url", ["mqtt://127.0.0.1:1", "http://127.0.0.1:1883"])
+def test_no_broker_skips_the_section_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("CAMVAULT_BENCH_MQTT_URL", url)
+    section = frigate.run(dataclasses.replace(QUICK, frigate_rounds=1), Console(file=io.StringIO()))
+    assert section.figures == []
+    (note,) = section.notes
+    assert note.startswith("frigate section skipped: no MQTT broker at " + url)
+    assert "CAMVAULT_BENCH_MQTT_URL" in note
