@@ -28,6 +28,7 @@ from camvault import copying, exchange
 from camvault.bench import quick_bench
 from camvault.cli_errors import CliGroup, err, fail
 from camvault.cli_filters import filter_options, parse_age, zone
+from camvault.cli_frigate import import_frigate_command
 from camvault.cli_ingest import frigate_background, ingest_app
 from camvault.errors import CamvaultError
 from camvault.models import Event
@@ -44,6 +45,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(ingest_app, name="ingest")
+app.command("import-frigate")(import_frigate_command)
 out = Console()
 
 DbOption = Annotated[
@@ -444,7 +446,8 @@ def serve(
     frigate_client: Annotated[
         str | None,
         typer.Option(
-            "--frigate-client-id", help="Persistent MQTT session id (default camvault-HOST)."
+            "--frigate-client-id",
+            help="Persistent MQTT session id (default camvault-frigate-HOST).",
         ),
     ] = None,
 ) -> None:

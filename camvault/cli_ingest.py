@@ -224,7 +224,8 @@ def frigate(
         str | None,
         typer.Option(
             "--client-id",
-            help="Persistent session id; keep it fixed across restarts (default camvault-HOST).",
+            help="Persistent session id; keep it fixed across restarts "
+            "(default camvault-frigate-HOST).",
         ),
     ] = None,
     db: Annotated[
@@ -237,7 +238,7 @@ def frigate(
     check_frigate(frigate_url, "--frigate")
     check_prefix(prefix, "--topic-prefix")
     logging.getLogger("camvault.ingest").setLevel(logging.INFO)
-    identifier = client_id or default_client_id()
+    identifier = client_id or default_client_id("frigate")
     api = f" and {frigate_url}" if frigate_url else " (no --frigate: no snapshots or re-sync)"
     _say(
         f"storing Frigate's events from {parse_mqtt_url(broker)}{api} "

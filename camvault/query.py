@@ -65,6 +65,10 @@ class Filters(TypedDict, total=False):
 FILTERS: tuple[str, ...] = tuple(f.name for f in FILTER_LIST)
 """The names of the filters, in the order of camvault.filters.FILTERS."""
 
+_MEANT = {"timezone": "tz", "time_zone": "tz", "tzinfo": "tz", "plate": "license_plate"}
+"""Words for an argument that spelling alone would not suggest (``timezone`` is close to the
+``zone`` filter, but means ``tz``; ``plate`` is close to ``label``)."""
+
 
 def check_arguments(what: str, given: Iterable[str], extra: Sequence[str] = ()) -> None:
     """Raise InvalidQueryError naming each argument of ``what`` that is not a filter or extra.
@@ -76,7 +80,8 @@ def check_arguments(what: str, given: Iterable[str], extra: Sequence[str] = ()) 
     for name in given:
         if name in valid:
             continue
-        close = difflib.get_close_matches(name, valid, n=1)
+        meant = _MEANT.get(name)
+        close = [meant] if meant in valid else difflib.get_close_matches(name, valid, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         problems.append((name, f"is not an argument of {what}() ({hint}valid: {', '.join(valid)})"))
     if problems:

@@ -55,7 +55,7 @@ from camvault.query import (
     encode_cursor,
 )
 from camvault.rows import from_micros, to_micros
-from camvault.upserts import FIXED, Status, update_in, upsert_in
+from camvault.upserts import FIXED, Cleanup, Status, update_in, upsert_in
 
 __all__ = ["EventChanges", "EventStore", "legacy_keywords", "start_async_face"]
 
@@ -247,7 +247,7 @@ class EventStore:
         if not valid:
             return outcomes
         self._open()
-        refs: list[ThumbnailRef] = []
+        cleanup = Cleanup()
         try:
             if not any(flags[index] for index, _ in valid):
                 stored = self._backend.insert_alone(
@@ -257,11 +257,11 @@ class EventStore:
                     outcomes[index] = inserted
             else:
                 with self._backend.write_transaction("write a group of events") as tx:
-                    results = self._write_runs(tx, valid, flags, refs)
+                    results = self._write_runs(tx, valid, flags, cleanup)
                 for (index, _), result in zip(valid, results, strict=True):
                     outcomes[index] = result
         except Exception as exc:  # isolated below, each item alone
-            refs.clear()
+            cleanup = Cleanup()
             if len(valid) == 1:
                 outcomes[valid[0][0]] = exc
             else:
@@ -271,7 +271,7 @@ class EventStore:
                         outcomes[index] = self._write_one(ev, upsert=flags[index])
                     except Exception as item_exc:  # this item's outcome
                         outcomes[index] = item_exc
-        self._remove_thumbnails(refs)
+        self._tidy(cleanup)
         end = time.perf_counter_ns()
         for index, ev in valid:
             outcome = outcomes[index]
@@ -280,12 +280,12 @@ class EventStore:
                 self._log_write(ev, outcome, end - start)
         return outcomes
 
-    @staticmethod
     def _write_runs(
+        self,
         tx: WriteTransaction,
         valid: Sequence[tuple[int, Event]],
         flags: Sequence[bool],
-        refs: list[ThumbnailRef],
+        cleanup: Cleanup,
     ) -> list[bool | str]:
         """Write a group in order: each run of inserts, and each run of upserts, at once."""
         results: list[bool | str] = []
@@ -299,26 +299,31 @@ class EventStore:
                 upserts.append(ev)
             else:
                 if upserts:
-                    statuses, removed = upsert_in(tx, upserts)
-                    results.extend(statuses)
-                    refs.extend(removed)
+                    results.extend(self._upsert_run(tx, upserts, cleanup))
                     upserts = []
                 inserts.append(ev)
         if inserts:
             results.extend(tx.insert_many(inserts))
         if upserts:
-            statuses, removed = upsert_in(tx, upserts)
-            results.extend(statuses)
-            refs.extend(removed)
+            results.extend(self._upsert_run(tx, upserts, cleanup))
         return results
+
+    def _upsert_run(
+        self, tx: WriteTransaction, events: list[Event], cleanup: Cleanup
+    ) -> list[Status]:
+        """Upsert a run of a group; gather its thumbnails to tidy into ``cleanup``."""
+        statuses, tidy = upsert_in(tx, events, self.thumbnails_dir)
+        cleanup.removed.extend(tidy.removed)
+        cleanup.moved.extend(tidy.moved)
+        return statuses
 
     def _write_one(self, ev: Event, *, upsert: bool) -> bool | str:
         """Insert or upsert one event in a transaction of its own (no logging)."""
         if not upsert:
             return self._backend.insert_alone([ev], "insert an event")[0]
         with self._backend.write_transaction("upsert an event") as tx:
-            statuses, refs = upsert_in(tx, [ev])
-        self._remove_thumbnails(refs)
+            statuses, cleanup = upsert_in(tx, [ev], self.thumbnails_dir)
+        self._tidy(cleanup)
         return statuses[0]
 
     def _log_insert(self, ev: Event, inserted: bool, elapsed_ns: int) -> None:
@@ -529,8 +534,8 @@ class EventStore:
         self._open()
         start = time.perf_counter_ns()
         with self._backend.write_transaction("upsert an event") as tx:
-            statuses, refs = upsert_in(tx, [ev])
-        self._remove_thumbnails(refs)
+            statuses, cleanup = upsert_in(tx, [ev], self.thumbnails_dir)
+        self._tidy(cleanup)
         self._log_write(ev, statuses[0], time.perf_counter_ns() - start)
         return statuses[0]
 
@@ -555,9 +560,21 @@ class EventStore:
             raise InvalidQueryError("update_event", problems)
         self._open()
         with self._backend.write_transaction("update an event") as tx:
-            event, refs = update_in(tx, event_id, changes)
-        self._remove_thumbnails(refs)
+            event, cleanup = update_in(tx, event_id, changes, self.thumbnails_dir)
+        self._tidy(cleanup)
         return event
+
+    def _tidy(self, cleanup: Cleanup) -> None:
+        """Remove the thumbnails new versions dropped; move those that moved with them."""
+        self._remove_thumbnails(cleanup.removed)
+        if self._backend.thumbnails_in_database:
+            return  # the path is a name; the image is a row that stayed with its event
+        for old, new in cleanup.moved:
+            try:
+                Path(new).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(old, new)
+            except OSError as exc:
+                log.warning("thumbnail %s not moved to %s: %s", old, new, exc)
 
     def _remove_thumbnails(self, refs: Iterable[ThumbnailRef]) -> int:
         """Delete the thumbnail files camvault made for these removed events, and no other.

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from camvault.histogram import HistogramSpec
 from camvault.models import Camera, Event, Person
@@ -27,6 +27,7 @@ __all__ = [
     "InsertLog",
     "PurgeBatch",
     "ThumbnailRef",
+    "Version",
     "WriteTransaction",
     "failing_inserts",
     "run_insert_checks",
@@ -40,6 +41,16 @@ PurgeBatch = tuple[int, list[ThumbnailRef]]
 
 
 T = TypeVar("T")
+
+
+class Version(NamedTuple):
+    """A new version of an event to store in place of the stored one (None: a new event)."""
+
+    stored: Event | None
+    new: Event
+    keeps_thumbnail: bool
+    """True when the new version keeps the stored thumbnail (its file or row stays)."""
+
 
 _insert_checks: list[Callable[[Event], None]] = []
 """Checks run before each insert; see failing_inserts (empty outside tests)."""
@@ -97,8 +108,12 @@ class WriteTransaction(Protocol):
         """Return the stored events with these ids, read under the write lock, by id."""
         ...
 
-    def replace(self, versions: Sequence[tuple[Event | None, Event]]) -> list[ThumbnailRef]:
-        """Store new versions in place of stored events, at new positions (camvault.upserts)."""
+    def replace(self, versions: Sequence[Version]) -> list[ThumbnailRef]:
+        """Store new versions in place of stored events, at new positions (camvault.upserts).
+
+        Returns the thumbnail references of the stored events whose new version does not
+        keep their thumbnail (the caller removes those files).
+        """
         ...
 
 

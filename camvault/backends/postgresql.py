@@ -35,6 +35,7 @@ from camvault.backends.base import (
     InsertLog,
     PurgeBatch,
     ThumbnailRef,
+    Version,
     run_insert_checks,
 )
 from camvault.backends.greenlets import await_only, in_greenlet
@@ -223,30 +224,26 @@ class _Transaction:
         ).fetchall()
         return {event.event_id: event for event in map(event_from_row, rows)}
 
-    def replace(self, versions: Sequence[tuple[Event | None, Event]]) -> list[ThumbnailRef]:
+    def replace(self, versions: Sequence[Version]) -> list[ThumbnailRef]:
         """Store new versions in place of stored events, at new positions (camvault.upserts).
 
         One statement removes the old rows with their detections, event ids and counts,
         and one stores the new versions. A thumbnail stored in the database stays when the
-        new version keeps its path, and follows the event's timestamp.
+        new version keeps it, and follows the event's timestamp.
         """
-        old = [(stored, new) for stored, new in versions if stored is not None]
-        kept = [new for stored, new in old if new.thumbnail_path == stored.thumbnail_path]
+        old = [v for v in versions if v.stored is not None]
+        keep = [v.new.event_id for v in old if v.keeps_thumbnail]
         refs: list[ThumbnailRef] = []
         if old:
-            keep = [new.event_id for new in kept]
-            _, refs = self.delete(
-                _BY_EVENT_IDS, ([stored.event_id for stored, _ in old],), None, keep=keep
-            )
-            kept_ids = set(keep)
-            refs = [ref for ref in refs if ref[0] not in kept_ids]
-        self.insert_many([new for _, new in versions])
+            ids = [v.new.event_id for v in old]
+            _, refs = self.delete(_BY_EVENT_IDS, (ids,), None, keep=keep)
+            kept = set(keep)
+            refs = [ref for ref in refs if ref[0] not in kept]
+        self.insert_many([v.new for v in versions])
         moved = [
-            (new.event_id, to_micros(new.timestamp))
-            for stored, new in old
-            if new.thumbnail_path is not None
-            and new.thumbnail_path == stored.thumbnail_path
-            and new.timestamp != stored.timestamp
+            (v.new.event_id, to_micros(v.new.timestamp))
+            for v in old
+            if v.keeps_thumbnail and v.stored is not None and v.new.timestamp != v.stored.timestamp
         ]
         if moved:
             self.conn.execute(

@@ -28,6 +28,7 @@ from camvault.backends.base import (
     InsertLog,
     PurgeBatch,
     ThumbnailRef,
+    Version,
     failing_inserts,
     run_insert_checks,
 )
@@ -49,7 +50,9 @@ from camvault.backends.sqlite_sql import (
     events_histogram,
     rollup_histogram,
     select_events,
+    select_listed,
     where,
+    where_listed,
 )
 from camvault.backends.sqlite_text import index_pending, text_page
 from camvault.bus import CommitListener, CommitListeners
@@ -105,8 +108,26 @@ _BACKGROUND_TEXTS = 256
 _CHUNK_TEXTS = 8192
 """A long transaction indexes every this many descriptions, keeping its memory flat."""
 _FLUSH_ROWS = 4096
+_FEW_IN_ZONES = 2000
+"""Events of the filtered zones below which a page lists them first (see _few_in_zones)."""
 _WATCH_INTERVAL = 0.004
 """Seconds between two looks for commits made by other connections (watch())."""
+
+
+def _few_in_zones(conn: apsw.Connection, spec: QuerySpec) -> bool:
+    """Return True when few events entered the zones a query filters by (a quick look).
+
+    Then the page lists those events first; otherwise it walks events in time order and
+    looks each up, which finds a page of a common zone after a few events.
+    """
+    if not spec.zones:
+        return False
+    marks = ", ".join("?" * len(spec.zones))
+    row: Any = conn.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM event_zones WHERE zone IN ({marks}) LIMIT ?)",
+        (*spec.zones, _FEW_IN_ZONES),
+    ).fetchall()[0]
+    return int(row[0]) < _FEW_IN_ZONES
 
 
 class _Transaction:
@@ -186,25 +207,21 @@ class _Transaction:
         )
         return {event.event_id: event for event in map(event_from_row, rows)}
 
-    def replace(self, versions: Sequence[tuple[Event | None, Event]]) -> list[ThumbnailRef]:
+    def replace(self, versions: Sequence[Version]) -> list[ThumbnailRef]:
         """Store new versions in place of stored events, at new positions (camvault.upserts).
 
         The old rows go (one statement) with their detections, zones, text entries and
         counts; thumbnail files live outside the database, so one that a new version keeps
         is left as it is.
         """
-        old = [stored.event_id for stored, _ in versions if stored is not None]
+        old = [v.stored.event_id for v in versions if v.stored is not None]
         gone: list[ThumbnailRef] = []
         if old:
             _, refs = self.delete(f"event_id IN ({', '.join('?' * len(old))})", tuple(old))
-            moved = {
-                stored.event_id
-                for stored, new in versions
-                if stored is not None and new.thumbnail_path != stored.thumbnail_path
-            }
-            gone = [ref for ref in refs if ref[0] in moved]
-        for _, new in versions:
-            self.insert(new)
+            dropped = {v.new.event_id for v in versions if not v.keeps_thumbnail}
+            gone = [ref for ref in refs if ref[0] in dropped]
+        for version in versions:
+            self.insert(version.new)
         return gone
 
     def index_text(self) -> None:
@@ -665,7 +682,8 @@ class SQLiteBackend:
             if spec.text is not None:
                 rows: list[Any] = text_page(conn, spec)
             else:
-                sql, params = select_events(spec)
+                select = select_listed if _few_in_zones(conn, spec) else select_events
+                sql, params = select(spec)
                 rows = conn.execute(sql, params).fetchall()
         events = [event_from_row(r) for r in rows]
         last = (rows[-1][2], rows[-1][0]) if len(rows) == spec.limit else None
@@ -707,7 +725,7 @@ class SQLiteBackend:
     def count(self, spec: QuerySpec) -> int:
         """Return how many events match ``spec`` (limit and cursor ignored)."""
         self._before_text(spec)
-        clauses, params = where(spec)
+        clauses, params = where_listed(spec)
         sql = "SELECT count(*) FROM events e"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)

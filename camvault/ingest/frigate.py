@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -43,7 +44,14 @@ from camvault.ingest.frigate_map import (
 )
 from camvault.ingest.frigate_snapshots import Snapshots, wants_snapshot
 from camvault.ingest.frigate_state import Known, Lanes, Objects, Parked, Ticket
-from camvault.ingest.mqtt import BadMessage, Session, check_topics, decode_json
+from camvault.ingest.mqtt import (
+    BadMessage,
+    Session,
+    check_topics,
+    decode_json,
+    default_client_id,
+    parse_mqtt_url,
+)
 from camvault.models import Event
 
 __all__ = ["FrigateStats", "consume_frigate", "frigate_topics"]
@@ -54,6 +62,10 @@ KINDS = ("new", "update", "end")
 """The ``type`` of a ``frigate/events`` message."""
 CONCURRENCY = 1024
 """Messages handled at once: more waiting in one object's lane means more coalesced."""
+LIVE_LOOKBACK = 86_400.0
+"""Seconds before the newest object beyond which a still-open object no longer moves a re-sync."""
+FRAMES_EVERY = 60.0
+"""Seconds between two reads of the detect sizes prompted by a camera without one."""
 MARGIN = 30.0
 """Seconds a re-sync reaches back before what was last seen (clock skew, late commits)."""
 
@@ -149,6 +161,8 @@ class FrigateConsumer:
         self.lanes = Lanes()
         self.unseen: set[str] = set()  # objects whose skipped first message was ``new``
         self.frames: dict[str, Frame] = {}
+        self.frames_read = -FRAMES_EVERY  # monotonic time of the last read of the sizes
+        self.frames_task: asyncio.Task[None] | None = None
         self.newest: float | None = None  # the latest start_time seen (Frigate's clock)
         self.resync_wanted = asyncio.Event()
         self.snapshots = Snapshots(store, api, stats, backoff=backoff) if api else None
@@ -185,7 +199,9 @@ class FrigateConsumer:
         event_id = after.get("id")
         if not isinstance(event_id, str) or not event_id:
             raise BadMessage("after.id: must be a non-empty string")
-        ticket = self.lanes.take(event_id, whole_state=True)
+        # an end outranks every update; otherwise the newer frame wins
+        frame_time = _number(after.get("frame_time")) or _number(after.get("start_time")) or 0.0
+        ticket = self.lanes.take(event_id, rank=math.inf if kind == "end" else frame_time)
         await ticket.run(lambda: self._object(str(kind), event_id, after, ticket))
 
     async def _on_review(self, payload: dict[str, Any]) -> None:
@@ -227,9 +243,9 @@ class FrigateConsumer:
     ) -> None:
         """Upsert the event of one object message (in its lane).
 
-        A message already followed by a later one of the same object is skipped: each
-        carries the whole object, and the later one is applied (under load this turns a
-        burst of updates into one write).
+        A message already followed by a later one of the same object that is at least as
+        new is skipped: each carries the whole object, and the later one is applied (under
+        load this turns a burst of updates into one write).
         """
         unseen = kind == "new" or event_id in self.unseen
         if ticket.superseded and kind != "end":
@@ -254,6 +270,8 @@ class FrigateConsumer:
             return
         camera = after.get("camera")
         frame = self.frames.get(camera) if isinstance(camera, str) else None
+        if frame is None:
+            self._refresh_frames()  # a camera added to Frigate since the sizes were read
         try:
             event = event_from_mqtt(after, frame, known.event if known else None)
         except InvalidInputError as exc:
@@ -361,16 +379,43 @@ class FrigateConsumer:
         return held
 
     def _since(self) -> float | None:
-        """Where a re-sync starts: before the oldest live object and the newest seen one."""
+        """Where a re-sync starts: before the oldest live object and the newest seen one.
+
+        Objects in progress for more than a day (Frigate ended them while camvault was away
+        and has perhaps forgotten them) do not pull the re-sync further back.
+        """
         starts = [k.start for k in self.objects.values() if not k.ended]
         if self.newest is not None:
             starts.append(self.newest)
-        return min(starts) - MARGIN if starts else None
+        if not starts:
+            return None
+        floor = (self.newest or time.time()) - LIVE_LOOKBACK
+        return max(min(starts), floor) - MARGIN
 
     async def load_frames(self) -> None:
         """Read each camera's detect size from Frigate (FrigateUnavailable if it is down)."""
         if self.api is not None:
+            self.frames_read = time.monotonic()
             self.frames = await self.api.frames()
+
+    def _refresh_frames(self) -> None:
+        """Read the detect sizes again in the background, at most once a minute."""
+        if self.api is None or time.monotonic() - self.frames_read < FRAMES_EVERY:
+            return
+        if self.frames_task is None or self.frames_task.done():
+            self.frames_task = asyncio.create_task(self._load_frames_quietly())
+
+    async def _load_frames_quietly(self) -> None:
+        """Read the detect sizes; an unreachable Frigate is logged by the API client."""
+        with contextlib.suppress(FrigateUnavailable):
+            await self.load_frames()
+
+    async def close(self) -> None:
+        """Stop the background reads of detect sizes."""
+        if self.frames_task is not None:
+            self.frames_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.frames_task
 
     async def resync(self) -> int:
         """Store what Frigate's API has that MQTT did not bring; return how many changed."""
@@ -437,6 +482,7 @@ async def consume_frigate(
     re-sync of missed events. Pass ``stats`` to read the counters while it runs.
     """
     topics = frigate_topics(topic_prefix)
+    parse_mqtt_url(mqtt_url)  # every argument is checked before anything is opened
     if frigate_url is not None:
         check_frigate_url(frigate_url)
     stats = stats if stats is not None else FrigateStats()
@@ -446,31 +492,32 @@ async def consume_frigate(
         mqtt_url,
         topics,
         consumer.handle,
-        client_id=client_id,
+        client_id=client_id or default_client_id("frigate"),
         concurrency=CONCURRENCY,
         backoff=backoff,
         logger=log,
         on_bad=consumer.invalid,
         on_connect=consumer.resync_wanted.set if api is not None else None,
     )
-    helpers: list[asyncio.Task[Any]] = []
+    side_tasks: list[asyncio.Task[Any]] = []
     try:
         await consumer.load_watermark()
         if api is not None and consumer.snapshots is not None:
             with contextlib.suppress(FrigateUnavailable):
                 await consumer.load_frames()
             await consumer.snapshots.recover()
-            helpers.append(asyncio.create_task(consumer.resync_forever()))
-            helpers.append(asyncio.create_task(consumer.snapshots.run()))
-            for task in helpers:
-                task.add_done_callback(session.helper_done)
+            side_tasks.append(asyncio.create_task(consumer.resync_forever()))
+            side_tasks.append(asyncio.create_task(consumer.snapshots.run()))
+            for task in side_tasks:
+                task.add_done_callback(session.task_done)
         await session.run(stop or asyncio.Event())
     finally:
-        for task in helpers:
+        for task in side_tasks:
             task.cancel()
-        for task in helpers:
+        for task in side_tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await consumer.close()
         if api is not None:
             await api.close()
     return stats

@@ -37,7 +37,15 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 import orjson
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    Strict,
+    ValidationError,
+)
 
 from camvault.errors import InvalidInputError
 from camvault.models import DetectedObject, Event, in_range
@@ -73,15 +81,9 @@ def _json_text(value: Any) -> Any:
     return value
 
 
-def _not_bool(value: Any) -> Any:
-    """Refuse a boolean where a number goes (pydantic would take it as 0 or 1)."""
-    if isinstance(value, bool):
-        raise ValueError("must be a number, not a boolean")
-    return value
-
-
-Number = Annotated[float, BeforeValidator(_not_bool), Field(allow_inf_nan=False)]
-Score = Annotated[float, BeforeValidator(_not_bool), Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+"""A JSON number (an int or a float; never a boolean or a string)."""
+Score = Annotated[float, Strict(), Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Box = tuple[Number, Number, Number, Number]
 Labelled = str | tuple[str, Score | None] | None
 """A name that Frigate sends as ``[name, score]`` (MQTT) or as a plain string (database)."""
@@ -211,15 +213,37 @@ def _raw(payload: Mapping[str, Any], **decoded: Any) -> dict[str, JsonValue]:
     return raw
 
 
+def _json_safe(metadata: dict[str, JsonValue]) -> None:
+    """Check that metadata is storable JSON on every engine (no NUL, no huge integers)."""
+    try:
+        encoded = orjson.dumps(metadata)
+    except (TypeError, orjson.JSONEncodeError) as exc:
+        raise InvalidInputError(_WHAT, [("", f"cannot be kept as JSON: {exc}")]) from None
+    if b"\\u0000" in encoded:
+        raise InvalidInputError(_WHAT, [("", "must not contain NUL characters (\\x00)")])
+
+
 def _merge(previous: Event | None, event_id: str, changes: dict[str, Any]) -> Event:
-    """Apply changes onto what camvault holds for the id (or onto nothing)."""
+    """Apply changes onto what camvault holds for the id (or onto nothing).
+
+    Only the changed fields are validated (what ``previous`` holds was validated when it was
+    made); the metadata, parsed from JSON, is checked to be storable rather than walked
+    value by value, which keeps a message in tens of microseconds.
+    """
     if previous is not None and previous.event_id != event_id:
         raise InvalidInputError(
             _WHAT, [("id", f"is {event_id!r}, not the id of the event it updates")]
         )
-    fields = previous.model_dump() if previous is not None else {}
-    fields.update(changes)
-    event: Event = Event.model_validate(fields)
+    metadata = changes.pop("metadata", None)
+    if metadata is not None:
+        _json_safe(metadata)
+    given = {"camera_id": previous.camera_id, **changes} if previous is not None else changes
+    checked = Event.model_validate(given)
+    update = {name: getattr(checked, name) for name in given}
+    if metadata is not None:
+        update["metadata"] = metadata
+    base = previous if previous is not None else checked
+    event: Event = base.model_copy(update=update)
     return event
 
 

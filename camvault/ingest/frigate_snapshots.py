@@ -72,10 +72,10 @@ class Snapshots:
         cursor: str | None = None
         while True:
             page = await self.store.query(
-                has_thumbnail=False, since=since, limit=500, cursor=cursor
+                source="frigate", has_thumbnail=False, since=since, limit=500, cursor=cursor
             )
             for event in page.events:
-                if getattr(event, "source", None) == "frigate" and wants_snapshot(event):
+                if wants_snapshot(event):
                     self.want(event.event_id)
             cursor = page.next_cursor
             if cursor is None:

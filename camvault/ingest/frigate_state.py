@@ -93,18 +93,19 @@ class Ticket:
     """One place in an object's lane, taken in arrival order; :meth:`run` waits for its turn."""
 
     def __init__(
-        self, lanes: Lanes, key: str, before: asyncio.Future[None] | None, state: int
+        self, lanes: Lanes, key: str, before: asyncio.Future[None] | None, seq: int
     ) -> None:
         self._lanes = lanes
         self._key = key
         self._before = before
-        self._state = state
+        self._seq = seq
         self._done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     @property
     def superseded(self) -> bool:
-        """True when a later ticket of the lane carries the whole state of the object."""
-        return self._lanes._states.get(self._key, 0) > self._state
+        """True when a later ticket of the lane carries a state at least as new as this one."""
+        best = self._lanes._best.get(self._key)
+        return best is not None and best[1] > self._seq
 
     async def run(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run ``work`` once every earlier ticket of the lane has finished."""
@@ -122,27 +123,30 @@ class Lanes:
 
     def __init__(self) -> None:
         self._tails: dict[str, asyncio.Future[None]] = {}
-        self._states: dict[str, int] = {}  # key -> tickets taken that carry the whole state
+        self._seq = 0
+        self._best: dict[str, tuple[float, int]] = {}  # key -> (rank, seq) of the newest state
 
-    def take(self, key: str, *, whole_state: bool = False) -> Ticket:
+    def take(self, key: str, *, rank: float | None = None) -> Ticket:
         """Take the next place in ``key``'s lane (synchronously: arrival order is kept).
 
-        ``whole_state`` marks work that carries everything about the object (a Frigate
-        ``frigate/events`` message): it supersedes such work waiting ahead of it.
+        A ``rank`` marks work that carries everything about the object (a Frigate
+        ``frigate/events`` message, ranked by its frame time): it supersedes such work
+        waiting ahead of it whose rank is not higher.
         """
-        state = self._states.get(key, 0)
-        if whole_state:
-            state += 1
-            self._states[key] = state
-        ticket = Ticket(self, key, self._tails.get(key), state)
+        self._seq += 1
+        ticket = Ticket(self, key, self._tails.get(key), self._seq)
         self._tails[key] = ticket._done
+        if rank is not None:
+            best = self._best.get(key)
+            if best is None or rank >= best[0]:
+                self._best[key] = (rank, self._seq)
         return ticket
 
     def _finished(self, key: str, done: asyncio.Future[None]) -> None:
         """Forget a lane whose last ticket has finished."""
         if self._tails.get(key) is done:
             del self._tails[key]
-            self._states.pop(key, None)
+            self._best.pop(key, None)
 
     def __len__(self) -> int:
         return len(self._tails)

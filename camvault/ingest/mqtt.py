@@ -126,9 +126,13 @@ def check_topics(topics: Sequence[str]) -> list[str]:
     return list(topics)
 
 
-def default_client_id() -> str:
-    """Return the default persistent client id, ``camvault-<hostname>``."""
-    return f"camvault-{socket.gethostname()}"
+def default_client_id(role: str = "") -> str:
+    """Return the default persistent client id: ``camvault-[<role>-]<hostname>``.
+
+    Each kind of consumer has its own, so two of them on one host do not take each other's
+    session.
+    """
+    return f"camvault-{role + '-' if role else ''}{socket.gethostname()}"
 
 
 class Outage:
@@ -302,7 +306,7 @@ class Session:
         """Release the slot of a finished task and keep its failure, if any."""
         self.tasks.discard(task)
         self.slots.release()
-        self.helper_done(task)
+        self.task_done(task)
 
     def fail(self, exc: BaseException) -> None:
         """Stop the session with ``exc`` (raised by :meth:`run`)."""
@@ -310,7 +314,7 @@ class Session:
             self.failure = exc
         self.failed.set()
 
-    def helper_done(self, task: asyncio.Future[Any]) -> None:
+    def task_done(self, task: asyncio.Future[Any]) -> None:
         """Stop the session if a task working beside it failed."""
         if not task.cancelled() and (exc := task.exception()) is not None:
             self.fail(exc)

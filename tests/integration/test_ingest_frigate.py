@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
+import orjson
 import pytest
 
 from camvault.aio import AsyncEventStore
@@ -107,6 +108,15 @@ def stored(store: AsyncEventStore, event_id: str) -> dict[str, Any] | None:
         f"JOIN events e ON e.id = d.event_rowid WHERE e.event_id = '{event_id}' ORDER BY d.idx",
     )
     return row
+
+
+def metadata(store: AsyncEventStore, event_id: str) -> dict[str, Any]:
+    """Read an event's metadata straight from the database (JSON text or jsonb)."""
+    row = stored(store, event_id)
+    if row is None:
+        return {}
+    value = row["metadata"]
+    return dict(value) if isinstance(value, dict) else dict(orjson.loads(value))
 
 
 def detection(label: str, confidence: float, box: tuple[float, ...]) -> tuple[Any, ...]:
@@ -295,6 +305,49 @@ async def test_repeated_and_out_of_order_messages_change_nothing(
         assert (stats.invalid, stats.coalesced) == (0, 0)
 
 
+async def test_updates_for_an_object_mqtt_has_not_brought_are_fetched_from_frigate(
+    store_url: str,
+    names: tuple[str, str],
+    frigate_fake: FakeFrigate,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    prefix = names[0]
+    seen, unseen = f"{START:.6f}-seen", f"{START + 5:.6f}-only-api"
+    frigate_fake.add_event(
+        api_event("0.14", unseen, start_time=START + 5, end_time=START + 9, zones=["porch"])
+    )
+    async with AsyncEventStore(store_url) as store:
+        async with consuming(store, names, caplog, frigate_fake.url) as running:
+            await publish_all(prefix, [("events", m) for m in lifecycle("0.14", seen)])
+            await until(lambda: (r := stored(store, seen)) is not None and r["ended"], "seen")
+            await publish_all(
+                prefix,
+                [
+                    ("tracked_object_update", description_update(unseen, "A cat.")),
+                    ("reviews", review_message("update", "rev-2", [seen, unseen])),
+                ],
+            )
+            await until(
+                lambda: (
+                    (r := stored(store, unseen)) is not None
+                    and r["llm_description"] == "A cat."
+                    and all("review" in metadata(store, i) for i in (seen, unseen))
+                ),
+                "both objects updated",
+            )
+        assert frigate_fake.count(f"/api/events/{unseen}") == 1  # fetched once, then held
+        row = stored(store, unseen)
+        assert row is not None and row["ended"]
+        for event_id in (seen, unseen):
+            event = await store.get_event(event_id)
+            assert event is not None
+            assert event.metadata["review"] == {"id": "rev-2", "severity": "alert"}
+        fetched = await store.get_event(unseen)
+        assert fetched is not None
+        assert (fetched.zones, fetched.end_time) == (["porch"], at(START + 9))
+        assert running.stats.invalid == 0
+
+
 async def test_a_false_positive_is_not_stored(
     store_url: str, names: tuple[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -344,6 +397,32 @@ async def test_malformed_messages_are_logged_with_their_topic_and_skipped(
     assert any("top_score" in line for line in skipped)
     assert any("type: must be one of new, update, end" in line for line in skipped)
     assert any("not JSON" in line for line in skipped)
+
+
+async def test_a_camera_added_to_frigate_later_gets_relative_boxes(
+    tmp_path: Path,
+    names: tuple[str, str],
+    frigate_fake: FakeFrigate,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("camvault.ingest.frigate.FRAMES_EVERY", 0.0)
+    prefix = names[0]
+    event_id = f"{START:.6f}-garage"
+    new, *rest = lifecycle("0.16", event_id, camera="garage")
+    async with (
+        AsyncEventStore(tmp_path / "events.db") as store,
+        consuming(store, names, caplog, frigate_fake.url) as running,
+    ):
+        frigate_fake.cameras["garage"] = (1000, 800)  # unknown when the consumer started
+        await publish_all(prefix, [("events", new)])
+        await until(lambda: frigate_fake.count("/api/config") >= 2, "the sizes read again")
+        await until(lambda: running.stats.inserted == 1, "the new object")
+        await publish_all(prefix, [("events", m) for m in rest])
+        await until(lambda: (r := stored(store, event_id)) is not None and r["ended"], "the end")
+        row = stored(store, event_id)
+        assert row is not None
+        assert row["detections"] == [detection("person", 0.8, (0.26, 0.25, 0.46, 0.75))]
 
 
 # -- restarts, missed messages, outages ---------------------------------------------------

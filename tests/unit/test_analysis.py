@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -359,6 +360,19 @@ def test_query_pages_equal_the_oracle(
         if (cursor := page.next_cursor) is None:
             break
     assert [e.event_id for e in got] == [e.event_id for e in expected]
+    assert got == expected
+
+
+@SETTINGS
+@given(f=filters(), few=st.sampled_from((0, 10, 10_000)))
+def test_zone_pages_equal_the_oracle_whether_zones_are_walked_or_listed(
+    loaded: EventStore, f: dict[str, Any], few: int
+) -> None:
+    """SQLite walks events for a common zone and lists a rare zone's events first."""
+    f = {**f, "zone": f.get("zone", ["garden"])}
+    expected = [e.event_id for e in sorted(EVENTS, key=lambda e: e.timestamp) if matches(e, f)]
+    with mock.patch("camvault.backends.sqlite._FEW_IN_ZONES", few):
+        got = [e.event_id for e in loaded.query(limit=1000, order="oldest", **f)]
     assert got == expected
 
 

@@ -10,7 +10,7 @@ from camvault import InvalidQueryError
 
 FILTERS = (
     "camera_id, label, min_confidence, since, until, person_name, door_action, "
-    "unlock_granted, has_thumbnail, text"
+    "unlock_granted, has_thumbnail, zone, license_plate, source, in_progress, text"
 )
 
 
@@ -21,7 +21,10 @@ FILTERS = (
         (lambda s: s.query(camera="a"), "camera", "camera_id", f"limit, cursor, order, {FILTERS}"),
         (lambda s: s.count(sinse=None), "sinse", "since", FILTERS),
         (lambda s: s.histogram("day", by_="label"), "by_", "by", f"bucket, by, tz, {FILTERS}"),
-        (lambda s: s.histogram(zone="UTC"), "zone", None, f"bucket, by, tz, {FILTERS}"),
+        (lambda s: s.histogram(timezone="UTC"), "timezone", "tz", f"bucket, by, tz, {FILTERS}"),
+        (lambda s: s.count(zones="porch"), "zones", "zone", FILTERS),
+        (lambda s: s.count(plate="AB1"), "plate", "license_plate", FILTERS),
+        (lambda s: s.count(zone="a", colour="red"), "colour", None, FILTERS),
     ],
 )
 def test_a_misspelt_argument_is_named_with_the_valid_ones(

@@ -171,7 +171,10 @@ def test_import_of_a_folder_says_it_is_a_folder(tmp_path: Path) -> None:
     ("args", "expected"),
     [
         (["query", "--since", "2026-13-45"], "error: --since: '2026-13-45' is not a valid date"),
-        (["query", "--lable", "person"], "error: no such option --lable (did you mean --label?)"),
+        (
+            ["query", "--lable", "person"],
+            "error: no such option --lable (did you mean --label or --plate?)",
+        ),
         (["query", "--limit", "0"], "error: --limit:"),
         (["query", "--min-confidence", "2"], "error: --min-confidence:"),
         (["stats", "--since", "yesterday"], "error: --since: 'yesterday' is neither"),

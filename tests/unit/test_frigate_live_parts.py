@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
 
+from camvault.aio import AsyncEventStore
 from camvault.errors import InvalidInputError
-from camvault.ingest.frigate import frigate_topics
+from camvault.ingest.frigate import consume_frigate, frigate_topics
 from camvault.ingest.frigate_http import FrigateApi, check_frigate_url
 from camvault.ingest.frigate_state import Lanes
 from tests.frigate_fake import FakeFrigate, frigate_fake_fixture
@@ -57,14 +59,18 @@ async def test_a_failing_ticket_lets_the_next_one_run() -> None:
     assert isinstance(results[0], RuntimeError) and results[1] == "ran"
 
 
-async def test_only_a_later_whole_state_ticket_supersedes() -> None:
+async def test_only_a_later_state_at_least_as_new_supersedes() -> None:
     lanes = Lanes()
-    new = lanes.take("a", whole_state=True)
+    new = lanes.take("a", rank=1.0)
     note = lanes.take("a")  # a description: not the whole object
     assert not new.superseded
-    update = lanes.take("a", whole_state=True)
-    assert new.superseded and note.superseded and not update.superseded
-    assert not lanes.take("b", whole_state=True).superseded
+    older = lanes.take("a", rank=0.5)  # out of order: older than what waits ahead of it
+    assert not new.superseded and not older.superseded
+    update = lanes.take("a", rank=2.0)
+    assert new.superseded and note.superseded and older.superseded and not update.superseded
+    same = lanes.take("a", rank=2.0)  # a repeat: the later copy is applied
+    assert update.superseded and not same.superseded
+    assert not lanes.take("b", rank=0.0).superseded
 
 
 @pytest.mark.parametrize(
@@ -139,3 +145,28 @@ async def test_frames_come_from_the_detect_sizes(frigate_fake: FakeFrigate) -> N
         assert await api.snapshot("nobody") is None  # 404: Frigate has none
     finally:
         await api.close()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"mqtt_url": "http://broker:1883"}, "url"),
+        ({"frigate_url": "frigate:5000"}, "frigate_url"),
+        ({"topic_prefix": "frigate/+"}, "topic_prefix"),
+    ],
+)
+async def test_consume_frigate_refuses_bad_arguments_before_connecting(
+    tmp_path: Path, kwargs: dict[str, str], field: str
+) -> None:
+    arguments = {"mqtt_url": "mqtt://127.0.0.1:1", "frigate_url": "http://127.0.0.1:1"}
+    arguments.update(kwargs)
+    async with AsyncEventStore(tmp_path / "events.db") as store:
+        with pytest.raises(InvalidInputError) as info:
+            await consume_frigate(
+                store,
+                arguments["mqtt_url"],
+                arguments["frigate_url"],
+                topic_prefix=arguments.get("topic_prefix", "frigate"),
+            )
+        assert info.value.fields == [field]
+        assert await store.count() == 0

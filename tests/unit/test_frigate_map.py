@@ -303,3 +303,27 @@ def test_false_positives_are_recognised() -> None:
     assert not is_false_positive({})
     with pytest.raises(InvalidInputError, match="false_positive"):
         is_false_positive({"false_positive": "yes"})
+
+
+def test_mqtt_and_the_database_row_frigate_writes_from_it_agree() -> None:
+    messages = lifecycle("0.16", EID, sub_label=("alice", 0.9), plate=("KA123", 0.85))
+    live = play(messages)
+    # what Frigate's event maintainer stores for the last message: the snapshot box made
+    # relative as [x / w, y / h, width / w, height / h], the sub label split in two
+    row = db_row(
+        "0.16", EID, start_time=START, end_time=START + 4, top_score=0.8, score=0.75,
+        box=(260 / 1280, 200 / 720, 200 / 1280, 400 / 720), zones=("yard", "driveway"),
+        sub_label="alice", sub_label_score=0.9, plate=("KA123", 0.85),
+    )  # fmt: skip
+    stored = event_from_api(row)
+    keep = ["event_id", "camera_id", "timestamp", "end_time", "zones", "person_name",
+            "face_confidence", "license_plate", "source"]  # fmt: skip
+    assert stored.model_dump(include=set(keep)) == live.model_dump(include=set(keep))
+    [a], [b] = stored.detected_objects, live.detected_objects
+    assert (a.label, a.confidence) == (b.label, b.confidence)
+    assert a.bbox == pytest.approx(b.bbox)
+
+
+def test_columns_of_newer_database_versions_are_kept() -> None:
+    row = {**db_row("0.17", EID), "some_future_column": "x"}
+    assert event_from_api(row).metadata["frigate"]["some_future_column"] == "x"  # type: ignore[index,call-overload]

@@ -108,7 +108,8 @@ def test_an_empty_store_has_an_empty_heatmap(api_store: Any) -> None:
     [
         ({"tz": "Mars/Olympus"}, "tz"),
         ({"tz": 5}, "tz"),
-        ({"zone": "UTC"}, "zone"),
+        ({"timezone": "UTC"}, "timezone"),
+        ({"zone": ""}, "zone"),
         ({"bucket": "day"}, "bucket"),
         ({"min_confidence": 2}, "min_confidence"),
         ({"text": "AND"}, "text"),

@@ -17,10 +17,18 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from camvault import AsyncEventStore, Bucket, Event, EventStore, InvalidEventError
+from camvault import (
+    AsyncEventStore,
+    Bucket,
+    Event,
+    EventStore,
+    InvalidEventError,
+    InvalidQueryError,
+)
 from camvault.backends import postgresql, sqlite
 from camvault.backends.sqlite_rows import INSERT_COLUMNS, event_to_row
 from tests.conftest import T0, raw_connection
+from tests.lock_events import lock_events
 
 MakeEvent = Callable[..., Event]
 
@@ -87,6 +95,29 @@ def test_upsert_keeps_the_stored_thumbnail_and_retain(
     assert api_store.get_event("obj-2").thumbnail_path == "/media/frigate/obj-2.jpg"
     assert api_store.read_thumbnail("obj-2") is None  # camvault's own went
     assert not path.exists()
+
+
+def test_a_thumbnail_moves_with_its_event_to_another_camera_or_day(
+    api_store: Any, make_event: MakeEvent
+) -> None:
+    ev = make_event(event_id="obj-9", camera_id="porch", timestamp=T0)
+    api_store.insert_event(ev)
+    old = api_store.save_thumbnail("obj-9", jpeg())
+    assert old is not None and old.exists()
+    later = datetime(2026, 12, 24, 18, tzinfo=UTC)
+    moved = api_store.update_event("obj-9", camera_id="drive", timestamp=later)
+    root = Path(api_store.thumbnails_dir)
+    assert moved.thumbnail_path == str(root / "drive" / "2026-12-24" / "obj-9.jpg")
+    assert api_store.get_event("obj-9") == moved
+    assert not old.exists() and Path(moved.thumbnail_path).exists()
+    assert api_store.read_thumbnail("obj-9") is not None
+    again = version(moved, camera_id="garage", thumbnail_path=None)  # None keeps it
+    assert api_store.upsert_event(again) == "updated"
+    stored = api_store.get_event("obj-9")
+    assert stored.thumbnail_path == str(root / "garage" / "2026-12-24" / "obj-9.jpg")
+    assert api_store.read_thumbnail("obj-9") is not None
+    assert api_store.delete_event("obj-9") is True
+    assert not Path(stored.thumbnail_path).exists()  # still camvault's own: removed with it
 
 
 def test_a_thumbnail_stored_in_postgresql_stays_through_an_upsert(
@@ -221,6 +252,53 @@ def test_a_bad_upsert_names_the_field_and_writes_nothing(
     with pytest.raises(InvalidEventError):
         api_store.upsert_event({"camera_id": "c", "zones": [""], "event_id": "obj-7"})
     assert api_store.get_event("obj-7") is None
+
+
+# -- the new filters, by hand (lock_events: e1 porch+door/mqtt/ended, e2 porch/api, e3 drive/
+# AB123CD/frigate) --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"zone": "porch"}, {"e1", "e2"}),
+        ({"zone": ["door", "drive"]}, {"e1", "e3"}),
+        ({"zone": "garden"}, set()),
+        ({"license_plate": "AB123CD"}, {"e3"}),
+        ({"license_plate": "AB1*"}, {"e3"}),
+        ({"license_plate": "AB123C"}, set()),
+        ({"license_plate": "AC*"}, set()),
+        ({"source": "frigate"}, {"e3"}),
+        ({"source": ["api", "mqtt"]}, {"e1", "e2"}),
+        ({"in_progress": True}, {"e2", "e3"}),
+        ({"in_progress": False}, {"e1"}),
+        ({"zone": "porch", "in_progress": True, "source": "api"}, {"e2"}),
+    ],
+)
+def test_the_new_filters_select_by_hand(
+    api_store: Any, filters: dict[str, Any], expected: set[str]
+) -> None:
+    api_store.insert_events(lock_events(T0))
+    assert {e.event_id for e in api_store.query(**filters)} == expected
+    assert api_store.count(**filters) == len(expected)
+    day = api_store.histogram("day", **filters)
+    assert sum(b.count for b in day) == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("filters", "field"),
+    [
+        ({"zone": ""}, "zone"),
+        ({"license_plate": "*"}, "license_plate"),
+        ({"license_plate": "A*1"}, "license_plate"),
+        ({"source": [""]}, "source"),
+        ({"in_progress": "yes"}, "in_progress"),
+    ],
+)
+def test_a_bad_new_filter_is_named(api_store: Any, filters: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidQueryError) as info:
+        api_store.query(**filters)
+    assert info.value.fields == [field]
 
 
 # -- the commit bus -------------------------------------------------------------------

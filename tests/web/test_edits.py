@@ -19,6 +19,31 @@ async def test_patch_retain_round_trips(client: httpx.AsyncClient) -> None:
     assert (await client.patch("/api/events/missing", json={"retain": True})).status_code == 404
 
 
+async def test_patch_changes_the_fields_of_an_evolving_event(client: httpx.AsyncClient) -> None:
+    await client.post("/api/events", json={**EVENT, "timestamp": "2026-11-20T12:00:00Z"})
+    changes = {
+        "end_time": "2026-11-20T13:00:30+01:00",
+        "zones": ["drive", "porch", "drive"],
+        "license_plate": "AB123CD",
+        "source": "api",
+        "camera_id": "drive",
+    }
+    r = await client.patch("/api/events/ev-1", json=changes)
+    assert r.status_code == 200, r.text
+    got = (await client.get("/api/events/ev-1")).json()
+    assert got == r.json()
+    assert (got["end_time"], got["zones"], got["camera_id"]) == (
+        "2026-11-20T12:00:30Z",
+        ["drive", "porch"],
+        "drive",
+    )
+    found = await client.get("/api/events", params={"zone": "porch", "in_progress": "false"})
+    assert [e["event_id"] for e in found.json()["events"]] == ["ev-1"]
+    early = await client.patch("/api/events/ev-1", json={"end_time": "2026-11-20T11:59:59Z"})
+    assert early.status_code == 422
+    assert "end_time" in [d["field"] for d in early.json()["detail"]]
+
+
 async def test_bad_patches_are_422_naming_the_field(client: httpx.AsyncClient) -> None:
     await client.post("/api/events", json=EVENT)
     cases = [
