@@ -12,13 +12,13 @@ from typing import Any
 from rich.console import Console
 
 from benchmarks import asyncio as async_section
-from benchmarks import history, inserts, postgres, reads
+from benchmarks import frigate, history, inserts, postgres, reads
 from benchmarks import http as http_section
 from benchmarks.harness import QUICK, Config
 from benchmarks.report import Section, machine, print_section, print_tables, write_json
 
 DEFAULT_JSON = Path(__file__).parent / "results" / "latest.json"
-NAMES = ("inserts", "async", "reads", "http", "postgres")
+NAMES = ("inserts", "async", "reads", "http", "postgres", "frigate")
 
 
 def _sections(text: str) -> tuple[str, ...]:
@@ -50,6 +50,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--reads-events", type=int, help="events in the history database (1,000,000; quick 50,000)"
     )
+    parser.add_argument(
+        "--frigate-lifecycles", type=int, help="Frigate lifecycles per flat-out run (10,000)"
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to save results")
     return parser.parse_args(argv)
@@ -64,6 +67,8 @@ def config(args: argparse.Namespace) -> Config:
         cfg = dataclasses.replace(cfg, bulk=max(args.bulk, 1))
     if args.reads_events is not None:
         cfg = dataclasses.replace(cfg, reads_events=max(args.reads_events, 1_000))
+    if args.frigate_lifecycles is not None:
+        cfg = dataclasses.replace(cfg, frigate_lifecycles=max(args.frigate_lifecycles, 1))
     return cfg
 
 
@@ -78,6 +83,10 @@ def run_sections(cfg: Config, only: tuple[str, ...], console: Console) -> dict[s
         start = time.perf_counter()
         out["postgres"] = postgres.run(cfg, console)
         out["postgres"].seconds = time.perf_counter() - start
+    if "frigate" in only:
+        start = time.perf_counter()
+        out["frigate"] = frigate.run(cfg, console)
+        out["frigate"].seconds = time.perf_counter() - start
     if "reads" not in only and "http" not in only:
         return out
     start = time.perf_counter()

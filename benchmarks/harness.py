@@ -59,6 +59,9 @@ class Config:
     pg_single: int = 2_000
     pg_async: int = 5_000
     pg_read_reps: int = 300
+    frigate_lifecycles: int = 10_000
+    frigate_rounds: int = 2
+    frigate_light: int = 500
 
 
 QUICK = Config(
@@ -82,6 +85,9 @@ QUICK = Config(
     pg_single=300,
     pg_async=1_000,
     pg_read_reps=50,
+    frigate_lifecycles=500,
+    frigate_rounds=1,
+    frigate_light=100,
 )
 """Small sizes for a smoke run (``--quick``)."""
 
