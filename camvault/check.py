@@ -49,14 +49,20 @@ WHERE coalesce(r.n, 0) <> coalesce(c.n, 0)
 ORDER BY 2
 """
 
-_DETECTIONS = """
-SELECT e.event_id, json_array_length(e.detected_objects), coalesce(d.n, 0)
+
+def _per_event(column: str, table: str) -> str:
+    """Events whose JSON array ``column`` has another length than their rows in ``table``."""
+    return f"""
+SELECT e.event_id, json_array_length(e.{column}), coalesce(t.n, 0)
 FROM events e
-LEFT JOIN (SELECT event_rowid, count(*) AS n FROM detections GROUP BY event_rowid) d
-  ON d.event_rowid = e.id
-WHERE json_array_length(e.detected_objects) <> coalesce(d.n, 0)
+LEFT JOIN (SELECT event_rowid, count(*) AS n FROM {table} GROUP BY event_rowid) t
+  ON t.event_rowid = e.id
+WHERE json_array_length(e.{column}) <> coalesce(t.n, 0)
 ORDER BY e.event_id
 """
+
+
+_DETECTIONS = _per_event("detected_objects", "detections")
 
 _ORPHAN_DETECTIONS = """
 SELECT count(*) FROM detections d
@@ -83,14 +89,7 @@ _SQLITE_TEXT = (
     ),
 )
 
-_SQLITE_ZONES = """
-SELECT e.event_id, json_array_length(e.zones), coalesce(z.n, 0)
-FROM events e
-LEFT JOIN (SELECT event_rowid, count(*) AS n FROM event_zones GROUP BY event_rowid) z
-  ON z.event_rowid = e.id
-WHERE json_array_length(e.zones) <> coalesce(z.n, 0)
-ORDER BY e.event_id
-"""
+_SQLITE_ZONES = _per_event("zones", "event_zones")
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,13 +169,7 @@ class _Checks:
 
     def detections(self) -> None:
         """Compare each event's detected objects with its detection rows."""
-        wrong = self.rows(_DETECTIONS)
-        problems = []
-        if wrong:
-            examples = ", ".join(
-                f"{eid}: {want} objects, {got} rows" for eid, want, got in wrong[:LISTED]
-            )
-            problems.append(f"{len(wrong)} event(s) with wrong detection rows ({examples})")
+        problems = _mismatches(self.rows(_DETECTIONS), "wrong detection rows", "objects")
         if orphans := int(self.one(_ORPHAN_DETECTIONS)):
             problems.append(f"{orphans} detection row(s) of events that are gone")
         self.result("detections", problems)
@@ -253,6 +246,14 @@ class _Checks:
                 f"{', '.join(str(p) for p in strays[:LISTED])}"
             )
         self.result("thumbnails", problems)
+
+
+def _mismatches(wrong: list[Any], what: str, items: str) -> list[str]:
+    """Say how many events have ``what``, with a few examples (none: no problem)."""
+    if not wrong:
+        return []
+    examples = ", ".join(f"{eid}: {want} {items}, {got} rows" for eid, want, got in wrong[:LISTED])
+    return [f"{len(wrong)} event(s) with {what} ({examples})"]
 
 
 def _files(root: Path) -> Iterator[Path]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -80,22 +81,23 @@ def _say(text: str) -> None:
     err.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
-def check_broker(url: str, option: str) -> None:
-    """Refuse a bad broker URL as one usage line naming ``option``."""
+def _usage(check: Callable[[str], object], value: str, option: str) -> None:
+    """Run ``check`` on an option's value; its InvalidInputError becomes one usage line."""
     try:
-        parse_mqtt_url(url)
+        check(value)
     except InvalidInputError as exc:
         raise typer.BadParameter(exc.problems[0][1], param_hint=option) from None
+
+
+def check_broker(url: str, option: str) -> None:
+    """Refuse a bad broker URL as one usage line naming ``option``."""
+    _usage(parse_mqtt_url, url, option)
 
 
 def check_frigate(url: str | None, option: str) -> None:
     """Refuse a bad Frigate URL as one usage line naming ``option``."""
-    if url is None:
-        return
-    try:
-        check_frigate_url(url)
-    except InvalidInputError as exc:
-        raise typer.BadParameter(exc.problems[0][1], param_hint=option) from None
+    if url is not None:
+        _usage(check_frigate_url, url, option)
 
 
 @ingest_app.command("mqtt", help=_HELP)
@@ -192,10 +194,7 @@ async def _run_frigate(
 
 def check_prefix(prefix: str, option: str) -> None:
     """Refuse a bad Frigate topic prefix as one usage line naming ``option``."""
-    try:
-        frigate_topics(prefix)
-    except InvalidInputError as exc:
-        raise typer.BadParameter(exc.problems[0][1], param_hint=option) from None
+    _usage(frigate_topics, prefix, option)
 
 
 @ingest_app.command("frigate", help=_FRIGATE_HELP)

@@ -208,6 +208,19 @@ def run_child(
     )
 
 
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``camvault ARGS`` to completion in a child, on a wide terminal (one line per error)."""
+    return subprocess.run(
+        [PYTHON, "-m", "camvault", *args],
+        capture_output=True,
+        text=True,
+        env=child_env(COLUMNS="300"),
+        cwd=cwd,
+        timeout=CHILD_TIMEOUT,
+        check=False,
+    )
+
+
 def child_json(done: subprocess.CompletedProcess[str]) -> Any:
     """The JSON document a child printed as its last stdout line; fail with its stderr if none."""
     assert done.returncode == 0, (

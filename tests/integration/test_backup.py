@@ -16,7 +16,7 @@ from camvault.errors import DatabaseError, InvalidInputError
 from camvault.sample import sample_frame
 from tests.conftest import POSTGRES_URL, drop_schema, postgres_url
 
-from .conftest import CHILD_TIMEOUT, PYTHON, child_env, popen_child
+from .conftest import popen_child, run_cli
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -169,23 +169,12 @@ def test_the_cli_backs_up_in_one_line(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     with EventStore(db) as store:
         store.insert_events([Event(event_id=f"c{i}", camera_id="porch") for i in range(7)])
-
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [PYTHON, "-m", "camvault", *args],
-            capture_output=True,
-            text=True,
-            env=child_env(COLUMNS="200"),
-            timeout=CHILD_TIMEOUT,
-            check=False,
-        )
-
-    done = cli("backup", str(tmp_path / "b.db"), "--db", str(db))
+    done = run_cli("backup", str(tmp_path / "b.db"), "--db", str(db))
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"backed up 7 events to {tmp_path / 'b.db'} (")
     assert "integrity check ok" in done.stdout
     assert plain_ids(tmp_path / "b.db") == [f"c{i}" for i in range(7)]
-    again = cli("backup", str(tmp_path / "b.db"), "--db", str(db))
+    again = run_cli("backup", str(tmp_path / "b.db"), "--db", str(db))
     assert again.returncode == 1
     assert again.stderr.strip().splitlines() == [
         f"error: invalid backup: dest: {tmp_path / 'b.db'} exists; choose a new name "

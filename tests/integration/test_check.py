@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +14,7 @@ from camvault.check import check_store
 from camvault.sample import sample_frame
 from tests.conftest import raw_connection
 
-from .conftest import CHILD_TIMEOUT, PYTHON, child_env
+from .conftest import run_cli
 
 T0 = datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
 FULL = {"database pages", "counts", "detections", "cameras", "thumbnails"}
@@ -134,14 +133,7 @@ def test_damaged_pages_fail_the_quick_check(tmp_path: Path) -> None:
     with db.open("r+b") as f:
         f.seek((int(page) - 1) * int(size))  # type: ignore[call-overload]
         f.write(b"\x0d" + b"\x00" * 7 + b"\xff" * (int(size) - 8))  # type: ignore[call-overload]
-    done = subprocess.run(
-        [PYTHON, "-m", "camvault", "check", "--db", str(db)],
-        capture_output=True,
-        text=True,
-        env=child_env(COLUMNS="200"),
-        timeout=CHILD_TIMEOUT,
-        check=False,
-    )
+    done = run_cli("check", "--db", str(db))
     assert done.returncode == 1, done.stdout + done.stderr
     assert "PROBLEM  database pages:" in done.stdout
     assert "Traceback" not in done.stderr
@@ -151,14 +143,7 @@ def test_the_cli_says_ok_with_exit_code_0(tmp_path: Path) -> None:
     db = tmp_path / "fine.db"
     with EventStore(db) as s:
         s.insert_events(events())
-    done = subprocess.run(
-        [PYTHON, "-m", "camvault", "check", "--full", "--db", str(db)],
-        capture_output=True,
-        text=True,
-        env=child_env(COLUMNS="200"),
-        timeout=CHILD_TIMEOUT,
-        check=False,
-    )
+    done = run_cli("check", "--full", "--db", str(db))
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == f"checked {db} (sqlite, 30 events): every check passed"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 
 from camvault import Event, EventStore, Person
 
-from .conftest import CHILD_TIMEOUT, PYTHON, child_env, popen_child
+from .conftest import CHILD_TIMEOUT, popen_child, run_cli
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
 N = 3000
@@ -171,14 +170,7 @@ def test_the_cli_reports_what_was_lost_with_exit_code_1(
     with damaged_source.open("r+b") as f:
         f.seek((pages[len(pages) // 2] - 1) * size)
         f.write(b"\xff" * size)
-    done = subprocess.run(
-        [PYTHON, "-m", "camvault", "recover", str(damaged_source), str(tmp_path / "new.db")],
-        capture_output=True,
-        text=True,
-        env=child_env(COLUMNS="200"),
-        timeout=CHILD_TIMEOUT,
-        check=False,
-    )
+    done = run_cli("recover", str(damaged_source), str(tmp_path / "new.db"))
     assert done.returncode == 1, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("recovered ") and "1 persons" in lines[0]
@@ -214,14 +206,7 @@ def test_opening_a_damaged_store_says_to_run_recover(damaged_source: Path) -> No
     ):
         store.count()
     assert str(damaged_source) in str(caught.value)
-    done = subprocess.run(
-        [PYTHON, "-m", "camvault", "info", "--db", str(damaged_source)],
-        capture_output=True,
-        text=True,
-        env=child_env(COLUMNS="300"),
-        timeout=CHILD_TIMEOUT,
-        check=False,
-    )
+    done = run_cli("info", "--db", str(damaged_source))
     assert done.returncode == 1
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith("error: ") and f"camvault recover {damaged_source} NEW.db" in line

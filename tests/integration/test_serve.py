@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 from camvault import EventStore
 from camvault.web.server import bind_socket
 
-from .conftest import CHILD_TIMEOUT, PYTHON, child_env
+from .conftest import CHILD_TIMEOUT, PYTHON, child_env, run_cli
 
 
 def free_port() -> int:
@@ -25,6 +26,26 @@ def free_port() -> int:
 
 def serve_args(db: Path, port: int) -> list[str]:
     return [PYTHON, "-m", "camvault", "serve", "--db", str(db), "--port", str(port)]
+
+
+@contextlib.contextmanager
+def serving(args: list[str], cwd: Path | None = None) -> Iterator[subprocess.Popen[str]]:
+    """Start ``camvault serve`` as a child (pipes as text); always reaped at the end."""
+    child = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(COLUMNS="200"),
+        cwd=cwd,
+    )
+    try:
+        assert child.stdout is not None and child.stderr is not None
+        yield child
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
 
 
 @pytest.fixture
@@ -55,15 +76,7 @@ def test_a_busy_port_is_one_line_and_nothing_is_served(tmp_path: Path, busy_port
 
 def test_ctrl_c_with_an_open_event_stream_shuts_down_cleanly(tmp_path: Path) -> None:
     port = free_port()
-    child = subprocess.Popen(
-        serve_args(tmp_path / "s.db", port),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=child_env(COLUMNS="200"),
-    )
-    try:
-        assert child.stdout is not None and child.stderr is not None
+    with serving(serve_args(tmp_path / "s.db", port)) as child:
         first = child.stdout.readline()  # printed once the port is bound and listening
         assert f"serving {tmp_path / 's.db'} at http://127.0.0.1:{port}/" in first
         url = f"http://127.0.0.1:{port}/api/stream"
@@ -77,10 +90,6 @@ def test_ctrl_c_with_an_open_event_stream_shuts_down_cleanly(tmp_path: Path) -> 
         errors = child.stderr.read()
         assert "ASGI callable returned without completing response" not in errors
         assert "Traceback" not in errors and "Error" not in errors, errors
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
 
 
 def test_bind_socket_says_why_it_cannot_listen(busy_port: int) -> None:
@@ -97,16 +106,7 @@ def test_serve_opens_a_url_with_engine_options(tmp_path: Path) -> None:
     port = free_port()
     url = "sqlite:///s.db?durability=full&busy_timeout=2"
     args = [PYTHON, "-m", "camvault", "serve", "--db", url, "--port", str(port)]
-    child = subprocess.Popen(
-        args,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=child_env(COLUMNS="200"),
-        cwd=tmp_path,
-    )
-    try:
-        assert child.stdout is not None and child.stderr is not None
+    with serving(args, cwd=tmp_path) as child:
         first = child.stdout.readline()  # printed once the port is bound and listening
         assert f"serving {url} at http://127.0.0.1:{port}/" in first
         base = f"http://127.0.0.1:{port}"
@@ -117,10 +117,6 @@ def test_serve_opens_a_url_with_engine_options(tmp_path: Path) -> None:
         child.send_signal(signal.SIGINT)
         assert child.wait(timeout=CHILD_TIMEOUT) == 0
         assert "Traceback" not in child.stderr.read()
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
     assert sorted(p.name for p in tmp_path.glob("*.db")) == ["s.db"]  # the URL named the file
     with EventStore(tmp_path / "s.db") as store:
         assert store.get_event("u1") is not None
@@ -129,15 +125,9 @@ def test_serve_opens_a_url_with_engine_options(tmp_path: Path) -> None:
 def test_the_access_log_never_shows_a_token(tmp_path: Path) -> None:
     port = free_port()
     secret = "tok-9d8e7f-do-not-log"
-    child = subprocess.Popen(
-        [*serve_args(tmp_path / "s.db", port), "--token", secret, "--access-log"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=child_env(COLUMNS="200"),
-    )
-    try:
-        assert child.stdout is not None and child.stderr is not None
+    with serving(
+        [*serve_args(tmp_path / "s.db", port), "--token", secret, "--access-log"]
+    ) as child:
         child.stdout.readline()  # serving
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(timeout=CHILD_TIMEOUT) as client:
@@ -151,21 +141,11 @@ def test_the_access_log_never_shows_a_token(tmp_path: Path) -> None:
         assert "GET /api/events?access_token=[redacted] HTTP/1.1" in log, log
         assert "GET /api/events?limit=2&access_token=[redacted] HTTP/1.1" in log, log
         assert secret not in log
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
 
 
 def test_a_read_token_without_a_write_token_is_one_line(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [*serve_args(tmp_path / "s.db", free_port()), "--read-token", "tablet"],
-        capture_output=True,
-        text=True,
-        env=child_env(COLUMNS="200"),
-        timeout=CHILD_TIMEOUT,
-        check=False,
-    )
+    db, port = str(tmp_path / "s.db"), str(free_port())
+    done = run_cli("serve", "--db", db, "--port", port, "--read-token", "tablet")
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
         "error: invalid server configuration: read_token: needs a write token too (--token): "
@@ -181,13 +161,6 @@ def test_a_stop_answers_every_write_under_way_and_keeps_it(
     import sqlite3
 
     port = free_port()
-    child = subprocess.Popen(
-        serve_args(tmp_path / "s.db", port),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=child_env(COLUMNS="200"),
-    )
     answers: dict[str, int | str] = {}
     at_stop: list[int] = []
 
@@ -212,16 +185,11 @@ def test_a_stop_answers_every_write_under_way_and_keeps_it(
             at_stop.append(sum(code == 200 for code in answers.values()))
             await asyncio.gather(*tasks)
 
-    try:
-        assert child.stdout is not None and child.stderr is not None
+    with serving(serve_args(tmp_path / "s.db", port)) as child:
         child.stdout.readline()  # serving
         asyncio.run(post_many())
         assert child.wait(timeout=CHILD_TIMEOUT) == 0
         assert "Traceback" not in child.stderr.read()
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
     conn = sqlite3.connect(f"file:{tmp_path / 's.db'}?mode=ro", uri=True)
     stored = {row[0] for row in conn.execute("SELECT event_id FROM events")}
     conn.close()
