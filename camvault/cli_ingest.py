@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from camvault.cli_errors import err, fail
+from camvault.cli_store import DbOption
 from camvault.errors import CamvaultError, InvalidInputError
 from camvault.ingest.frigate import FrigateStats, consume_frigate, frigate_topics
 from camvault.ingest.frigate_http import check_frigate_url
@@ -100,16 +101,19 @@ def check_frigate(url: str | None, option: str) -> None:
         _usage(check_frigate_url, url, option)
 
 
+BrokerOption = Annotated[
+    str,
+    typer.Option(
+        "--mqtt",
+        envvar="CAMVAULT_MQTT",
+        help="Broker URL: mqtt://host:1883, mqtt://user:password@host:port, mqtts:// for TLS.",
+    ),
+]
+
+
 @ingest_app.command("mqtt", help=_HELP)
 def mqtt(
-    broker: Annotated[
-        str,
-        typer.Option(
-            "--mqtt",
-            envvar="CAMVAULT_MQTT",
-            help="Broker URL: mqtt://host:1883, mqtt://user:password@host:port, mqtts:// for TLS.",
-        ),
-    ] = "mqtt://127.0.0.1:1883",
+    broker: BrokerOption = "mqtt://127.0.0.1:1883",
     topic: Annotated[
         list[str],
         typer.Option(
@@ -125,10 +129,7 @@ def mqtt(
             help="Persistent session id; keep it fixed across restarts (default camvault-HOST).",
         ),
     ] = None,
-    db: Annotated[
-        str,
-        typer.Option("--db", envvar="CAMVAULT_DB", help="Database file or URL."),
-    ] = "camvault.db",
+    db: DbOption = "camvault.db",
 ) -> None:
     """Store the camvault events (JSON, one or a list per message) published on MQTT topics."""
     check_broker(broker, "--mqtt")
@@ -199,14 +200,7 @@ def check_prefix(prefix: str, option: str) -> None:
 
 @ingest_app.command("frigate", help=_FRIGATE_HELP)
 def frigate(
-    broker: Annotated[
-        str,
-        typer.Option(
-            "--mqtt",
-            envvar="CAMVAULT_MQTT",
-            help="Frigate's broker: mqtt://host:1883, mqtt://user:password@host:port, mqtts://.",
-        ),
-    ] = "mqtt://127.0.0.1:1883",
+    broker: BrokerOption = "mqtt://127.0.0.1:1883",
     frigate_url: Annotated[
         str | None,
         typer.Option(
@@ -227,10 +221,7 @@ def frigate(
             "(default camvault-frigate-HOST).",
         ),
     ] = None,
-    db: Annotated[
-        str,
-        typer.Option("--db", envvar="CAMVAULT_DB", help="Database file or URL."),
-    ] = "camvault.db",
+    db: DbOption = "camvault.db",
 ) -> None:
     """Store what a running Frigate publishes: one tracked object is one event with its id."""
     check_broker(broker, "--mqtt")
