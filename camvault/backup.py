@@ -89,6 +89,8 @@ def backup_store(
             "backup copies SQLite stores; for PostgreSQL use pg_dump (see the README's "
             "'Backups and recovery'), or `camvault copy` into a new SQLite file"
         )
+    if "://" in str(dest):
+        raise _bad(f"{dest} is a URL; a backup is a SQLite file: give a path")
     target = Path(dest).expanduser().absolute()
     _check_dest(backend.path, target, replace=replace)
     partial = target.with_name(target.name + ".partial")

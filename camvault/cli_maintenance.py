@@ -24,7 +24,7 @@ out = Console()
 
 
 def backup(
-    dest: Annotated[Path, typer.Argument(help="The new file to write, e.g. backup-2026-11-22.db.")],
+    dest: Annotated[str, typer.Argument(help="The new file to write, e.g. backup-2026-11-22.db.")],
     db: DbOption = "camvault.db",
     with_thumbnails: Annotated[
         bool,
@@ -61,7 +61,7 @@ def backup(
 
 
 def recover(
-    source: Annotated[Path, typer.Argument(help="The damaged SQLite file (never modified).")],
+    source: Annotated[str, typer.Argument(help="The damaged SQLite file (never modified).")],
     dest: Annotated[str, typer.Argument(help="A new store to fill: a file or URL.")],
     old_thumbnails: Annotated[
         Path | None,
@@ -72,8 +72,10 @@ def recover(
 
     Exit code 0: every event the damaged file lists was saved; 1: some were lost (listed).
     """
-    from camvault.recover import recover_store
+    from camvault.recover import damaged_file, recover_store
 
+    with clean_errors():
+        damaged_file(source)  # before the new store is made: a bad source writes nothing
     with open_store(dest, create=True) as store, clean_errors(), progress_bar() as bar:
         task = bar.add_task("salvaging", total=None)
         report = recover_store(

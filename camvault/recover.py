@@ -30,7 +30,7 @@ from camvault.models import Event, Person
 from camvault.rows import from_micros
 from camvault.store import EventStore
 
-__all__ = ["RecoverReport", "recover_store"]
+__all__ = ["RecoverReport", "damaged_file", "recover_store"]
 
 PAGE = 500
 """Rows read per query while the table reads cleanly."""
@@ -219,6 +219,19 @@ def _persons(conn: apsw.Connection, dest: EventStore, report: RecoverReport) -> 
                 report.persons += 1
 
 
+def damaged_file(source: str | os.PathLike[str]) -> Path:
+    """Return the damaged SQLite file as an absolute path; InvalidInputError if it is none."""
+    if "://" in str(source):
+        raise _bad("source", f"{source} is a URL; recover reads a damaged SQLite file: a path")
+    path = Path(source).expanduser().absolute()
+    if not path.is_file():
+        raise _bad("source", f"{path} is not a file")
+    with path.open("rb") as f:
+        if f.read(16) != b"SQLite format 3\x00":
+            raise _bad("source", f"{path} is not a SQLite database (its header says otherwise)")
+    return path
+
+
 def recover_store(
     source: str | os.PathLike[str],
     dest: EventStore,
@@ -230,9 +243,7 @@ def recover_store(
 
     ``old_thumbnails`` is the damaged store's thumbnail folder (default: beside the file).
     """
-    path = Path(source).expanduser().absolute()
-    if not path.is_file():
-        raise _bad("source", f"{path} is not a file")
+    path = damaged_file(source)
     if dest.count():
         raise _bad("dest", "must be an empty store: recovery writes into a fresh one")
     root = Path(old_thumbnails) if old_thumbnails else path.with_name(f"{path.stem}-thumbnails")

@@ -192,3 +192,8 @@ async def test_both_apis_back_up(tmp_path: Path) -> None:
     with EventStore(tmp_path / "a.db") as store:
         assert store.backup(tmp_path / "s-copy.db").events == 1
     assert plain_ids(tmp_path / "s-copy.db") == ["a1"]
+
+
+def test_a_url_is_no_backup_destination(tmp_path: Path) -> None:
+    with EventStore(tmp_path / "s.db") as store, pytest.raises(InvalidInputError, match="is a URL"):
+        backup_store(store, "postgresql://cam@db/camvault")

@@ -210,3 +210,18 @@ def test_opening_a_damaged_store_says_to_run_recover(damaged_source: Path) -> No
     assert done.returncode == 1
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith("error: ") and f"camvault recover {damaged_source} NEW.db" in line
+
+
+def test_a_source_that_cannot_be_recovered_writes_nothing(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database")
+    for source, words in [
+        (str(text), "is not a SQLite database"),
+        ("postgresql://cam@db/camvault", "is a URL"),
+        (str(tmp_path / "missing.db"), "is not a file"),
+    ]:
+        done = run_cli("recover", source, str(tmp_path / "new.db"))
+        assert done.returncode == 1
+        (line,) = done.stderr.strip().splitlines()
+        assert line.startswith("error: invalid recover: source: ") and words in line
+        assert not (tmp_path / "new.db").exists()
