@@ -268,8 +268,8 @@ def check_store(
     store: EventStore, *, full: bool = False, progress: Callable[[str], None] | None = None
 ) -> CheckReport:
     """Check the store: its pages (quick), and with ``full`` everything derived from events."""
-    info = store.ping()
-    report = CheckReport(engine=str(info["engine"]), full=full)
+    store._open()
+    report = CheckReport(engine=store._backend.engine, full=full)
     with store._backend.read_snapshot("check the store") as run:
         checks = _Checks(store, run, report)
         if progress is not None:
