@@ -2,8 +2,10 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# the suite waits on servers and child processes more than it computes: 4 workers on 2 cores
+TEST_WORKERS ?= 4
 
-.PHONY: run test bench lint install install-dev clean
+.PHONY: run test bench chaos lint install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +31,10 @@ lint: install-dev
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/pytest --cov=camvault --cov-report=term
+	$(BIN)/pytest -n $(TEST_WORKERS) --cov=camvault --cov-report=term
+
+chaos: install-dev
+	CAMVAULT_CHAOS_SECONDS=180 $(BIN)/pytest tests/chaos -m chaos -s -p no:cacheprovider
 
 bench: install-dev
 	$(BIN)/python -m benchmarks

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar, Unpack, cast
 
+from camvault import thumbnails
 from camvault.backends.base import AsyncFace, EngineOptions
 from camvault.bus import LoopSubscriber, Watch, Watcher
 from camvault.errors import InvalidInputError, StoreClosedError
@@ -35,13 +36,18 @@ AsyncMethod = Callable[Concatenate["AsyncEventStore", P], Coroutine[Any, Any, R]
 
 
 def _hop(
-    method: Callable[Concatenate[EventStore, P], R], *, write: bool, work: bool = False
+    method: Callable[Concatenate[EventStore, P], R],
+    *,
+    write: bool,
+    work: bool = False,
+    runner: Callable[[Callable[[], R]], Awaitable[R]] | None = None,
 ) -> AsyncMethod[P, R]:
     """Make the async twin of an EventStore method: same parameters, never blocking the loop.
 
     ``write`` queues it on the engine's writer (in order with inserts); ``work`` runs it
-    where blocking work may run (image encoding); otherwise it runs where reads run. The
-    twin carries the sync method's name, docstring and signature.
+    where blocking work may run; ``runner`` runs it on threads of its own (image decoding);
+    otherwise it runs where reads run. The twin carries the sync method's name, docstring
+    and signature.
     """
     name = method.__name__
 
@@ -50,6 +56,8 @@ def _hop(
         call: Callable[[], R] = functools.partial(getattr(store, name), *args, **kwargs)
         if write:
             return await face.write(call)
+        if runner is not None:
+            return await runner(call)
         return await (face.work(call) if work else face.read(call))
 
     functools.update_wrapper(twin, method)
@@ -178,9 +186,10 @@ class AsyncEventStore:
     update_event = _hop(EventStore.update_event, write=True)
     upsert_person = _hop(EventStore.upsert_person, write=True)
     delete_person = _hop(EventStore.delete_person, write=True)
-    save_thumbnail = _hop(
-        EventStore.save_thumbnail, write=False, work=True
-    )  # encodes off the writer
+    save_thumbnail = _hop(  # decoding never holds a reader: queries go on meanwhile
+        EventStore.save_thumbnail, write=False, runner=thumbnails.run_encoding
+    )
+    set_thumbnail = _hop(EventStore.set_thumbnail, write=False, runner=thumbnails.run_encoding)
     read_thumbnail = _hop(EventStore.read_thumbnail, write=False)
     backup = _hop(EventStore.backup, write=False, work=True)  # a long read: off the readers
     sql = _hop(EventStore.sql, write=False, work=True)  # user SQL: never on the loop

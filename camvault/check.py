@@ -49,6 +49,17 @@ WHERE coalesce(r.n, 0) <> coalesce(c.n, 0)
 ORDER BY 2
 """
 
+_ALL_CAMERAS = """
+SELECT coalesce(a.dim, h.dim), coalesce(a.hour, h.hour), coalesce(a.key, h.key),
+       coalesce(a.n, 0), coalesce(h.n, 0)
+FROM rollup_all a FULL JOIN (
+    SELECT dim, hour, key, sum(n) AS n FROM rollup_hourly GROUP BY dim, hour, key
+) h ON a.dim = h.dim AND a.hour = h.hour AND a.key = h.key
+WHERE coalesce(a.n, 0) <> coalesce(h.n, 0)
+ORDER BY 2
+"""
+"""Hourly counts over all cameras that differ from the sum of the cameras' counts."""
+
 
 def _per_event(column: str, table: str) -> str:
     """Events whose JSON array ``column`` has another length than their rows in ``table``."""
@@ -165,6 +176,16 @@ class _Checks:
                 for dim, hour, camera, key, stored, recounted in wrong[:LISTED]
             )
             problems.append(f"{len(wrong)} hourly count(s) differ from a recount ({examples})")
+        if totals := self.rows(_ALL_CAMERAS):
+            examples = ", ".join(
+                f"{dim} {key or '-'} at {from_micros(int(hour)):%Y-%m-%d %H}h: "
+                f"{stored} stored, {summed} summed"
+                for dim, hour, key, stored, summed in totals[:LISTED]
+            )
+            problems.append(
+                f"{len(totals)} hourly count(s) over all cameras differ from the cameras' sum "
+                f"({examples})"
+            )
         self.result("counts", problems)
 
     def detections(self) -> None:

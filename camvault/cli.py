@@ -288,7 +288,16 @@ def export(
         kind = exchange.format_of(dest if dest != "-" else "stdout.jsonl", fmt)
     with open_store(db) as store:
         if dest == "-":
-            exchange.export_events(store, sys.stdout, kind, **filters)
+            try:
+                exchange.export_events(store, sys.stdout, kind, **filters)
+                sys.stdout.flush()
+            except BrokenPipeError:
+                raise  # the reader went away (| head): not an error worth a message
+            except OSError as exc:  # a full disk behind a redirection
+                fail(
+                    f"cannot write to standard output: {exc.strerror or exc}; free space where "
+                    "it goes, or give a file name instead of -"
+                )
             return
         with _progress() as progress:
             task = progress.add_task(f"exporting to {dest}", total=store.count(**filters))

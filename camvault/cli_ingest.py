@@ -46,7 +46,8 @@ _HELP = (
     "broker kept while camvault was stopped arrive on restart. Bad payloads are logged and "
     "skipped. If the broker is unreachable, at start or later, camvault waits for it: it "
     "retries with backoff up to 30 s and logs one line when the outage starts and one when "
-    "it ends. Ctrl+C stops and prints the counters."
+    "it ends. Ctrl+C or SIGTERM stops: messages being stored are finished and acknowledged, "
+    "the rest stay with the broker for the next run; then the counters are printed."
 )
 
 

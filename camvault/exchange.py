@@ -8,9 +8,12 @@ and reports bad lines by number without stopping the good ones.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import os
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,14 +116,58 @@ def check_destination(dest: str | Path) -> Path:
     raise InvalidInputError("export", [("dest", problem)])
 
 
-def _open_destination(dest: str | Path, binary: bool) -> IO[Any]:
-    """Open an export file for writing, turning OS errors into InvalidInputError."""
+def _unwritable(path: Path, exc: OSError, partial: bool = False) -> InvalidInputError:
+    """Say that an export file could not be written: the path, why, and what to do."""
+    left = "what was written is incomplete" if partial else "nothing was written"
+    problem = (
+        f"cannot write {path}: {exc.strerror or exc}; free space there or choose another "
+        f"path ({left})"
+    )
+    return InvalidInputError("export", [("dest", problem)])
+
+
+def _open_file(path: Path | int, binary: bool) -> IO[Any]:
+    """Open a path or file descriptor for an export: bytes, or UTF-8 text for csv/jsonl."""
+    if binary:
+        return open(path, "wb")
+    return open(path, "w", encoding="utf-8", newline="")
+
+
+@contextlib.contextmanager
+def _open_destination(dest: str | Path, binary: bool) -> Iterator[IO[Any]]:
+    """Write an export to a temporary file beside ``dest``, renamed over it once complete.
+
+    A failure (a full disk, say) removes the temporary file and raises InvalidInputError
+    naming ``dest``: no half-written export is left, and a file already there is kept. A
+    link, a pipe or a device (``/dev/stdout``) is written in place instead.
+    """
     path = check_destination(dest)
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        try:
+            fh = _open_file(path, binary)
+        except OSError as exc:
+            raise _unwritable(path, exc) from exc
+        try:
+            with fh:
+                yield fh
+        except OSError as exc:
+            raise _unwritable(path, exc, partial=True) from exc
+        return
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
     try:
-        return open(path, "wb") if binary else open(path, "w", encoding="utf-8", newline="")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as exc:
-        problem = f"cannot write {path}: {exc.strerror or exc}; choose another path"
-        raise InvalidInputError("export", [("dest", problem)]) from exc
+        raise _unwritable(path, exc) from exc
+    try:
+        with _open_file(fd, binary) as fh:
+            yield fh
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise _unwritable(path, exc) from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def export_events(

@@ -8,6 +8,7 @@ equal a brute-force count.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal
@@ -21,6 +22,7 @@ from camvault.rows import from_micros, to_micros
 
 __all__ = [
     "DAY",
+    "WALK_DAYS",
     "HistogramPart",
     "HistogramSpec",
     "RollupPart",
@@ -31,9 +33,11 @@ __all__ = [
 ]
 
 DAY = 24 * HOUR
+WALK_DAYS = 3660
+"""Up to this many days between the oldest and newest event in range, day buckets work out
+the offsets on every day (a few milliseconds); beyond, only on the days holding events."""
 BucketWidth = Literal["hour", "day"]
 GroupBy = Literal["label", "camera_id", "person_name"]
-_SECOND = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,25 +148,42 @@ def _offset(tz: tzinfo, ts: int) -> int:
     return to_micros(datetime(1970, 1, 1, tzinfo=UTC) + offset)
 
 
-def offset_periods(tz: tzinfo, lo: int, hi: int) -> tuple[tuple[int, int], ...]:
-    """Return the (start, offset) periods of ``tz`` covering [lo, hi]."""
+def _change(tz: tzinfo, a: int, b: int, before: int) -> int:
+    """Return the first microsecond in (a, b] whose offset differs from ``before`` (at ``a``)."""
+    while b - a > 1:
+        mid = (a + b) // 2
+        if _offset(tz, mid) == before:
+            a = mid
+        else:
+            b = mid
+    return b
+
+
+def offset_periods(tz: tzinfo, lo: int, days: Iterable[int]) -> tuple[tuple[int, int], ...]:
+    """Return (start, offset) periods of ``tz`` exact at every instant of ``days`` from ``lo``.
+
+    ``days`` are the starts of the UTC days that hold data, ascending. Between two of them
+    nothing is counted, so a change of offset there starts its period at the next data day;
+    a change inside a data day is found to the microsecond. The work is a few offsets per day
+    that holds data, whatever the span between them.
+    """
     periods = [(lo, _offset(tz, lo))]
     if not isinstance(tz, ZoneInfo):
         return tuple(periods)  # UTC and fixed offsets never change
-    step = DAY
-    ts = lo
-    while ts < hi:
-        nxt = min(ts + step, hi)
-        if _offset(tz, nxt) != periods[-1][1]:
-            a, b = ts, nxt  # the change lies in (a, b]: bisect to the second
-            while b - a > _SECOND:
-                mid = (a + b) // 2
-                if _offset(tz, mid) == periods[-1][1]:
-                    a = mid
-                else:
-                    b = mid
-            periods.append((b, _offset(tz, b)))
-        ts = nxt
+    known = lo  # the last instant whose offset is periods[-1]'s
+    for day in days:
+        start, end = max(day, lo), day + DAY - 1
+        if start > end:
+            continue
+        if start > known + 1:  # after days without events: their changes do not matter
+            known = start
+            if (offset := _offset(tz, start)) != periods[-1][1]:
+                periods.append((start, offset))
+        last = _offset(tz, end)
+        while last != periods[-1][1]:  # one change a day, rarely two: find each
+            known = _change(tz, known, end, periods[-1][1])
+            periods.append((known, _offset(tz, known)))
+        known = end
     return tuple(periods)
 
 
@@ -174,10 +195,14 @@ def make_spec(
     data_range: tuple[int, int] | None,
     *,
     what: str = "histogram",
+    data_days: Callable[[int, int], Iterable[int]] | None = None,
 ) -> HistogramSpec:
     """Validate histogram arguments; ``data_range`` is the (oldest, newest) stored event.
 
-    ``what`` names the caller in errors (``histogram``, ``heatmap``).
+    ``what`` names the caller in errors (``histogram``, ``heatmap``). ``data_days(lo, hi)``
+    returns the starts of the UTC days holding events in [lo, hi): over more than WALK_DAYS,
+    day buckets work out the time zone's offsets on those days only (without it, or over a
+    shorter range, on every day of the range).
     """
     problems = []
     if bucket not in ("hour", "day"):
@@ -190,8 +215,14 @@ def make_spec(
     # buckets exist only where events are: the offsets matter only within the data's range
     data_lo, data_hi = data_range or (0, 0)
     lo = max(filters.since, data_lo) if filters.since is not None else data_lo
-    hi = min(filters.until, data_hi + 1) if filters.until is not None else data_hi + 1
-    periods = offset_periods(zone, lo, max(lo, hi)) if bucket == "day" else ((lo, 0),)
+    hi = max(lo, min(filters.until, data_hi + 1) if filters.until is not None else data_hi + 1)
+    periods: tuple[tuple[int, int], ...] = ((lo, 0),)
+    if bucket == "day":
+        every_day = range(lo - lo % DAY, hi, DAY)
+        if data_days is not None and len(every_day) > WALK_DAYS:  # long: seek the data's days
+            periods = offset_periods(zone, lo, data_days(lo, hi))
+        else:
+            periods = offset_periods(zone, lo, every_day)
     return HistogramSpec(
         filters=filters,
         bucket="hour" if bucket == "hour" else "day",

@@ -27,6 +27,7 @@ from camvault.backends.base import (
 )
 from camvault.errors import (
     CamvaultError,
+    DatabaseWriteError,
     FieldProblem,
     InvalidEventError,
     InvalidInputError,
@@ -431,32 +432,54 @@ class EventStore:
         the event's ``thumbnail_path``, a name; read the image with :meth:`read_thumbnail`.
         """
         try:
-            self._open()
-            ev = self.get_event(event_id)
-            if ev is None:
-                log.warning("thumbnail not saved: no event %r", event_id)
-                return None
-            data = thumbnails.encode(image, fmt=fmt, bgr=bgr)
-            path = thumbnails.thumbnail_path(
-                self.thumbnails_dir, ev.camera_id, ev.event_id, ev.timestamp, fmt
-            )
-            if self._backend.thumbnails_in_database:
-                if self._backend.save_thumbnail_data(ev.event_id, data, fmt, str(path)):
-                    return path
-                log.warning("thumbnail not saved: event %r was removed meanwhile", event_id)
-                return None
-            thumbnails.write(path, data)
+            return self.set_thumbnail(event_id, image, fmt=fmt, bgr=bgr)
         except (thumbnails.ThumbnailError, CamvaultError, OSError) as exc:
             log.warning("thumbnail for event %r not saved: %s", event_id, exc)
             return None
+
+    def set_thumbnail(
+        self,
+        event_id: str,
+        image: Any,
+        *,
+        fmt: thumbnails.Format = "jpeg",
+        bgr: bool = False,
+    ) -> Path | None:
+        """Store a thumbnail for an event and return its path; None if there is no such event.
+
+        Like :meth:`save_thumbnail`, but says what went wrong: ``ThumbnailError`` (a
+        ValueError) for an image that cannot be read, ``DatabaseWriteError`` when the file or
+        the database cannot be written. A file the event could not be updated with is removed.
+        """
+        self._open()
+        ev = self.get_event(event_id)
+        if ev is None:
+            log.warning("thumbnail not saved: no event %r", event_id)
+            return None
+        data = thumbnails.encode(image, fmt=fmt, bgr=bgr)
+        path = thumbnails.thumbnail_path(
+            self.thumbnails_dir, ev.camera_id, ev.event_id, ev.timestamp, fmt
+        )
+        if self._backend.thumbnails_in_database:
+            if self._backend.save_thumbnail_data(ev.event_id, data, fmt, str(path)):
+                return path
+            log.warning("thumbnail not saved: event %r was removed meanwhile", event_id)
+            return None
         try:
-            if not self._backend.set_thumbnail_path(ev.event_id, str(path)):
-                thumbnails.remove_quietly(path)
-                log.warning("thumbnail not saved: event %r was removed meanwhile", event_id)
-                return None
-        except CamvaultError as exc:
+            thumbnails.write(path, data)
+        except OSError as exc:
+            raise DatabaseWriteError(
+                f"writing the thumbnail {path} failed: {exc.strerror or exc}; free space on "
+                "that disk or make the folder writable, then retry (no file was left)"
+            ) from exc
+        try:
+            recorded = self._backend.set_thumbnail_path(ev.event_id, str(path))
+        except BaseException:
+            thumbnails.remove_quietly(path)  # the event does not point at it: no orphan
+            raise
+        if not recorded:
             thumbnails.remove_quietly(path)
-            log.warning("thumbnail for event %r not recorded: %s", event_id, exc)
+            log.warning("thumbnail not saved: event %r was removed meanwhile", event_id)
             return None
         return path
 
@@ -717,7 +740,9 @@ class EventStore:
         spec = build_query(what="histogram", extra=("bucket", "by", "tz"), **filters)
         self._open()
         data_range = self._backend.data_range()
-        hspec = make_spec(spec, bucket, by, tz, data_range)  # validates even when empty
+        hspec = make_spec(  # validates even when empty
+            spec, bucket, by, tz, data_range, data_days=self._backend.data_days
+        )
         if data_range is None:
             return []
         return to_buckets(hspec, self._backend.histogram(hspec))

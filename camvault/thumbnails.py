@@ -6,17 +6,24 @@ event ids are turned into safe file names, so no id can reach outside ``root``.
 
 from __future__ import annotations
 
+import asyncio
+import ctypes
+import ctypes.util
 import hashlib
 import io
 import logging
 import os
 import re
+import sys
 import tempfile
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 if TYPE_CHECKING:
     from camvault.models import Event
@@ -24,13 +31,18 @@ if TYPE_CHECKING:
 log = logging.getLogger("camvault")
 
 __all__ = [
+    "MAX_DECODED_PIXELS",
+    "MAX_DECODES",
+    "MAX_INPUT_PIXELS",
     "MAX_SIDE",
     "ThumbnailError",
+    "check_image",
     "encode",
     "is_owned",
     "owned",
     "owned_by",
     "remove_quietly",
+    "run_encoding",
     "safe_component",
     "thumbnail_path",
     "write",
@@ -40,8 +52,17 @@ MAX_SIDE = 640
 """Longest side of a stored thumbnail, in pixels."""
 MAX_INPUT_PIXELS = 50_000_000
 """Largest input image accepted (about 8K x 6K); larger inputs are refused, not decoded."""
+MAX_DECODED_PIXELS = 3840 * 2160
+"""Most pixels decoded from encoded bytes (a 4K frame, 32 MiB as RGB). A larger JPEG is
+decoded at 1/2, 1/4 or 1/8 scale; a larger image of another format is refused."""
+MAX_DECODES = 2
+"""Images decoded at once in a process; more wait their turn."""
 Format = Literal["jpeg", "webp"]
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+T = TypeVar("T")
+_DECODES = threading.BoundedSemaphore(MAX_DECODES)
+_ENCODERS = ThreadPoolExecutor(MAX_DECODES, thread_name_prefix="camvault-thumbnail")
+"""The process's thumbnail threads (started on first use)."""
 
 
 class ThumbnailError(ValueError):
@@ -108,17 +129,68 @@ def is_owned(
     return stored == _layout(root, camera_id, event_id, timestamp, fmt)
 
 
+def _fit(width: int, height: int) -> tuple[int, int]:
+    """Return the size that fits ``width`` x ``height`` within MAX_SIDE, keeping its shape."""
+    if max(width, height) <= MAX_SIDE:
+        return width, height
+    scale = MAX_SIDE / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _open(data: bytes) -> Image.Image:
+    """Open encoded image bytes within the pixel limits, not decoded yet (see check_image).
+
+    A JPEG is set to decode at the smallest 1/2, 1/4 or 1/8 scale still larger than a
+    thumbnail; any other image must fit MAX_DECODED_PIXELS as it is.
+    """
+    try:
+        img = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError as exc:
+        raise ThumbnailError("bytes are not an image in a format Pillow reads") from exc
+    except (OSError, Image.DecompressionBombError, SyntaxError) as exc:
+        raise ThumbnailError(f"bytes are not a readable image: {exc}") from exc
+    try:
+        width, height = img.size
+        if width * height > MAX_INPUT_PIXELS:
+            raise ThumbnailError(
+                f"image is {width}x{height}, more than {MAX_INPUT_PIXELS:,} pixels"
+            )
+        img.draft(None, _fit(width, height))  # JPEG: decode reduced (a no-op for others)
+        if img.width * img.height > MAX_DECODED_PIXELS:
+            raise ThumbnailError(
+                f"{img.format or 'image'} of {width}x{height} is {width * height:,} pixels to "
+                f"decode, more than {MAX_DECODED_PIXELS:,}; send a JPEG (decoded reduced) "
+                "or a smaller image"
+            )
+    except BaseException:
+        img.close()
+        raise
+    return img
+
+
+def check_image(data: bytes) -> None:
+    """Raise ThumbnailError if ``data`` is not an image a thumbnail can be made of.
+
+    Reads the header only: the format, size and pixel limits, never the pixels.
+    """
+    _open(data).close()
+
+
+def _load(data: bytes) -> Image.Image:
+    """Decode image bytes within the pixel budget (see _open)."""
+    img = _open(data)
+    try:
+        img.load()
+    except (OSError, Image.DecompressionBombError, SyntaxError) as exc:
+        img.close()
+        raise ThumbnailError(f"bytes are not a readable image: {exc}") from exc
+    return img
+
+
 def _to_image(image: Any, bgr: bool) -> Image.Image:
     """Open bytes, accept a PIL image, or wrap a numpy array (H x W, or H x W x 3/4)."""
     if isinstance(image, bytes | bytearray | memoryview):
-        try:
-            img = Image.open(io.BytesIO(bytes(image)))
-            if img.width * img.height > MAX_INPUT_PIXELS:
-                raise ThumbnailError(f"image is {img.width}x{img.height}, too large")
-            img.load()
-        except (OSError, Image.DecompressionBombError, SyntaxError) as exc:
-            raise ThumbnailError(f"bytes are not a readable image: {exc}") from exc
-        return img
+        return _load(bytes(image))
     if isinstance(image, Image.Image):
         return image
     shape = getattr(image, "shape", None)
@@ -140,21 +212,71 @@ def _to_image(image: Any, bgr: bool) -> Image.Image:
     )
 
 
-def encode(image: Any, *, fmt: Format = "jpeg", quality: int = 80, bgr: bool = False) -> bytes:
-    """Encode an image as a thumbnail at most MAX_SIDE pixels on its long side."""
-    img = _to_image(image, bgr)
-    if img.width < 1 or img.height < 1 or img.width * img.height > MAX_INPUT_PIXELS:
-        raise ThumbnailError(f"image size {img.width}x{img.height} is out of range")
+def _shrink(img: Image.Image) -> Image.Image:
+    """Return ``img`` at most MAX_SIDE on its long side, in a mode JPEG and WebP store."""
     if img.mode not in ("RGB", "L"):
-        img = img.convert("RGB")
-    if max(img.size) > MAX_SIDE:
-        img = img.copy()
-        img.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
-    out = io.BytesIO()
-    img.save(
-        out, format="JPEG" if fmt == "jpeg" else "WEBP", quality=quality, optimize=fmt == "jpeg"
-    )
-    return out.getvalue()
+        img = img.convert("RGB")  # first: resizing RGBA would copy it at full size anyway
+    size = _fit(img.width, img.height)
+    if size == img.size:
+        return img
+    return img.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)  # reduce, then Lanczos
+
+
+def _libc_trim() -> Callable[[int], int] | None:
+    """Return glibc's malloc_trim, or None on another C library."""
+    name = ctypes.util.find_library("c") if sys.platform == "linux" else None
+    trim = getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+    return cast("Callable[[int], int] | None", trim)
+
+
+_MALLOC_TRIM = _libc_trim()
+_LARGE = 1_000_000
+"""Pixels past which an image's freed memory is handed back to the system at once."""
+
+
+def _give_back() -> None:
+    """Return freed memory to the system: glibc keeps a thread's large frees for reuse."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
+def encode(image: Any, *, fmt: Format = "jpeg", quality: int = 80, bgr: bool = False) -> bytes:
+    """Encode an image as a thumbnail at most MAX_SIDE pixels on its long side.
+
+    At most MAX_DECODES images are decoded and shrunk at once in a process (others wait),
+    and every image made on the way is closed before this returns.
+    """
+    with _DECODES:
+        img = _to_image(image, bgr)
+        made = [img] if img is not image else []
+        try:
+            if img.width < 1 or img.height < 1 or img.width * img.height > MAX_INPUT_PIXELS:
+                raise ThumbnailError(f"image size {img.width}x{img.height} is out of range")
+            small = _shrink(img)
+            if small is not img:
+                made.append(small)
+            out = io.BytesIO()
+            small.save(
+                out,
+                format="JPEG" if fmt == "jpeg" else "WEBP",
+                quality=quality,
+                optimize=fmt == "jpeg",
+            )
+            return out.getvalue()
+        finally:
+            large = any(each.width * each.height > _LARGE for each in made)
+            for each in made:
+                each.close()
+            if large:
+                _give_back()
+
+
+async def run_encoding(call: Callable[[], T]) -> T:
+    """Run ``call`` (work that decodes images) on the thumbnail threads, off the loop.
+
+    They are the process's own, never a reader's: queries go on while images decode.
+    """
+    return await asyncio.get_running_loop().run_in_executor(_ENCODERS, call)
 
 
 def write(path: Path, data: bytes) -> None:

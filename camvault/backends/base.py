@@ -260,6 +260,10 @@ class Backend(Protocol):
         """Return the (oldest, newest) event timestamps, or None when empty."""
         ...
 
+    def data_days(self, lo: int, hi: int) -> list[int]:
+        """Return the starts of the UTC days holding events in [lo, hi), ascending."""
+        ...
+
     def histogram(self, spec: HistogramSpec) -> list[tuple[int, str | None, int]]:
         """Return (bucket number, key, count) rows for a histogram."""
         ...

@@ -48,6 +48,7 @@ from camvault.backends.postgresql_sql import (
     INSERT_ARRAYS,
     INSERT_STAGED,
     STAGING,
+    data_days,
     events_histogram,
     rollup_histogram,
     select_events,
@@ -957,6 +958,11 @@ class PostgresBackend:
         """Return the (oldest, newest) event timestamps, or None when empty."""
         row = self._fetch("read the time range", "SELECT min(ts), max(ts) FROM events")[0]
         return None if row[0] is None else (int(row[0]), int(row[1]))
+
+    def data_days(self, lo: int, hi: int) -> list[int]:
+        """Return the starts of the UTC days holding events in [lo, hi), ascending."""
+        query, params = data_days(lo, hi)
+        return [int(row[0]) for row in self._fetch("list the days holding events", query, params)]
 
     def histogram(self, spec: HistogramSpec) -> list[tuple[int, str | None, int]]:
         """Return (bucket number, key, count) rows, from rollups where they answer exactly."""

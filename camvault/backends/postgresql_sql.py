@@ -20,6 +20,7 @@ __all__ = [
     "INSERT_STAGED",
     "POSTGRES",
     "STAGING",
+    "data_days",
     "events_histogram",
     "rollup_histogram",
     "select_events",
@@ -100,9 +101,11 @@ POSTGRES = querysql.Dialect(
     percent="%%",
     zones=_zones,
     byte_order=' COLLATE "C"',
+    times="event_ids",
 )
 
 where = functools.partial(querysql.where, POSTGRES)
 select_events = functools.partial(querysql.select_events, POSTGRES)
+data_days = functools.partial(querysql.data_days, POSTGRES)
 events_histogram = functools.partial(querysql.events_histogram, POSTGRES)
 rollup_histogram = functools.partial(querysql.rollup_histogram, POSTGRES)

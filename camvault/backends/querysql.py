@@ -21,6 +21,7 @@ from camvault.textquery import Node
 __all__ = [
     "Dialect",
     "bucket_number",
+    "data_days",
     "events_histogram",
     "local_time",
     "rollup_histogram",
@@ -51,6 +52,9 @@ class Dialect:
     """The clause (and parameters) of events that entered any of these zones."""
     byte_order: str = ""
     """What makes a text comparison byte-ordered (PostgreSQL: ``COLLATE "C"``)."""
+    times: str = "events"
+    """A table whose indexed ``ts`` holds the time of every event (PostgreSQL: event_ids,
+    one table rather than a partition per month)."""
 
     def one_of(
         self, column: str, values: tuple[Any, ...], *, ordered: bool = True
@@ -180,6 +184,23 @@ def local_time(d: Dialect, spec: HistogramSpec, column: str) -> tuple[str, list[
     return f"CASE {' '.join(cases)} ELSE {column} + {d.mark} END", params
 
 
+def data_days(d: Dialect, lo: int, hi: int) -> tuple[str, list[Any]]:
+    """Return SQL for the starts of the UTC days holding events in [lo, hi), ascending.
+
+    One index seek per such day (the first event at or after the next day), so a store with
+    two events 230 years apart answers in two seeks. Stored times are never before 1970.
+    """
+    day = f"d - d {d.percent} {DAY}"
+    first = f"SELECT min(ts) FROM {d.times} WHERE ts >= {d.mark} AND ts < {d.mark}"
+    sql = (
+        f"WITH RECURSIVE days(d) AS (SELECT ({first}) "
+        f"UNION ALL SELECT (SELECT min(ts) FROM {d.times} WHERE ts >= {day} + {DAY}"
+        f" AND ts < {d.mark}) FROM days WHERE d IS NOT NULL) "
+        f"SELECT {day} FROM days WHERE d IS NOT NULL"
+    )
+    return sql, [lo, hi, hi]
+
+
 def bucket_number(d: Dialect, spec: HistogramSpec, local: str) -> str:
     """Return SQL for the bucket number of a wall-clock time named ``local``."""
     return _floor_div(d, local, HOUR if spec.bucket == "hour" else DAY)
@@ -219,8 +240,13 @@ def events_histogram(d: Dialect, spec: HistogramSpec, f: QuerySpec) -> tuple[str
 def rollup_histogram(
     d: Dialect, spec: HistogramSpec, plan: RollupPlan, lo: int | None, hi: int | None
 ) -> tuple[str, list[Any]]:
-    """Histogram SQL over the hourly rollups for whole hours in [lo, hi)."""
+    """Histogram SQL over the hourly rollups for whole hours in [lo, hi).
+
+    Without a camera filter or grouping, the counts over all cameras (``rollup_all``) answer
+    with one cell per hour instead of one per camera and hour.
+    """
     local, local_params = local_time(d, spec, "hour")
+    cameras = bool(spec.filters.camera_ids) or plan.group == "camera_id"
     clauses: list[str] = [f"dim = {d.mark}"]
     params: list[Any] = [plan.dim]
     if lo is not None:
@@ -235,6 +261,10 @@ def rollup_histogram(
             clauses.append(clause)
             params.extend(found)
     key = {"key": "key", "camera_id": "camera_id"}.get(plan.group or "", "CAST(NULL AS TEXT)")
-    inner = f"SELECT {local} AS lt, {key} AS k, n FROM rollup_hourly WHERE {' AND '.join(clauses)}"
+    table = "rollup_hourly" if cameras else "rollup_all"
+    inner = f"SELECT {local} AS lt, {key} AS k, n FROM {table} WHERE {' AND '.join(clauses)}"
     number = bucket_number(d, spec, "lt")
-    return f"SELECT {number}, k, sum(n) FROM ({inner}) r GROUP BY 1, 2", [*local_params, *params]
+    return (
+        f"SELECT {number}, k, sum(n) FROM ({inner}) r GROUP BY 1, 2 HAVING sum(n) <> 0",
+        [*local_params, *params],
+    )

@@ -33,6 +33,7 @@ from camvault.backends.base import (
     failing_inserts,
     run_insert_checks,
 )
+from camvault.backends.pacing import Pacer
 from camvault.backends.sqlite_async import ThreadedFace
 from camvault.backends.sqlite_errors import translate
 from camvault.backends.sqlite_options import SQLiteOptions
@@ -46,8 +47,16 @@ from camvault.backends.sqlite_rows import (
     person_from_row,
     zone_rows,
 )
+from camvault.backends.sqlite_space import (
+    CHECKPOINT_WAIT_S,
+    WalLimits,
+    reclaim_step,
+    restart_wal,
+    space_report,
+)
 from camvault.backends.sqlite_sql import (
     COLUMNS,
+    data_days,
     events_histogram,
     rollup_histogram,
     select_events,
@@ -69,19 +78,12 @@ __all__ = ["SQLiteBackend", "failing_inserts"]
 
 log = logging.getLogger("camvault")
 
-_INSERT_EVENT = (
-    f"INSERT INTO events ({', '.join(INSERT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(INSERT_COLUMNS))}) ON CONFLICT (event_id) DO NOTHING"
-)
 _INSERT_EVENT_AT = (
     f"INSERT INTO events (id, {', '.join(INSERT_COLUMNS)}) "
     f"VALUES ({', '.join('?' * (len(INSERT_COLUMNS) + 1))}) ON CONFLICT (event_id) DO NOTHING"
 )
-_NEXT_POSITION = (
-    "SELECT high_water + 1 FROM positions "
-    "WHERE high_water > coalesce((SELECT max(id) FROM events), 0)"
-)
-"""The id the next event must take, when SQLite's own choice (max(id) + 1) would reuse one."""
+_INSERT_EVENTS_AT = f"{_INSERT_EVENT_AT} RETURNING id"
+"""Many events at once: RETURNING tells which were stored (one event: changes() is cheaper)."""
 _POSITION = (
     "SELECT max(coalesce((SELECT max(id) FROM events), 0), "
     "coalesce((SELECT high_water FROM positions), 0))"
@@ -101,14 +103,28 @@ _ROLLUP = (
 _ROLLUP_PRUNE = (
     "DELETE FROM rollup_hourly WHERE dim = ? AND hour = ? AND camera_id = ? AND key = ? AND n <= 0"
 )
+_HOUR_OF = "{t} - (({t} % 3600000000) + 3600000000) % 3600000000"
+_ROLLUP_RANGE = (
+    "INSERT INTO rollup_hourly (dim, hour, camera_id, key, n) SELECT * FROM ("
+    f"SELECT 'event', {_HOUR_OF.format(t='ts')}, camera_id, '', count(*) "
+    "FROM events WHERE id >= ?1 AND id < ?2 GROUP BY 2, 3 "
+    f"UNION ALL SELECT 'label', {_HOUR_OF.format(t='e.ts')}, e.camera_id, d.label, "
+    "count(DISTINCT d.event_rowid) FROM detections d CROSS JOIN events e ON e.id = d.event_rowid "
+    "WHERE d.event_rowid >= ?1 AND d.event_rowid < ?2 GROUP BY 2, 3, 4 "
+    f"UNION ALL SELECT 'person', {_HOUR_OF.format(t='ts')}, camera_id, person_name, count(*) "
+    "FROM events WHERE id >= ?1 AND id < ?2 AND person_name IS NOT NULL GROUP BY 2, 3, 4"
+    ") WHERE true ON CONFLICT (dim, hour, camera_id, key) DO UPDATE SET n = n + excluded.n"
+)
+"""The rollup counts of the events stored at positions [?1, ?2), added in one statement."""
 _DELETED = "RETURNING ts, camera_id, person_name, detected_objects, thumbnail_path, event_id"
-_INLINE_TEXTS = 64
-"""A transaction with at least this many new descriptions indexes them before it commits."""
+_INDEX_CHUNK = 8192
+"""Pending descriptions indexed per transaction (one FTS5 segment each); the write lock is
+let go between two, so inserts never wait behind a whole import's indexing."""
 _BACKGROUND_TEXTS = 256
 """Pending descriptions that wake the background indexer at once (else within a second)."""
-_CHUNK_TEXTS = 8192
-"""A long transaction indexes every this many descriptions, keeping its memory flat."""
 _FLUSH_ROWS = 4096
+_COUNTED_ROWS = 16
+"""Inserts of fewer events count their rollups in Python; more, in one aggregated statement."""
 _FEW_IN_ZONES = 2000
 """Events of the filtered zones below which a page lists them first (see _few_in_zones)."""
 _WATCH_INTERVAL = 0.004
@@ -140,6 +156,7 @@ class _Transaction:
         "_detections",
         "_next_id",
         "_rollups",
+        "_unrolled",
         "_zones",
         "conn",
         "indexed",
@@ -154,51 +171,72 @@ class _Transaction:
         self._detections: list[tuple[Any, ...]] = []
         self._zones: list[tuple[Any, ...]] = []
         self._rollups: Counter[RollupKey] = Counter()
-        self._next_id: int | None = -1  # -1: not looked up yet; None: SQLite's choice is new
+        self._next_id = -1  # the position of the next event; -1: not looked up yet
+        self._unrolled = 0  # the first position whose rollup counts are not written yet
         self.new_cameras: set[str] = set()
         self.texts = 0
         self.indexed = False
         self.stored: list[Event] = []  # what the commit listeners get, in insertion order
         self._collect = bool(backend.listeners)  # none: a huge import keeps no events alive
 
-    def insert(self, event: Event) -> bool:
-        """Insert one event and its detections; False if its event_id already exists."""
-        run_insert_checks(event)
-        conn = self.conn
-        row = event_to_row(event)
-        camera = event.camera_id
-        if camera not in self._backend.known_cameras and camera not in self.new_cameras:
-            conn.execute(_INSERT_CAMERA, (camera, row[1]))
-            self.new_cameras.add(camera)
-        if self._next_id == -1:  # once per transaction (and after a delete or a rollback)
-            found: list[Any] = conn.execute(_NEXT_POSITION).fetchall()
-            self._next_id = int(found[0][0]) if found else None
-        if self._next_id is None:
-            conn.execute(_INSERT_EVENT, row)
-        else:
-            conn.execute(_INSERT_EVENT_AT, (self._next_id, *row))
-        if conn.changes() == 0:
-            return False
-        self._next_id = None  # the newest id is above every deleted one now: SQLite's choice
-        objects = event.detected_objects
-        if objects:
-            self._detections.extend(detection_rows(conn.last_insert_rowid(), row[1], event))
-        if event.zones:
-            self._zones.extend(zone_rows(conn.last_insert_rowid(), row[1], event))
-        if len(self._detections) + len(self._zones) >= _FLUSH_ROWS:
-            self.flush()
-        add_event(self._rollups, row[1], camera, (o.label for o in objects), event.person_name)
-        if self._collect:
-            self.stored.append(event)
-        if event.llm_description is not None:
-            self.texts += 1
-            if self.texts >= _CHUNK_TEXTS:
-                self.index_text()
-        return True
-
     def insert_many(self, events: Sequence[Event]) -> list[bool]:
-        """Insert events in order; for each, False if its event_id was already stored."""
-        return [self.insert(event) for event in events]
+        """Insert events in order; for each, False if its event_id was already stored.
+
+        The events go in one statement run over prebuilt rows, at positions given here (one
+        lookup per transaction); RETURNING tells which were stored, and only those get
+        detection, zone and rollup rows (written by :meth:`flush`).
+        """
+        for event in events:
+            run_insert_checks(event)
+        conn = self.conn
+        rows = [event_to_row(event) for event in events]
+        known, new = self._backend.known_cameras, self.new_cameras
+        cameras = {r[2]: r[1] for r in rows if r[2] not in known and r[2] not in new}
+        if cameras:
+            conn.executemany(_INSERT_CAMERA, cameras.items())
+            new.update(cameras)
+        first = self._next_id
+        if first < 0:  # once per transaction (and after a delete or a rollback)
+            found: Any = conn.execute(_POSITION).fetchall()[0][0]
+            first = int(found) + 1
+            self._unrolled = first
+        self._next_id = first + len(rows)
+        if len(rows) == 1:
+            conn.execute(_INSERT_EVENT_AT, (first, *rows[0]))
+            outcome = [conn.changes() == 1]
+        else:
+            stored = {
+                r[0]
+                for r in conn.executemany(
+                    _INSERT_EVENTS_AT, [(first + i, *row) for i, row in enumerate(rows)]
+                )
+            }
+            if len(stored) == len(rows):
+                outcome = [True] * len(rows)
+            else:
+                outcome = [first + i in stored for i in range(len(rows))]
+        detections, zones = self._detections, self._zones
+        counted = len(rows) < _COUNTED_ROWS and self._unrolled == first
+        if counted:  # a few events: their counts cost less in Python than in one more statement
+            self._unrolled = self._next_id
+        for i, (event, row) in enumerate(zip(events, rows, strict=True)):
+            if not outcome[i]:
+                continue
+            rowid = first + i
+            if event.detected_objects:
+                detections.extend(detection_rows(rowid, row[1], event))
+            if event.zones:
+                zones.extend(zone_rows(rowid, row[1], event))
+            if counted:
+                labels = (o.label for o in event.detected_objects)
+                add_event(self._rollups, row[1], row[2], labels, row[9])
+            if row[5] is not None:
+                self.texts += 1
+            if self._collect:
+                self.stored.append(event)
+        if len(detections) + len(zones) >= _FLUSH_ROWS:
+            self.flush()
+        return outcome
 
     def current(self, event_ids: Sequence[str]) -> dict[str, Event]:
         """Return the stored events with these ids, read under the write lock, by id."""
@@ -222,14 +260,15 @@ class _Transaction:
             dropped = {v.new.event_id for v in versions if not v.keeps_thumbnail}
             gone = [ref for ref in refs if ref[0] in dropped]
         for version in versions:
-            self.insert(version.new)
+            self.insert_many([version.new])
         return gone
 
-    def index_text(self) -> None:
-        """Move pending descriptions into the full-text index (one segment for all)."""
-        index_pending(self.conn)
+    def index_text(self) -> bool:
+        """Move a chunk of pending descriptions into the full-text index; True if more wait."""
+        more = index_pending(self.conn, _INDEX_CHUNK)
         self.texts = 0
-        self.indexed = True
+        self.indexed = not more
+        return more
 
     def delete(self, condition: str, params: tuple[Any, ...]) -> PurgeBatch:
         """Delete the events matching ``condition`` (on ``events``) with their rollup counts.
@@ -256,6 +295,9 @@ class _Transaction:
         if self._zones:
             self.conn.executemany(_INSERT_ZONE, self._zones)
             self._zones.clear()
+        if self._next_id > self._unrolled:
+            self.conn.execute(_ROLLUP_RANGE, (self._unrolled, self._next_id))
+            self._unrolled = self._next_id
         if self._rollups:
             cells = [(*key, n) for key, n in self._rollups.items() if n]
             self.conn.executemany(_ROLLUP, cells)
@@ -308,12 +350,21 @@ class SQLiteBackend:
         self._checkpoint_pages = options.checkpoint_pages
         self._pragmas = dict(options.pragmas)
         self._lock = threading.Lock()
+        self._checkpointing = threading.Lock()  # taken after _lock, never before it
         self.listeners = CommitListeners()
         self._readers: queue.SimpleQueue[apsw.Connection] = queue.SimpleQueue()
         self._closed = False
         self.known_cameras: set[str] = set()
         self.checkpoints = 0
+        self.wal_restarts = 0
         self.commits = 0
+        self._wal = WalLimits(self._checkpoint_pages, 4096)  # page size read once open
+        self._wal_wait = min(CHECKPOINT_WAIT_S, options.busy_timeout)
+        self._force_at = self._wal.force_pages
+        self._restart_after = 0.0
+        self._reclaiming = False
+        self._shrink_pending = False  # reclaim is done; the file shrinks at a full checkpoint
+        self._incremental = False
         self.schema_version = 0
         self.backup_path: Path | None = None
         if self.path.is_dir():
@@ -333,6 +384,7 @@ class SQLiteBackend:
             self.known_cameras = {
                 r[0] for r in self._writer.execute("SELECT camera_id FROM cameras")
             }
+            self._incremental = self._pragma_int(self._writer, "auto_vacuum") == 2
         except BaseException:
             self._writer.close()
             raise
@@ -402,14 +454,18 @@ class SQLiteBackend:
         try:
             conn.set_busy_timeout(self._busy_ms)
             if writer:
+                new_file = self._pragma_int(conn, "page_count") == 0  # old ones keep theirs
+                if new_file and "auto_vacuum" not in self._pragmas:  # once set, it stays
+                    conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
                 conn.execute(f"PRAGMA synchronous = {self._synchronous}")
                 conn.execute("PRAGMA foreign_keys = ON")
-                conn.execute("PRAGMA journal_size_limit = 67108864")
             else:
                 conn.execute("PRAGMA query_only = ON")
                 conn.execute("PRAGMA mmap_size = 268435456")
             conn.execute("PRAGMA cache_size = -16000")
             conn.execute("PRAGMA temp_store = MEMORY")
+            self._wal = WalLimits(self._checkpoint_pages, self._pragma_int(conn, "page_size"))
+            conn.execute(f"PRAGMA journal_size_limit = {self._wal.journal_size_limit}")
             for name, value in self._pragmas.items():
                 if not name.replace("_", "").isalnum():
                     raise DatabaseError(f"pragma name {name!r} is not a SQLite pragma")
@@ -421,6 +477,12 @@ class SQLiteBackend:
             conn.close()
             raise
         return conn
+
+    @staticmethod
+    def _pragma_int(conn: apsw.Connection, name: str) -> int:
+        """Read one whole-number pragma."""
+        row: Any = conn.execute(f"PRAGMA {name}").fetchall()[0]
+        return int(row[0])
 
     @contextlib.contextmanager
     def _reader(self, action: str) -> Iterator[apsw.Connection]:
@@ -455,8 +517,6 @@ class SQLiteBackend:
             try:
                 yield tx
                 tx.flush()
-                if tx.texts >= _INLINE_TEXTS:
-                    tx.index_text()
                 conn.execute("COMMIT")
                 self.commits += 1
             except BaseException as exc:
@@ -521,9 +581,10 @@ class SQLiteBackend:
         """Index pending descriptions now, so a text query sees every event."""
         with self._reader("check the text index") as conn:
             row: Any = conn.execute("SELECT EXISTS (SELECT 1 FROM fts_pending)").fetchall()[0]
-        if row[0]:
+        more = bool(row[0])
+        while more:
             with self.write_transaction("index descriptions") as tx:
-                tx.index_text()
+                more = tx.index_text()
 
     def set_thumbnail_path(self, event_id: str, path: str) -> bool:
         """Record an event's thumbnail file; False if the event does not exist."""
@@ -572,12 +633,17 @@ class SQLiteBackend:
         condition = (
             f"id IN (SELECT id FROM events WHERE {' AND '.join(clauses)} ORDER BY ts LIMIT ?)"
         )
+        pacer = Pacer(batch_size)
         while True:
+            started = time.perf_counter()
             with self.write_transaction("purge events") as tx:
-                removed, paths = tx.delete(condition, (*params, batch_size))
+                removed, paths = tx.delete(condition, (*params, pacer.size))
             if not removed:
+                self._start_reclaim()
                 return
+            pacer.took(time.perf_counter() - started)
             yield removed, paths
+            pacer.step_aside()
 
     def trim_batches(self, max_bytes: int, batch_size: int) -> Iterator[PurgeBatch]:
         """Delete the oldest non-retained events until the data fits in ``max_bytes``.
@@ -587,21 +653,30 @@ class SQLiteBackend:
         only, so steps shrink as the target nears and hardly more is removed than needed.
         """
         condition = "id IN (SELECT id FROM events WHERE retain = 0 ORDER BY ts LIMIT ?)"
+        # descriptions waiting for the index take their room in it soon: measure with them
+        # in place, or the indexer would grow the file back while events go to shrink it
+        self.flush_text_index()
         used = self.used_bytes()
         if used <= max_bytes:
             return
         with self._reader("count events") as conn:
             row: Any = conn.execute("SELECT count(*) FROM events").fetchall()[0]
         events = int(row[0])
+        pacer = Pacer(batch_size)
         while used > max_bytes and events > 0:
-            step = min(batch_size, max(1, math.ceil((used - max_bytes) * events / used)))
+            step = min(pacer.size, max(1, math.ceil((used - max_bytes) * events / used)))
+            started = time.perf_counter()
             with self.write_transaction("trim the database to its size cap") as tx:
                 removed, refs = tx.delete(condition, (step,))
             if not removed:
-                return
+                break
+            if step == pacer.size:
+                pacer.took(time.perf_counter() - started)
             events -= removed
             yield removed, refs
+            pacer.step_aside()
             used = self.used_bytes()
+        self._start_reclaim()
 
     def delete_event(self, event_id: str) -> list[ThumbnailRef] | None:
         """Delete one event; None if it did not exist, else its thumbnail reference."""
@@ -742,6 +817,11 @@ class SQLiteBackend:
             hi: Any = conn.execute("SELECT max(ts) FROM events").fetchall()[0][0]
         return None if lo is None else (int(lo), int(hi))
 
+    def data_days(self, lo: int, hi: int) -> list[int]:
+        """Return the starts of the UTC days holding events in [lo, hi), ascending."""
+        with self._reader("list the days holding events") as conn:
+            return [int(row[0]) for row in conn.execute(*data_days(lo, hi))]
+
     def histogram(self, spec: HistogramSpec) -> list[tuple[int, str | None, int]]:
         """Return (bucket number, key, count) rows, from rollups where they answer exactly."""
         f = spec.filters
@@ -801,6 +881,7 @@ class SQLiteBackend:
                 }
                 page_size, pages = one("PRAGMA page_size"), one("PRAGMA page_count")
                 mode = one("PRAGMA journal_mode")
+                space = space_report(conn, self._reclaiming)
             finally:
                 conn.execute("COMMIT")
         wal = Path(f"{self.path}-wal")
@@ -813,7 +894,10 @@ class SQLiteBackend:
             **counts,
             "size_bytes": page_size * pages,
             "wal_bytes": wal.stat().st_size if wal.exists() else 0,
+            "wal_bound_bytes": self._wal.bound_bytes,
             "wal_checkpoints": self.checkpoints,
+            "wal_restarts": self.wal_restarts,
+            **space,
             "write_transactions": self.commits,
             "journal_mode": mode,
             "synchronous": self._synchronous,
@@ -822,47 +906,95 @@ class SQLiteBackend:
 
     # -- checkpoints ------------------------------------------------------------------
 
-    def _on_wal(self, _conn: apsw.Connection, _db: str, pages: int) -> int:
-        """WAL hook: wake the maintenance thread once the log passes the threshold."""
+    def _on_wal(self, conn: apsw.Connection, _db: str, pages: int) -> int:
+        """WAL hook: wake the maintenance thread past the threshold; restart a runaway log.
+
+        It runs on the committing thread right after a commit, with this store's writers
+        held off: past the force level (see camvault.backends.sqlite_space) the writer
+        restarts the log itself, waiting a bounded time for readers.
+        """
+        if pages < self._wal.force_pages:
+            self._force_at = self._wal.force_pages
+        elif pages >= self._force_at:
+            try:
+                with self._checkpointing:  # a background checkpoint would make it fail at once
+                    restarted = restart_wal(conn, self._wal_wait, self._busy_ms)
+            except apsw.Error as exc:  # the commit stands; the background thread tries again
+                log.warning("restarting the WAL of %s failed: %s", self.path, exc)
+                restarted = False
+            if restarted:
+                self.checkpoints += 1
+                self.wal_restarts += 1
+                return apsw.SQLITE_OK
+            self._force_at = pages + self._checkpoint_pages  # a reader holds on: not every commit
         if pages >= self._checkpoint_pages and not self._need_checkpoint:
             self._need_checkpoint = True
             self._wake.set()
         return apsw.SQLITE_OK
 
-    def _checkpoint(self, conn: apsw.Connection) -> None:
-        """Copy the WAL into the database without holding up writers.
+    def _checkpoint(self, conn: apsw.Connection) -> bool:
+        """Copy the WAL into the database without holding up writers for long; True if all of it.
 
-        A passive checkpoint runs beside the writer; under steady writes it never reaches
-        the end of the log, so the log would never restart and would grow without bound.
-        When the log is well past the threshold, the few frames written meanwhile are
-        copied under the write lock (a short hold), so the next commit restarts the log.
+        A passive checkpoint runs beside the writer; it cannot copy past the snapshot of a
+        reader, and the log only restarts once nobody reads it, so under steady writes and
+        reads it would grow without bound. Past the escalation level the log is restarted
+        with this store's writers held off and a bounded wait for readers (at most once a
+        second while a reader of another program holds on).
         """
-        log_frames, copied = conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
+        with self._checkpointing:
+            log_frames, copied = conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
         self.checkpoints += 1
-        if log_frames >= 4 * self._checkpoint_pages and copied < log_frames:
-            with self._lock:
-                conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
+        if log_frames < self._wal.escalate_pages or time.monotonic() < self._restart_after:
+            return bool(log_frames == copied)
+        with self._lock, self._checkpointing:
+            if restart_wal(conn, self._wal_wait, self._busy_ms):
+                self.wal_restarts += 1
+                return True
+            self._restart_after = time.monotonic() + 1.0
+            return False
+
+    def _start_reclaim(self) -> None:
+        """After a purge, return free pages to the file system in the background."""
+        if self._incremental and not self._closed:
+            self._reclaiming = True
+            self._wake.set()
+
+    def _reclaim_step(self) -> None:
+        """Return one step of free pages; once none is left, checkpoint to shrink the file."""
+        with self.write_transaction("reclaim free pages") as tx:
+            left = reclaim_step(tx.conn)
+        if not left:
+            self._reclaiming = False
+            self._shrink_pending = True  # the file shrinks when all of the log is copied back
 
     def _maintenance_loop(self) -> None:
-        """Index pending descriptions and checkpoint the WAL, off the insert path."""
+        """Index pending descriptions, reclaim free pages and checkpoint, off the insert path."""
         conn: apsw.Connection | None = None
         last_index = time.monotonic()
         while True:
-            self._wake.wait(timeout=1.0)
+            # between reclaim steps, a short pause lets waiting writers take the lock
+            self._wake.wait(timeout=0.005 if self._reclaiming else 1.0)
             self._wake.clear()
             if self._closed:
                 break
             try:
                 due = time.monotonic() - last_index >= 1.0
                 if self._pending_texts >= _BACKGROUND_TEXTS or (self._pending_texts and due):
-                    with self.write_transaction("index descriptions") as tx:
-                        tx.index_text()
+                    more = True
+                    while more and not self._closed:
+                        with self.write_transaction("index descriptions") as tx:
+                            more = tx.index_text()
+                        if more:
+                            time.sleep(0.001)  # a waiting writer takes the lock in between
                     last_index = time.monotonic()
-                if self._need_checkpoint:
+                if self._reclaiming:
+                    self._reclaim_step()
+                if self._need_checkpoint or self._shrink_pending:
                     if conn is None:
                         conn = self._connect("checkpoint", writer=False)
-                    self._checkpoint(conn)
                     self._need_checkpoint = False
+                    if self._checkpoint(conn):
+                        self._shrink_pending = False  # else a reader held on: next round
             except apsw.BusyError:
                 self._need_checkpoint = True  # another checkpoint is running; next round
             except (apsw.Error, DatabaseError) as exc:
@@ -924,9 +1056,12 @@ class SQLiteBackend:
         try:
             self._writer.execute("VACUUM INTO ?", (str(target),))
         except apsw.Error as exc:
+            target.unlink(missing_ok=True)  # a partial copy is no backup
+            size = max(1, -(-self.path.stat().st_size // 2**20))
             raise MigrationError(
-                f"could not back up {self.path} to {target} before migrating: {exc}; "
-                "nothing was changed"
+                f"could not back up {self.path} to {target} before migrating it from schema "
+                f"v{version}: {exc}; nothing was changed. Free space in {target.parent} (the "
+                f"copy needs about {size} MiB) or make that folder writable, then open it again"
             ) from exc
         log.info("backed up %s (schema v%d) to %s before migrating", self.path, version, target)
         return target

@@ -19,6 +19,7 @@ __all__ = [
     "COLUMNS",
     "LISTED",
     "SQLITE",
+    "data_days",
     "events_histogram",
     "rollup_histogram",
     "select_events",
@@ -77,5 +78,6 @@ where = functools.partial(querysql.where, SQLITE)
 where_listed = functools.partial(querysql.where, LISTED)
 select_events = functools.partial(querysql.select_events, SQLITE)
 select_listed = functools.partial(querysql.select_events, LISTED)
+data_days = functools.partial(querysql.data_days, SQLITE)
 events_histogram = functools.partial(querysql.events_histogram, LISTED)
 rollup_histogram = functools.partial(querysql.rollup_histogram, SQLITE)

@@ -34,15 +34,24 @@ UNORDERED = 8_000_000_000_000_000_000
 _GROWTH = 4
 
 
-def index_pending(conn: apsw.Connection) -> None:
-    """Give every pending description its time key and index them all (one segment)."""
-    rows: list[Any] = conn.execute(  # CROSS JOIN: seek each pending row, never scan events
-        "SELECT e.ts, e.id FROM fts_pending p CROSS JOIN events e ON e.id = p.rowid "
-        "WHERE e.llm_description IS NOT NULL"
+def index_pending(conn: apsw.Connection, limit: int = -1) -> bool:
+    """Give pending descriptions their time keys and index them (one segment for all).
+
+    ``limit`` bounds how many pending rows one call takes, oldest first (-1: all of them);
+    returns True when rows are left pending.
+    """
+    found: list[Any] = conn.execute(  # LEFT JOIN: seek each pending row, never scan events
+        "SELECT p.rowid, e.ts, e.llm_description IS NOT NULL FROM fts_pending p "
+        "LEFT JOIN events e ON e.id = p.rowid ORDER BY p.rowid LIMIT ?",
+        (limit,),
     ).fetchall()
-    conn.execute("DELETE FROM fts_pending")
+    if not found:
+        return False
+    conn.execute("DELETE FROM fts_pending WHERE rowid <= ?", (found[-1][0],))
+    rows = [(ts, rowid) for rowid, ts, described in found if described]
+    more = len(found) == limit
     if not rows:
-        return
+        return more
     rows.sort()  # by (ts, id); usually sorted already, which makes this cheap
     ordered = [(ts, rowid) for ts, rowid in rows if 0 <= ts < TS_END]
     taken = _lanes_in_use(conn, ordered)
@@ -70,6 +79,7 @@ def index_pending(conn: apsw.Connection) -> None:
         "FROM json_each(?) j CROSS JOIN events e ON e.id = j.value ->> 1",
         (json.dumps(pairs),),
     )
+    return more
 
 
 def _lanes_in_use(conn: apsw.Connection, ordered: list[tuple[int, int]]) -> Callable[[int], int]:

@@ -7,6 +7,7 @@ validation), so a page of 50 events costs well under a millisecond to encode.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -24,7 +25,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from camvault import thumbnails
 from camvault.aio import AsyncEventStore
-from camvault.errors import CamvaultError, InvalidEventError, InvalidInputError
+from camvault.errors import CamvaultError, DatabaseError, InvalidEventError, InvalidInputError
 from camvault.filters import describe
 from camvault.models import Bucket, Camera, Event, Person, new_event_id
 from camvault.rows import trusted
@@ -378,6 +379,11 @@ async def post_events(request: Request, store: Store, metrics: Stats) -> Respons
         else:
             raise outcome
     counts = {s: sum(r.status == s for r in results) for s in ("inserted", "duplicate", "error")}
+    database = [o for o in outcomes if isinstance(o, DatabaseError)]
+    if database and counts["error"] == len(results):
+        # nothing was stored because of the database (locked, full): 503/507, retry it all
+        metrics.failures.inc(counts["error"])
+        raise database[0]
     metrics.inserts.inc(counts["inserted"])
     metrics.duplicates.inc(counts["duplicate"])
     metrics.failures.inc(counts["error"])
@@ -497,9 +503,15 @@ async def put_thumbnail(event_id: str, request: Request, store: Store) -> Thumbn
     """Upload an image (JPEG, PNG, WebP...); stored as a bounded JPEG thumbnail."""
     if await store.get_event(event_id) is None:
         return _not_found(f"no event {event_id!r}")  # type: ignore[return-value]
-    path = await store.save_thumbnail(event_id, await request.body())
+    body = await request.body()
+    try:  # the header only: a clear answer for an image past the limits, nothing decoded
+        await thumbnails.run_encoding(functools.partial(thumbnails.check_image, body))
+        path = await store.set_thumbnail(event_id, body)  # database or disk: 503 / 507
+    except thumbnails.ThumbnailError as exc:
+        problem = f"is not an image camvault can use: {exc}"
+        raise InvalidInputError("thumbnail", [("body", problem)]) from None
     if path is None:
-        raise InvalidInputError("thumbnail", [("body", "is not a readable image")])
+        return _not_found(f"no event {event_id!r}")  # type: ignore[return-value]
     return ThumbnailOut(thumbnail_url=event_path(event_id, "/thumbnail"))
 
 

@@ -1,8 +1,9 @@
 """Live camvault servers on loopback and a headless Chromium (Debian's) to drive them.
 
-One server per test module, small data. ``page`` is a desktop tab (1280x800); tests marked
-with ``SIZES`` run on the desktop and on a phone (390x844). Every page fails its test on a
-JavaScript error or an unhandled promise rejection.
+One read-only server per test module, small data; a test that writes owns its server, and
+what a page must show is computed from the events the test stored. ``page`` is a desktop tab
+(1280x800); tests marked with ``SIZES`` run on the desktop and on a phone (390x844). Every
+page fails its test on a JavaScript error or an unhandled promise rejection.
 """
 
 from __future__ import annotations
@@ -98,9 +99,16 @@ def fill(db: Path, events: list[Event], thumbnails: bool = True) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def sample() -> list[Event]:
+    """The events behind ``server``: what its pages must show is computed from these."""
+    return list(sample_events(120, seed=12))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, sample: list[Event]) -> Iterator[Server]:
+    """A server over ``sample`` (with thumbnails) that no test writes to."""
     db = tmp_path_factory.mktemp("e2e") / "events.db"
-    fill(db, list(sample_events(120, seed=12)))
+    fill(db, sample)
     with serve(db) as running:
         yield running
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -16,9 +17,10 @@ T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 SLASHED = "frigate/1700000000.123-abc"
 
 
-@pytest.fixture(scope="module")
-def events(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    db = tmp_path_factory.mktemp("event") / "events.db"
+@pytest.fixture
+def events(tmp_path: Path) -> Iterator[Server]:
+    """A server of the test's own (tests keep and delete events)."""
+    db = tmp_path / "events.db"
     fill(
         db,
         [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,9 +12,10 @@ from camvault import EventStore, Person
 from tests.e2e.conftest import SIZES, Server, fill, serve
 
 
-@pytest.fixture(scope="module")
-def people(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    db = tmp_path_factory.mktemp("persons") / "events.db"
+@pytest.fixture
+def people(tmp_path: Path) -> Iterator[Server]:
+    """A server of the test's own with two persons, alice and bob (tests edit them)."""
+    db = tmp_path / "events.db"
     fill(db, [], thumbnails=False)
     with EventStore(db) as store:
         store.upsert_person(Person(name="alice", authorized=True, notes="owner"))

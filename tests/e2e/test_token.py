@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from camvault import EventStore
 from camvault.sample import sample_events
 from tests.e2e.conftest import Server, fill, serve
 
 TOKEN = "e2e-token-5f2c"
 
 
-@pytest.fixture(scope="module")
-def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    db = tmp_path_factory.mktemp("token") / "events.db"
-    fill(db, list(sample_events(20, seed=4)), thumbnails=False)
+STORED = 20
+"""Sample events each test's server starts with."""
+
+
+@pytest.fixture
+def guarded(tmp_path: Path) -> Iterator[Server]:
+    """A server with a token, of the test's own (a test posts to it)."""
+    db = tmp_path / "events.db"
+    fill(db, list(sample_events(STORED, seed=4)), thumbnails=False)
     with serve(db, token=TOKEN) as running:
         yield running
 
@@ -33,16 +38,16 @@ def enter_token(page: Any, value: str) -> None:
 def test_after_the_token_events_list_and_arrive_live(
     guarded: Server, new_page: Any, size: str
 ) -> None:
-    with EventStore(guarded.db) as store:
-        total = store.count()
     page = new_page(size)
     urls: list[str] = []
     page.on("request", lambda r: urls.append(r.url))
     page.goto(guarded.url)
     enter_token(page, TOKEN)
     page.wait_for_function(
-        f"() => document.querySelector('#count')?.textContent === '{total} events'"
+        f"() => document.querySelector('#count')?.textContent === '{STORED} events'"
     )
+    # the first page is shown (a live event prepends to it) and the stream is open
+    page.wait_for_function(f"() => document.querySelectorAll('.event').length === {STORED}")
     page.wait_for_selector("#live.on")
     # the live stream rides on the session cookie: no token in any URL (logs, history)
     assert any("/api/stream" in u for u in urls)

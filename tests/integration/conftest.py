@@ -269,6 +269,20 @@ class LineReader:
         return out
 
 
+HOLD_LOCK = """
+import sys
+import apsw
+
+conn = apsw.Connection(sys.argv[1])
+conn.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+sys.stdin.readline()  # hold the write lock until the parent says so
+conn.execute("ROLLBACK")
+print("released", flush=True)
+"""
+"""A child (for popen_child with stdin=True) that holds a file's write lock until told."""
+
+
 @contextlib.contextmanager
 def popen_child(
     body: str, args: Sequence[str] = (), *, stderr_path: Path, stdin: bool = False

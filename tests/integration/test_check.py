@@ -78,6 +78,18 @@ def test_a_wrong_hourly_count_is_found(store: EventStore) -> None:
     assert found["counts"][0].startswith("10 hourly count(s) differ from a recount")
 
 
+def test_a_wrong_count_over_all_cameras_is_found(store: EventStore) -> None:
+    damage(store, "UPDATE rollup_all SET n = n + 1 WHERE dim = 'label' AND key = 'car'")
+    found = problems(store)
+    assert list(found) == ["counts"]
+    # cars at minutes 0, 39, 78, ..., 351 (every third event, 13 min apart): six UTC hours;
+    # the per-camera counts are still right, so only the sums are reported
+    assert len(found["counts"]) == 1
+    assert found["counts"][0].startswith(
+        "6 hourly count(s) over all cameras differ from the cameras' sum"
+    )
+
+
 def test_a_lost_detection_row_is_found(store: EventStore) -> None:
     damage(store, "DELETE FROM detections WHERE label = 'car' AND idx = 1")
     found = problems(store)

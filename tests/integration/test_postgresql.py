@@ -117,6 +117,11 @@ def assert_rollups(url: str, events: list[Event]) -> None:
     counted = {(d, int(h), c, k): int(n) for d, h, c, k, n in raw(url, _GROUP_BY)}
     assert counted == dict(want)
     assert stored == dict(want)
+    over_all: Counter[tuple[str, int, str]] = Counter()
+    for (dim, hour, _, key), n in want.items():
+        over_all[dim, hour, key] += n
+    cells = raw(url, "SELECT dim, hour, key, n FROM rollup_all WHERE n <> 0")
+    assert {(d, int(h), k): int(n) for d, h, k, n in cells} == dict(over_all)
 
 
 def results(queue: Any, n: int) -> list[Any]:
@@ -298,7 +303,7 @@ async def test_a_watch_follows_in_order_what_another_process_stores(pg_url: str)
                         return
 
             go.set()  # the child opened its store already; it writes from now on
-            await asyncio.wait_for(follow(), 5)  # woken by NOTIFY: nothing polls
+            await asyncio.wait_for(follow(), DEADLINE)  # woken by NOTIFY: nothing polls
             report = (await asyncio.to_thread(results, queue, 1))[0]
             behind, position = await astore.tail(after=start, limit=1000)
     finally:

@@ -130,7 +130,10 @@ WRITER = """
 import sys
 from datetime import UTC, datetime, timedelta
 from camvault import Event, EventStore
-store = EventStore(sys.argv[1])
+from camvault.backends.sqlite_options import SQLiteOptions
+# no checkpoint at all: every commit stays in the WAL, whatever the machine's load
+never = SQLiteOptions(checkpoint_pages=10**9, pragmas={"wal_autocheckpoint": 0})
+store = EventStore(sys.argv[1], options=never)
 for i in range(200):
     store.insert_event(Event(event_id=f"w{i:04d}", camera_id="gate",
                              timestamp=datetime(2026, 10, 1, tzinfo=UTC) + timedelta(seconds=i),

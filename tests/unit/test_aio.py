@@ -7,7 +7,6 @@ import logging
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from camvault import (
 )
 from camvault.backends import SQLiteOptions
 from camvault.sample import sample_events, sample_frame
+from tests.gate import until, watch_lock_waits
 
 MakeEvent = Callable[..., Event]
 
@@ -57,19 +57,12 @@ def astore_factory(store_url: str) -> Iterator[Callable[..., AsyncEventStore]]:
 
 async def queued(astore: AsyncEventStore, n: int) -> None:
     """Wait (bounded) until ``n`` writes wait in line behind the one the writer holds."""
-    deadline = time.monotonic() + 5
-    while astore.queued_writes < n:
-        assert time.monotonic() < deadline, f"{n} writes never queued"
-        await asyncio.sleep(0.001)
+    await until(lambda: astore.queued_writes >= n, f"{n} writes never queued", timeout=5)
 
 
-async def writer_has_taken_everything(astore: AsyncEventStore) -> None:
-    """Wait (bounded) until the writer thread has picked up every queued job."""
-    deadline = time.monotonic() + 5
-    while astore.queued_writes:
-        assert time.monotonic() < deadline, "writer thread never picked up the job"
-        await asyncio.sleep(0.001)
-    await asyncio.sleep(0.01)
+async def writer_waits_for_the_lock(waiting: threading.Event) -> None:
+    """Wait (bounded) until the writer thread, holding its job, waits for the write lock."""
+    await until(waiting.is_set, "the writer never waited for the lock")
 
 
 async def test_lifecycle_initialize_close_and_async_with(
@@ -98,10 +91,11 @@ async def test_concurrent_inserts_share_transactions(db_path: Path, make_event: 
     async with AsyncEventStore(db_path) as astore:
         await astore.insert_event(make_event())  # registers the camera, warms up
         before = (await astore.info())["write_transactions"]
+        waiting = watch_lock_waits(astore)
         lock = WriteLock(db_path)
         events = [make_event() for _ in range(64)]
         first = asyncio.create_task(astore.insert_event(events[0]))
-        await writer_has_taken_everything(astore)  # blocked on the lock with the first
+        await writer_waits_for_the_lock(waiting)  # blocked on the lock with the first
         rest = [asyncio.create_task(astore.insert_event(e)) for e in events[1:]]
         await queued(astore, 63)
         lock.release()
@@ -118,9 +112,10 @@ async def test_a_duplicate_or_bad_event_affects_only_its_caller(
     async with AsyncEventStore(db_path) as astore:
         existing = make_event()
         await astore.insert_event(existing)
+        waiting = watch_lock_waits(astore)
         lock = WriteLock(db_path)
         blocker = asyncio.create_task(astore.insert_event(make_event()))
-        await writer_has_taken_everything(astore)
+        await writer_waits_for_the_lock(waiting)
         good1, good2 = make_event(), make_event()
         items: list[Any] = [good1, existing, {"camera_id": "cam", "motion_confidence": 7}, good2]
         tasks = [asyncio.create_task(astore.insert_event(i)) for i in items]
@@ -158,10 +153,11 @@ async def test_cancelled_before_the_writer_started_it_is_never_written(
     db_path: Path, make_event: MakeEvent
 ) -> None:
     async with AsyncEventStore(db_path) as astore:
+        waiting = watch_lock_waits(astore)
         lock = WriteLock(db_path)
         first_ev, second_ev = make_event(), make_event()
         first = asyncio.create_task(astore.insert_event(first_ev))
-        await writer_has_taken_everything(astore)
+        await writer_waits_for_the_lock(waiting)
         second = asyncio.create_task(astore.insert_event(second_ev))
         await queued(astore, 1)
         second.cancel()
@@ -177,10 +173,11 @@ async def test_cancelled_after_the_writer_started_it_is_written_whole(
     db_path: Path, make_event: MakeEvent
 ) -> None:
     async with AsyncEventStore(db_path) as astore:
+        waiting = watch_lock_waits(astore)
         lock = WriteLock(db_path)
         ev = make_event(detected_objects=[{"label": "car", "confidence": 0.5}] * 4)
         task = asyncio.create_task(astore.insert_event(ev))
-        await writer_has_taken_everything(astore)
+        await writer_waits_for_the_lock(waiting)
         task.cancel()
         lock.release()
         with pytest.raises(asyncio.CancelledError):
@@ -194,12 +191,13 @@ async def test_cancelled_after_the_writer_started_it_is_written_whole(
 
 async def test_close_finishes_every_pending_write(db_path: Path, make_event: MakeEvent) -> None:
     astore = await AsyncEventStore(db_path).initialize()
+    waiting = watch_lock_waits(astore)
     lock = WriteLock(db_path)
     events = [make_event() for _ in range(30)]
     tasks = [asyncio.create_task(astore.insert_event(e)) for e in events]
-    await asyncio.sleep(0.01)
+    await writer_waits_for_the_lock(waiting)  # every task has queued its insert by now
     closing = asyncio.create_task(astore.close())
-    await asyncio.sleep(0.01)
+    await until(lambda: astore.closed, "close() never started")
     with pytest.raises(StoreClosedError):
         await astore.insert_event(make_event())  # no new work once closing
     lock.release()
@@ -213,9 +211,10 @@ async def test_close_tells_each_caller_when_its_write_failed(
     db_path: Path, make_event: MakeEvent
 ) -> None:
     astore = await AsyncEventStore(db_path, options=SQLiteOptions(busy_timeout=0.1)).initialize()
+    waiting = watch_lock_waits(astore)
     lock = WriteLock(db_path)
     tasks = [asyncio.create_task(astore.insert_event(make_event())) for _ in range(5)]
-    await asyncio.sleep(0.01)
+    await writer_waits_for_the_lock(waiting)
     await astore.close()
     lock.release()
     results = await asyncio.gather(*tasks, return_exceptions=True)
@@ -228,9 +227,10 @@ async def test_reads_do_not_wait_behind_a_blocked_writer(
     async with AsyncEventStore(db_path) as astore:
         old = make_event()
         await astore.insert_event(old)
+        waiting = watch_lock_waits(astore)
         lock = WriteLock(db_path)
         pending = asyncio.create_task(astore.insert_event(make_event()))
-        await writer_has_taken_everything(astore)
+        await writer_waits_for_the_lock(waiting)
         assert await astore.get_event(old.event_id) == old
         assert len((await astore.query(limit=10)).events) == 1
         assert not pending.done()  # the write is still waiting for the lock
@@ -252,13 +252,15 @@ async def test_a_second_process_holding_the_lock_makes_inserts_wait(
             "time.sleep(0.7)\n"
             "c.execute('COMMIT')\n"
         )
-        child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-        assert child.stdout is not None
-        line = await asyncio.get_running_loop().run_in_executor(None, child.stdout.readline)
-        assert line.strip() == "locked"
         ev = make_event()
-        assert await astore.insert_event(ev) is True  # waited for the lock, did not fail
-        assert child.wait(timeout=10) == 0
+        with subprocess.Popen(
+            [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True
+        ) as child:
+            assert child.stdout is not None
+            line = await asyncio.get_running_loop().run_in_executor(None, child.stdout.readline)
+            assert line.strip() == "locked"
+            assert await astore.insert_event(ev) is True  # waited for the lock, did not fail
+            assert child.wait(timeout=10) == 0
         assert await astore.get_event(ev.event_id) == ev
         assert "from-child" in [c.camera_id for c in await astore.list_cameras()]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections import Counter
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from typing import Any
 from unittest import mock
 from zoneinfo import ZoneInfo
 
+import apsw
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -448,7 +450,6 @@ def test_quoted_phrase_with_punctuation_works(fresh_store: EventStore) -> None:
 
 
 def recomputed_rollups(store: EventStore) -> list[tuple[Any, ...]]:
-    conn = raw_connection(store)
     h = 3_600_000_000
     sql = f"""
         SELECT 'event', ts - ts % {h}, camera_id, '', count(*) FROM events GROUP BY 2, 3
@@ -460,12 +461,14 @@ def recomputed_rollups(store: EventStore) -> list[tuple[Any, ...]]:
         SELECT 'person', ts - ts % {h}, camera_id, person_name, count(*)
         FROM events WHERE person_name IS NOT NULL GROUP BY 2, 3, 4
     """
-    return sorted(conn.execute(sql).fetchall())
+    with contextlib.closing(raw_connection(store)) as conn:
+        return sorted(tuple(row) for row in conn.execute(sql).fetchall())
 
 
 def stored_rollups(store: EventStore) -> list[tuple[Any, ...]]:
-    conn = raw_connection(store)
-    return sorted(conn.execute("SELECT dim, hour, camera_id, key, n FROM rollup_hourly"))
+    sql = "SELECT dim, hour, camera_id, key, n FROM rollup_hourly"
+    with contextlib.closing(raw_connection(store)) as conn:
+        return sorted(tuple(row) for row in conn.execute(sql).fetchall())
 
 
 def test_rollups_stay_exact_through_inserts_duplicates_purges_and_deletes(store_url: str) -> None:
@@ -493,10 +496,11 @@ def test_rollups_stay_exact_through_inserts_duplicates_purges_and_deletes(store_
 
 
 def test_counts_detections_zones_and_cameras_stay_exact_through_upserts_and_updates(
-    loaded: EventStore,
+    loaded: EventStore, request: pytest.FixtureRequest
 ) -> None:
     """After the random upserts and updates, plain SQL finds exactly the oracle's events."""
     conn = raw_connection(loaded)
+    request.addfinalizer(conn.close)
     assert stored_rollups(loaded) == recomputed_rollups(loaded)
     rows = conn.execute("SELECT event_id, count(*) FROM events GROUP BY event_id").fetchall()
     assert sorted(tuple(r) for r in rows) == sorted((e.event_id, 1) for e in EVENTS)
@@ -570,12 +574,14 @@ def test_size_cap_removes_the_oldest_first(db_path: Path) -> None:
     result = fresh_store.purge(max_bytes=cap)
     assert result.events > 0
     assert used_bytes(path) <= cap
-    survivors = fresh_store.query(limit=1000, order="oldest").events
-    oldest_left = survivors[0].timestamp
-    assert all(e.timestamp >= oldest_left for e in events if fresh_store.get_event(e.event_id))
-    assert all(
-        fresh_store.get_event(e.event_id) is None for e in events if e.timestamp < oldest_left
-    )
+    fresh_store.close()
+    conn = apsw.Connection(str(path))  # plain SQL on the closed file
+    left = {row[0] for row in conn.execute("SELECT event_id FROM events").fetchall()}
+    conn.close()
+    by_age = sorted(events, key=lambda e: e.timestamp)
+    assert 0 < len(left) < len(events)
+    assert len(left) == len(events) - result.events
+    assert left == {e.event_id for e in by_age[-len(left) :]}  # exactly the newest ones
 
 
 @pytest.mark.parametrize(
@@ -634,9 +640,21 @@ def test_far_away_bounds_only_walk_the_data_range(loaded: EventStore) -> None:
 
 def test_pending_descriptions_are_indexed_in_the_background(db_path: Path) -> None:
     """SQLite's background indexer (PostgreSQL indexes in the inserting transaction)."""
+    import threading
     import time as clock
 
     fresh_store = EventStore(db_path)
+    backend = fresh_store._backend
+    start_transaction = backend.write_transaction
+    indexer_may_run = threading.Event()
+
+    def hold_the_indexer(action: str) -> Any:
+        """The maintenance thread waits here before indexing, until the test lets it go."""
+        if threading.current_thread().name == "camvault-maintenance":
+            indexer_may_run.wait(timeout=60)
+        return start_transaction(action)
+
+    backend.write_transaction = hold_the_indexer
     for i in range(5):
         fresh_store.insert_event(Event(camera_id="c", llm_description=f"a fox number {i}"))
     conn = connect(fresh_store)
@@ -645,12 +663,15 @@ def test_pending_descriptions_are_indexed_in_the_background(db_path: Path) -> No
         return int(conn.execute("SELECT count(*) FROM fts_pending").fetchall()[0][0])
 
     assert pending() == 5  # single inserts leave their text for the indexer
-    deadline = clock.monotonic() + 10
+    indexer_may_run.set()
+    deadline = clock.monotonic() + 30
     while pending() and clock.monotonic() < deadline:
         clock.sleep(0.05)
-    assert pending() == 0  # indexed within about a second, with no text query asking
+    assert pending() == 0  # indexed in the background, with no text query asking
     fts = "SELECT count(*) FROM events_text WHERE events_text MATCH 'fox'"
     assert conn.execute(fts).fetchall()[0][0] == 5
+    conn.close()
+    fresh_store.close()
 
 
 @pytest.mark.parametrize("order", ["newest", "oldest"])

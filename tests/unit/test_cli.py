@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from camvault import EventStore
+from camvault import DetectedObject, Event, EventStore
 from camvault.cli import app
 from camvault.migrations import load_migrations
+from camvault.sample import sample_events, sample_frame
+from tests.sqlite_file import read_closed
 
 runner = CliRunner()
 README = Path(__file__).parents[2] / "README.md"
+
+
+def ids(events: list[Event], *, newest_first: bool = True) -> list[str]:
+    """The ids of events in time order."""
+    ordered = sorted(events, key=lambda e: e.timestamp, reverse=newest_first)
+    return [e.event_id for e in ordered]
 
 
 def test_demo_records_events_with_thumbnails(tmp_path: Path) -> None:
@@ -22,11 +32,9 @@ def test_demo_records_events_with_thumbnails(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", "--db", str(db), "--events", "40"])
     assert result.exit_code == 0, result.output
     assert "newest events" in result.output
-    with EventStore(db) as store:
-        assert store.info()["events"] == 40
-        with_thumbs = [e for e in store.query(limit=100).events if e.thumbnail_path]
-        assert len(with_thumbs) == 40
-        assert all(Path(e.thumbnail_path).is_file() for e in with_thumbs)  # type: ignore[arg-type]
+    thumbs = [row[0] for row in read_closed(db, "SELECT thumbnail_path FROM events")]
+    assert len(thumbs) == 40
+    assert all(t is not None and Path(t).is_file() for t in thumbs)
 
 
 def test_info_json(tmp_path: Path) -> None:
@@ -81,23 +89,32 @@ def demo_db(tmp_path: Path) -> Path:
     return db
 
 
-def test_query_filters_json_and_count(demo_db: Path) -> None:
-    with EventStore(demo_db) as store:
-        expected = store.count(label="person", min_confidence=0.5)
-    args = ["query", "--db", str(demo_db), "-l", "person", "--min-confidence", "0.5"]
+@pytest.fixture
+def sample_db(tmp_path: Path) -> tuple[Path, list[Event]]:
+    """A store of 200 sample events from the last week, and those events (the oracle)."""
+    db = tmp_path / "sample.db"
+    events = list(sample_events(200, seed=7))
+    with EventStore(db) as store:
+        store.insert_events(events)
+    return db, events
+
+
+def test_query_filters_json_and_count(sample_db: tuple[Path, list[Event]]) -> None:
+    db, events = sample_db
+    people = [
+        e
+        for e in events
+        if any(o.label == "person" and o.confidence >= 0.5 for o in e.detected_objects)
+    ]
+    assert 10 < len(people) < len(events)
+    args = ["query", "--db", str(db), "-l", "person", "--min-confidence", "0.5"]
     counted = runner.invoke(app, [*args, "--count", "--json"])
-    assert json.loads(counted.output) == {"count": expected}
+    assert json.loads(counted.output) == {"count": len(people)}
     page = runner.invoke(app, [*args, "--limit", "5", "--json"])
     body = json.loads(page.output)
-    assert len(body["events"]) == min(5, expected)
-    assert all(
-        any(o["label"] == "person" and o["confidence"] >= 0.5 for o in e["detected_objects"])
-        for e in body["events"]
-    )
+    assert [e["event_id"] for e in body["events"]] == ids(people)[:5]
     nxt = runner.invoke(app, [*args, "--limit", "5", "--json", "--cursor", body["next_cursor"]])
-    assert not {e["event_id"] for e in json.loads(nxt.output)["events"]} & {
-        e["event_id"] for e in body["events"]
-    }
+    assert [e["event_id"] for e in json.loads(nxt.output)["events"]] == ids(people)[5:10]
     table = runner.invoke(app, [*args, "--limit", "3"])
     assert table.exit_code == 0 and "next page: --cursor" in table.output
 
@@ -123,26 +140,37 @@ def test_cli_errors_are_clean(demo_db: Path, args: list[str], message: str) -> N
     assert "Traceback" not in result.output
 
 
-def test_stats_table_and_json(demo_db: Path) -> None:
-    args = ["stats", "--db", str(demo_db), "--by", "camera_id", "--since", "30d", "--json"]
-    as_json = runner.invoke(app, args)
-    rows = json.loads(as_json.output)
-    with EventStore(demo_db) as store:
-        assert sum(r["count"] for r in rows) == store.count(since=None)
-    table = runner.invoke(app, ["stats", "--db", str(demo_db), "--bucket", "hour", "--by", "none"])
+def test_stats_table_and_json(sample_db: tuple[Path, list[Event]]) -> None:
+    db, events = sample_db
+    args = ["stats", "--db", str(db), "--by", "camera_id", "--since", "30d", "--json"]
+    rows = json.loads(runner.invoke(app, args).output)
+    got = {(datetime.fromisoformat(r["start"]), r["key"]): r["count"] for r in rows}
+    per_day = Counter(
+        (datetime.combine(e.timestamp.date(), datetime.min.time(), UTC), e.camera_id)
+        for e in events
+    )
+    assert got == dict(per_day)
+    table = runner.invoke(app, ["stats", "--db", str(db), "--bucket", "hour", "--by", "none"])
     assert table.exit_code == 0 and "events per hour" in table.output
 
 
-def test_export_import_round_trip_through_the_cli(demo_db: Path, tmp_path: Path) -> None:
+def test_export_import_round_trip_through_the_cli(
+    sample_db: tuple[Path, list[Event]], tmp_path: Path
+) -> None:
+    db, events = sample_db
     out = tmp_path / "all.jsonl"
-    assert runner.invoke(app, ["export", str(out), "--db", str(demo_db)]).exit_code == 0
+    assert runner.invoke(app, ["export", str(out), "--db", str(db)]).exit_code == 0
     copy = tmp_path / "copy.db"
     result = runner.invoke(app, ["import", str(out), "--db", str(copy), "--json"])
     assert json.loads(result.output)["inserted"] == 200
     again = runner.invoke(app, ["import", str(out), "--db", str(copy), "--json"])
     assert json.loads(again.output)["duplicates"] == 200
-    stdout = runner.invoke(app, ["export", "-", "--db", str(demo_db), "--camera", "garage"])
-    assert all(json.loads(line)["camera_id"] == "garage" for line in stdout.output.splitlines())
+    copied = read_closed(copy, "SELECT event_id, camera_id, llm_description FROM events")
+    assert sorted(copied) == sorted((e.event_id, e.camera_id, e.llm_description) for e in events)
+    stdout = runner.invoke(app, ["export", "-", "--db", str(db), "--camera", "garage"])
+    exported = [json.loads(line)["event_id"] for line in stdout.output.splitlines()]
+    garage = [e for e in events if e.camera_id == "garage"]
+    assert garage and exported == ids(garage, newest_first=False)
 
 
 def test_import_reports_bad_lines_and_fails(tmp_path: Path) -> None:
@@ -153,17 +181,38 @@ def test_import_reports_bad_lines_and_fails(tmp_path: Path) -> None:
     assert "inserted 1" in result.output and "line 2:" in result.output
 
 
-def test_purge_needs_confirmation_and_reports(demo_db: Path) -> None:
-    refused = runner.invoke(app, ["purge", "--db", str(demo_db), "--older-than", "1d"])
+AGES_IN_HOURS = {"h1": 1, "d1": 24, "d2": 48, "d4": 96, "d5": 120, "d10": 240}
+"""Events of a purge test by id, and their age: --older-than 3d keeps the first three."""
+
+
+def test_purge_needs_confirmation_and_reports(tmp_path: Path) -> None:
+    db = tmp_path / "purge.db"
+    now = datetime.now(UTC)
+    events = [
+        Event(
+            event_id=name,
+            camera_id="porch",
+            timestamp=now - timedelta(hours=hours),
+            detected_objects=[DetectedObject(label="cat", confidence=0.7, bbox=(0, 0, 1, 1))],
+        )
+        for name, hours in AGES_IN_HOURS.items()
+    ]
+    with EventStore(db) as store:
+        store.insert_events(events)
+        files = {
+            e.event_id: store.save_thumbnail(e.event_id, sample_frame(e, (64, 36))) for e in events
+        }
+    assert all(path is not None and path.is_file() for path in files.values())
+    refused = runner.invoke(app, ["purge", "--db", str(db), "--older-than", "1d"])
     assert refused.exit_code == 1 and "--yes" in refused.output
-    with EventStore(demo_db) as store:
-        before = store.count()
-    done = runner.invoke(
-        app, ["purge", "--db", str(demo_db), "--older-than", "3d", "--yes", "--json"]
-    )
-    removed = json.loads(done.output)["events"]
-    with EventStore(demo_db) as store:
-        assert removed > 0 and store.count() == before - removed
+    assert sorted(row[0] for row in read_closed(db, "SELECT event_id FROM events")) == sorted(files)
+    done = runner.invoke(app, ["purge", "--db", str(db), "--older-than", "3d", "--yes", "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output) == {"events": 3, "thumbnails": 3}
+    survivors = {"h1", "d1", "d2"}
+    assert {row[0] for row in read_closed(db, "SELECT event_id FROM events")} == survivors
+    assert read_closed(db, "SELECT count(*) FROM detections") == [(3,)]  # one per survivor
+    assert {name for name, path in files.items() if path.is_file()} == survivors  # type: ignore[union-attr]
 
 
 def test_bench_prints_figures() -> None:

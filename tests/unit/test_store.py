@@ -26,6 +26,7 @@ from camvault import (
 from camvault.backends import SQLiteOptions
 from camvault.migrations import load_migrations
 from camvault.sample import sample_events, sample_frame
+from tests.conftest import raw_connection
 
 MakeEvent = Callable[..., Event]
 
@@ -245,16 +246,23 @@ def test_purge_removes_old_events_detections_and_thumbnails(
     api_store.insert_events([*old, new])
     paths = [api_store.save_thumbnail(e.event_id, sample_frame(e)) for e in (*old, new)]
     assert all(p is not None and p.exists() for p in paths)
+    conn = raw_connection(api_store)  # plain SQL beside the store
+
+    def stored() -> list[tuple[Any, ...]]:
+        sql = "SELECT e.event_id, count(d.label) FROM events e LEFT JOIN detections d"
+        sql += " ON d.event_rowid = e.id GROUP BY e.event_id ORDER BY e.event_id"
+        return [tuple(row) for row in conn.execute(sql).fetchall()]
+
     assert api_store.purge(timedelta(days=30), camera_id="a") == 1
-    assert api_store.get_event(old[0].event_id) is None
-    assert api_store.get_event(old[1].event_id) is not None
-    assert not paths[0].exists() and paths[1].exists()  # type: ignore[union-attr]
+    assert stored() == sorted([(old[1].event_id, 1), (new.event_id, 1)])
+    assert [p.exists() for p in paths] == [False, True, True]  # type: ignore[union-attr]
     assert api_store.purge(timedelta(days=30)) == 1
+    assert stored() == [(new.event_id, 1)]
+    assert [p.exists() for p in paths] == [False, False, True]  # type: ignore[union-attr]
     assert api_store.get_event(new.event_id) == new.model_copy(
         update={"thumbnail_path": str(paths[2])}
     )
-    info = api_store.info()
-    assert (info["events"], info["detections"]) == (1, 1)
+    conn.close()
 
 
 def test_purge_never_deletes_files_it_did_not_make(

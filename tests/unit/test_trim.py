@@ -9,11 +9,25 @@ from typing import Any
 
 import pytest
 
-from camvault import Event
+from camvault import DetectedObject, Event
 from tests.sqlite_file import used_bytes
 
 WORDS = ["person", "car", "parcel", "door", "walks", "drives", "leaves", "gate", "rain", "dog"]
 N = 300
+
+
+def described(prefix: str, n: int, *, seed: int, start: datetime) -> list[Event]:
+    """``n`` events of about 2 KB each (a 300-word description), one a minute."""
+    rng = random.Random(seed)
+    return [
+        Event(
+            event_id=f"{prefix}{i:04d}",
+            camera_id="cam",
+            timestamp=start + timedelta(minutes=i),
+            llm_description=" ".join(rng.choice(WORDS) for _ in range(300)),
+        )
+        for i in range(n)
+    ]
 
 
 @pytest.fixture
@@ -25,19 +39,14 @@ def engine() -> str:
 @pytest.fixture
 def loaded(api_store: Any) -> list[str]:
     """300 events of about 2 KB each (a 300-word description), one a minute; ids oldest first."""
-    rng = random.Random(7)
-    start = datetime(2026, 1, 1, tzinfo=UTC)
     events = [
-        Event(
-            event_id=f"e{i:04d}",
-            camera_id="cam",
-            timestamp=start + timedelta(minutes=i),
-            llm_description=" ".join(rng.choice(WORDS) for _ in range(300)),
-            detected_objects=[{"label": "person", "confidence": 0.9}],
-        )
-        for i in range(N)
+        e.model_copy(update={"detected_objects": [DetectedObject(label="person", confidence=0.9)]})
+        for e in described("e", N, seed=7, start=datetime(2026, 1, 1, tzinfo=UTC))
     ]
     assert api_store.insert_events(events).inserted == N
+    # descriptions are indexed after the commit; a text query indexes what waits, so the
+    # sizes the tests measure include the index, as the cap does
+    assert api_store.count(text="person") == N
     return [e.event_id for e in events]
 
 
@@ -80,3 +89,16 @@ def test_a_cap_the_data_already_fits_removes_nothing(
 ) -> None:
     assert api_store.purge(max_bytes=used_bytes(db_path)) == 0
     assert survivors(api_store) == loaded
+
+
+def test_descriptions_still_to_be_indexed_count_toward_the_cap(
+    api_store: Any, db_path: Path
+) -> None:
+    # fewer than wake the indexer at once: their text waits
+    events = described("p", 200, seed=8, start=datetime(2026, 2, 1, tzinfo=UTC))
+    assert api_store.insert_events(events).inserted == 200
+    cap = used_bytes(db_path) - 1
+    removed = api_store.purge(max_bytes=cap)
+    # whatever still waited is indexed now: the data must still fit
+    assert api_store.count(text="person") == 200 - removed
+    assert used_bytes(db_path) <= cap

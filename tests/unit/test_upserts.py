@@ -417,7 +417,8 @@ def test_a_store_of_the_previous_schema_opens_and_gains_the_new_fields(
         write_the_old_way(store, engine, old)
     monkeypatch.undo()
     with EventStore(store_url) as store:
-        assert store.info()["schema_version"] == PREVIOUS[engine] + 1
+        # every migration since applies (the evolving-events one and any later ones)
+        assert store.info()["schema_version"] == len(shipped(engine))
         assert [store.get_event(e.event_id) for e in old] == old  # new fields at their defaults
         assert store.count(in_progress=True) == 3
         assert store.count(zone="porch") == 0
@@ -440,5 +441,5 @@ def test_a_v4_sqlite_file_is_backed_up_before_it_gains_the_new_columns(
     EventStore(db).close()
     monkeypatch.undo()
     with EventStore(db) as store:
-        assert store.info()["schema_version"] == 5
+        assert store.info()["schema_version"] == len(shipped("sqlite"))
     assert len(list(tmp_path.glob("events.db.v4-*.bak"))) == 1

@@ -34,11 +34,18 @@ export async function showEvent(view, id, params) {
     img.addEventListener("load", () => drawBoxes(frame, img, ev));
   } else frame.append(el("div", { class: "thumb" }, "no thumbnail"));
   const row = (k, v) => (v === null || v === undefined || v === "" ? null : el("tr", {}, el("th", {}, k), el("td", {}, String(v))));
+  // values that are list filters too: each links to the events that share it
+  const linkRow = (k, items) => (!items.length ? null : el("tr", {}, el("th", {}, k), el("td", {},
+    items.flatMap(([text, filter], i) => [i ? ", " : "", el("a", { href: hashFor("/", filter) }, text)]))));
   const fields = el("table", {},
     row("time", when(ev.timestamp)), row("camera", ev.camera_id), row("event id", ev.event_id),
     row("motion confidence", ev.motion_confidence), row("person", ev.person_name),
     row("face confidence", ev.face_confidence), row("face distance", ev.face_distance),
     row("unlock granted", ev.unlock_granted), row("door action", ev.door_action),
+    row("ended", ev.end_time ? when(ev.end_time) : (ev.end_time === null && ev.source ? "in progress" : null)),
+    linkRow("zones", (ev.zones || []).map((z) => [z, { zone: z }])),
+    linkRow("licence plate", ev.license_plate ? [[ev.license_plate, { license_plate: ev.license_plate }]] : []),
+    row("source", ev.source),
     row("recording", ev.recording_id), row("image", ev.image_path), row("log", ev.json_log_path),
     Object.keys(ev.metadata).length ? row("metadata", JSON.stringify(ev.metadata)) : null);
   const detections = !ev.detected_objects.length ? el("p", { class: "muted" }, "No detections.") : el("table", { class: "detections" },

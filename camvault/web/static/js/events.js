@@ -296,10 +296,13 @@ function follow(again = false) {
     badge.title = "live updates off";
     if (source.readyState === EventSource.CLOSED) {
       // refused (401) or the server went away: check access (asks for a token if needed), retry
+      // unless a stream has been opened meanwhile (a new token reopens it too, app.js): closing
+      // an open stream for a new one would drop the events committed in between
       state.stream = null;
+      const retry = () => { if (!state.stream) live(); };
       setTimeout(async () => {
-        try { await api("/api/cameras"); live(); }  // a new token reopens it too (app.js)
-        catch (err) { if (err.status !== 401) setTimeout(live, 5000); }
+        try { await api("/api/cameras"); retry(); }
+        catch (err) { if (err.status !== 401) setTimeout(retry, 5000); }
       }, 1000);
     }
   });
