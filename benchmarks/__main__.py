@@ -12,13 +12,15 @@ from typing import Any
 from rich.console import Console
 
 from benchmarks import asyncio as async_section
-from benchmarks import frigate, history, inserts, postgres, reads
+from benchmarks import frigate, history, inserts, postgres, reads, scale
 from benchmarks import http as http_section
 from benchmarks.harness import QUICK, Config
 from benchmarks.report import Section, machine, print_section, print_tables, write_json
 
 DEFAULT_JSON = Path(__file__).parent / "results" / "latest.json"
-NAMES = ("inserts", "async", "reads", "http", "postgres", "frigate")
+NAMES = ("inserts", "async", "reads", "http", "postgres", "frigate", "scale")
+DEFAULT = NAMES[:-1]
+"""The sections of a plain run; ``scale`` loads for tens of minutes and runs when asked."""
 
 
 def _sections(text: str) -> tuple[str, ...]:
@@ -42,16 +44,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         type=_sections,
-        default=NAMES,
-        help=f"comma-separated sections to run (default: all of {','.join(NAMES)})",
+        default=DEFAULT,
+        help=f"comma-separated sections to run, of {','.join(NAMES)} "
+        f"(default: {','.join(DEFAULT)})",
     )
     parser.add_argument("--events", type=int, help="events for the single-insert run (20,000)")
-    parser.add_argument("--bulk", type=int, help="events for the bulk-insert run (100,000)")
+    parser.add_argument("--bulk", type=int, help="events for the bulk-insert run (200,000)")
+    parser.add_argument(
+        "--growth", type=int, help="events imported chunk by chunk for the flatness run (1,000,000)"
+    )
+    parser.add_argument("--chunk", type=int, help="events per chunk of that run (50,000)")
     parser.add_argument(
         "--reads-events", type=int, help="events in the history database (1,000,000; quick 50,000)"
     )
     parser.add_argument(
         "--frigate-lifecycles", type=int, help="Frigate lifecycles per flat-out run (10,000)"
+    )
+    parser.add_argument(
+        "--scale-events", type=int, help="events in the scale store (10,000,000; quick 200,000)"
     )
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to save results")
@@ -65,28 +75,33 @@ def config(args: argparse.Namespace) -> Config:
         cfg = dataclasses.replace(cfg, events=max(args.events, 1))
     if args.bulk is not None:
         cfg = dataclasses.replace(cfg, bulk=max(args.bulk, 1))
+    if args.growth is not None:
+        cfg = dataclasses.replace(cfg, growth=max(args.growth, 1))
+    if args.chunk is not None:
+        cfg = dataclasses.replace(cfg, growth_chunk=max(args.chunk, 1))
     if args.reads_events is not None:
         cfg = dataclasses.replace(cfg, reads_events=max(args.reads_events, 1_000))
     if args.frigate_lifecycles is not None:
         cfg = dataclasses.replace(cfg, frigate_lifecycles=max(args.frigate_lifecycles, 1))
+    if args.scale_events is not None:
+        cfg = dataclasses.replace(cfg, scale_events=max(args.scale_events, 100_000))
     return cfg
 
 
 def run_sections(cfg: Config, only: tuple[str, ...], console: Console) -> dict[str, Section]:
     """Run the sections among ``only`` but inserts (run by the caller), timing each."""
     out: dict[str, Section] = {}
-    if "async" in only:
-        start = time.perf_counter()
-        out["async"] = async_section.run(cfg, console)
-        out["async"].seconds = time.perf_counter() - start
-    if "postgres" in only:
-        start = time.perf_counter()
-        out["postgres"] = postgres.run(cfg, console)
-        out["postgres"].seconds = time.perf_counter() - start
-    if "frigate" in only:
-        start = time.perf_counter()
-        out["frigate"] = frigate.run(cfg, console)
-        out["frigate"].seconds = time.perf_counter() - start
+    standalone = {
+        "async": async_section.run,
+        "postgres": postgres.run,
+        "frigate": frigate.run,
+        "scale": scale.run,
+    }
+    for name, runner in standalone.items():
+        if name in only:
+            start = time.perf_counter()
+            out[name] = runner(cfg, console)
+            out[name].seconds = time.perf_counter() - start
     if "reads" not in only and "http" not in only:
         return out
     start = time.perf_counter()

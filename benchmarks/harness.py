@@ -36,7 +36,9 @@ class Config:
     """Sizes of every part of the run."""
 
     events: int = 20_000
-    bulk: int = 100_000
+    bulk: int = 200_000
+    growth: int = 1_000_000
+    growth_chunk: int = 50_000
     warmup: int = 500
     rounds: int = 2
     memory_small: int = 20_000
@@ -62,11 +64,16 @@ class Config:
     frigate_lifecycles: int = 10_000
     frigate_rounds: int = 2
     frigate_light: int = 500
+    scale_events: int = 10_000_000
+    scale_days: int = 730
+    scale_cameras: int = 100
 
 
 QUICK = Config(
     events=1_000,
     bulk=5_000,
+    growth=20_000,
+    growth_chunk=5_000,
     warmup=100,
     memory_small=2_000,
     memory_large=20_000,
@@ -88,6 +95,7 @@ QUICK = Config(
     frigate_lifecycles=500,
     frigate_rounds=1,
     frigate_light=100,
+    scale_events=200_000,
 )
 """Small sizes for a smoke run (``--quick``)."""
 
@@ -129,6 +137,11 @@ class Latency:
     def p90_ms(self) -> float:
         """p90 in milliseconds."""
         return self.p90_us / 1e3
+
+    @property
+    def p99_ms(self) -> float:
+        """p99 in milliseconds."""
+        return self.p99_us / 1e3
 
     def as_dict(self) -> dict[str, float]:
         """Return the figures as a JSON-ready dict."""

@@ -20,8 +20,8 @@ from rich.console import Console
 
 from benchmarks.baseline import EPOCH, MICRO, SELECT, to_dict
 from benchmarks.harness import Config, Latency, counting_logs, file_bytes, timed
-from benchmarks.history import IMPORT_CHUNK, History, Imported, import_older
-from benchmarks.report import MIB, Figure, Section, at_most, ratio_at_least
+from benchmarks.history import IMPORT_CHUNK, History, Imported, import_older, load_figure
+from benchmarks.report import MIB, Figure, Section, at_most
 from camvault import EventStore
 from camvault.query import Order
 
@@ -86,7 +86,8 @@ def windows(end: datetime, days: int) -> list[datetime]:
     return [end - k * WEEK for k in range(8) if (k * 7 + 1) <= days]
 
 
-def _rows(con: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+def rows_of(con: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+    """Run one baseline statement and return its rows as dicts."""
     return [to_dict(r) for r in con.execute(sql, params)]
 
 
@@ -123,7 +124,7 @@ def reads(
             "newest 50 of front-door",
             1.0,
             lambda _: store.get_recent_events(50, camera_id="front-door"),
-            lambda _: _rows(con, by_camera, ("front-door",)),
+            lambda _: rows_of(con, by_camera, ("front-door",)),
             Cap(con, cap_s),
         ),
         Read(
@@ -135,7 +136,7 @@ def reads(
                     label="person", min_confidence=0.8, since=day(i)[0], until=day(i)[1], limit=50
                 ).events
             ),
-            lambda i: _rows(con, label_day, (_us(day(i)[0]), _us(day(i)[1]), "person", 0.8)),
+            lambda i: rows_of(con, label_day, (_us(day(i)[0]), _us(day(i)[1]), "person", 0.8)),
             Cap(con, cap_s),
         ),
         Read(
@@ -151,7 +152,7 @@ def reads(
             "text 'package', newest 50",
             2.0,
             lambda _: store.query(text="package", limit=50).events,
-            lambda _: _rows(con, like, ("%package%",)),
+            lambda _: rows_of(con, like, ("%package%",)),
             Cap(con, cap_s),
         ),
         Read(
@@ -159,7 +160,7 @@ def reads(
             "text '\"white van\"', newest 50",
             2.0,
             lambda _: store.query(text='"white van"', limit=50).events,
-            lambda _: _rows(con, like, ("%white van%",)),
+            lambda _: rows_of(con, like, ("%white van%",)),
             Cap(con, cap_s),
         ),
         Read(
@@ -184,7 +185,7 @@ def imported_reads(store: EventStore, con: sqlite3.Connection, cap_s: float) -> 
             f"text 'package', {order} 50, after the import",
             2.0,
             lambda _: store.query(text="package", limit=50, order=order).events,
-            lambda _: _rows(con, f"{like} LIMIT 50", ("%package%",)),
+            lambda _: rows_of(con, f"{like} LIMIT 50", ("%package%",)),
             Cap(con, cap_s),
         )
 
@@ -314,7 +315,7 @@ def _size(result: Any) -> int:
     return len(result) if isinstance(result, list) else 1
 
 
-def _time(read: Read, reps: int, log: Any) -> dict[str, Any]:
+def time_read(read: Read, reps: int, log: Any) -> dict[str, Any]:
     """Time both sides of one read (camvault at least 200 times unless told fewer)."""
     n = read.reps or reps
     warm = min(WARMUP, n)
@@ -355,7 +356,7 @@ def run(cfg: Config, console: Console, history: History) -> Section:
         try:
             todo = reads(store, con, history.end, cfg.reads_days, BASELINE_CAP_S)
             for read in todo:
-                results[read.key] = _time(read, cfg.read_reps, log)
+                results[read.key] = time_read(read, cfg.read_reps, log)
             for read in todo:
                 cv: Latency = results[read.key]["camvault"]["latency"]
                 if read.goal_ms is not None and cv.p50_ms > read.goal_ms:
@@ -367,7 +368,7 @@ def run(cfg: Config, console: Console, history: History) -> Section:
                 matches[text] = store.count(text=text)
             imported = import_older(store, history, cfg.reads_import, log)
             for read in imported_reads(store, con, BASELINE_CAP_S):
-                results[read.key] = _time(read, cfg.read_reps, log)
+                results[read.key] = time_read(read, cfg.read_reps, log)
                 cv = results[read.key]["camvault"]["latency"]
                 if read.goal_ms is not None and cv.p50_ms > read.goal_ms:
                     plans.append(plan_report(tracer, read.name, _once(read.camvault)))
@@ -412,13 +413,7 @@ def figures(
 ) -> list[Figure]:
     """Return the history figures, with goals."""
     out = [
-        ratio_at_least(
-            f"bulk insert {history.events:,} ev, FTS + rollups kept",
-            "events/s",
-            history.camvault_rate,
-            history.baseline_rate or 0.0,
-            0.6,
-        ),
+        load_figure(history),
         Figure(
             f"bulk import of {imported.events:,} older events",
             "events/s",

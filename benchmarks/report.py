@@ -120,7 +120,7 @@ def print_tables(
     figures: list[Figure], drivers: list[Figure], notes: list[str], console: Console
 ) -> None:
     """Print the camvault/baseline table, the driver table and the notes."""
-    title = "camvault vs hand-written stdlib sqlite3 (best of alternated runs)"
+    title = "camvault vs hand-written baselines (sqlite3; bulk: APSW), best of alternated runs"
     console.print(figure_table(title, figures))
     driver_table = Table(
         title="driver: the same raw insert (commit per event) on APSW and sqlean.py"
