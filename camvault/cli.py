@@ -12,7 +12,7 @@ import logging
 import re
 import sys
 from collections import Counter
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -225,7 +225,16 @@ def purge(
     as_json: JsonOption = False,
 ) -> None:
     """Remove old events (never retained ones) with their detections and thumbnails."""
+    if not older_than and not max_size:
+        raise typer.BadParameter(
+            "say what to remove: --older-than 30d, --max-size 5GB or both",
+            param_hint="--older-than",
+        )
     age = parse_age(older_than, "--older-than") if older_than else None
+    if age is not None and age <= timedelta(0):
+        raise typer.BadParameter(
+            f"{older_than!r}: give an age longer than 0, such as 30d", param_hint="--older-than"
+        )
     cap = parse_size(max_size) if max_size else None
     if not yes:
         if not sys.stdin.isatty():

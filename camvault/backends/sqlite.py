@@ -96,6 +96,10 @@ _INSERT_DETECTION = (
 _INSERT_ZONE = "INSERT INTO event_zones (event_rowid, zone, ts) VALUES (?, ?, ?)"
 _INSERT_CAMERA = "INSERT OR IGNORE INTO cameras (camera_id, name, created_at) VALUES (?, NULL, ?)"
 _PERSON_COLUMNS = "name, authorized, notes, created_at, updated_at"
+_FILE_PRAGMAS = frozenset(
+    {"application_id", "auto_vacuum", "journal_mode", "page_size", "schema_version", "user_version"}
+)
+"""Pragmas that write the database file: set through the writer connection only."""
 _ROLLUP = (
     "INSERT INTO rollup_hourly (dim, hour, camera_id, key, n) VALUES (?, ?, ?, ?, ?) "
     "ON CONFLICT (dim, hour, camera_id, key) DO UPDATE SET n = n + excluded.n"
@@ -469,6 +473,8 @@ class SQLiteBackend:
             for name, value in self._pragmas.items():
                 if not name.replace("_", "").isalnum():
                     raise DatabaseError(f"pragma name {name!r} is not a SQLite pragma")
+                if not writer and name.lower() in _FILE_PRAGMAS:
+                    continue  # the writer set it in the file; a read-only connection cannot
                 conn.execute(f"PRAGMA {name} = {int(value) if isinstance(value, int) else value!r}")
         except apsw.Error as exc:
             conn.close()

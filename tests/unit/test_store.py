@@ -372,6 +372,20 @@ def test_bad_pragma_names_are_refused(db_path: Path) -> None:
         EventStore(f"sqlite:///{db_path}?pragma.cache_size;DROP=1")
 
 
+def test_a_pragma_that_writes_the_file_is_set_once_and_reads_still_work(db_path: Path) -> None:
+    tagged = SQLiteOptions(pragmas={"user_version": 7, "application_id": 4242})
+    with EventStore(db_path, options=tagged) as store:
+        store.insert_event(Event(camera_id="porch", event_id="tagged"))
+        assert [e.event_id for e in store.query().events] == ["tagged"]
+        assert store.get_event("tagged") is not None
+    conn = apsw.Connection(str(db_path), flags=apsw.SQLITE_OPEN_READONLY)
+    try:
+        header = [conn.execute(f"PRAGMA {name}").fetchall()[0][0] for name in tagged.pragmas]
+    finally:
+        conn.close()
+    assert header == [7, 4242]
+
+
 def test_wal_is_checkpointed_in_the_background(db_path: Path) -> None:
     with EventStore(db_path, options=SQLiteOptions(checkpoint_pages=10)) as store:
         for ev in sample_events(200, seed=9):
