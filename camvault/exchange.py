@@ -325,9 +325,13 @@ def _text_records(fh: IO[bytes], fmt: Format) -> Iterator[tuple[int, int, Any]]:
             if line.strip():
                 yield number, done, line
         return
-    reader = csv.DictReader(io.TextIOWrapper(fh, encoding="utf-8", newline=""))
-    for row in reader:
-        yield reader.line_num, fh.tell() if seekable else 0, row
+    text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
+    try:
+        reader = csv.DictReader(text)
+        for row in reader:
+            yield reader.line_num, fh.tell() if seekable else 0, row
+    finally:
+        text.detach()  # the caller's file stays open, for the caller to close
 
 
 def _json_columns(record: dict[str, Any]) -> dict[str, Any]:
