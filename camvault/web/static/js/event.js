@@ -102,11 +102,14 @@ export async function showEvent(view, id, params) {
 function drawBoxes(frame, img, ev) {
   const normalized = ev.detected_objects.every((o) => !o.bbox || Math.max(...o.bbox) <= 1);
   const sx = normalized ? 1 : 1 / img.naturalWidth, sy = normalized ? 1 : 1 / img.naturalHeight;
+  const tall = img.naturalHeight / img.naturalWidth;  // the frame's height in frame widths
   for (const o of ev.detected_objects) {
     if (!o.bbox) continue;
-    const [x1, y1, x2, y2] = o.bbox;
-    frame.append(el("div", { class: "box", title: `${o.label} ${o.confidence.toFixed(2)}`,
-      style: `--c:${colorOf(o.label)};left:${x1 * sx * 100}%;top:${y1 * sy * 100}%;width:${(x2 - x1) * sx * 100}%;height:${(y2 - y1) * sy * 100}%` },
+    const [x1, y1, x2, y2] = o.bbox.map((v, i) => v * (i % 2 ? sy : sx));
+    // the label grows from the box's outer end toward the frame's middle; --top (the box's top in
+    // frame widths) lets the CSS keep it below the frame's top edge
+    frame.append(el("div", { class: x1 + x2 > 1 ? "box end" : "box", title: `${o.label} ${o.confidence.toFixed(2)}`,
+      style: `--c:${colorOf(o.label)};--top:${y1 * tall};left:${x1 * 100}%;top:${y1 * 100}%;width:${(x2 - x1) * 100}%;height:${(y2 - y1) * 100}%` },
       el("span", {}, `${o.label} ${Math.round(o.confidence * 100)}%`)));
   }
 }
