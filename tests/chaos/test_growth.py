@@ -131,6 +131,48 @@ def test_a_purge_gives_space_back_in_steps_while_a_writer_keeps_writing(tmp_path
     assert sum(started <= t <= reclaimed for t in written["commits"]) >= 10
 
 
+HOLDING_READER = """
+import sys
+import apsw
+conn = apsw.Connection(sys.argv[1])
+conn.execute("BEGIN")
+conn.execute("SELECT count(*) FROM events").fetchall()  # a snapshot from before the purge
+print("holding", flush=True)
+sys.stdin.read()  # until the parent closes stdin
+conn.execute("COMMIT")
+print("released", flush=True)
+"""
+
+
+def test_the_file_shrinks_once_a_reader_that_held_it_back_lets_go(tmp_path: Path) -> None:
+    db = tmp_path / "held.db"
+    old = datetime.now(UTC) - timedelta(days=90)
+    with EventStore(db) as store:
+        store.insert_events(list(sample_events(5000, seed=8, end=old)))
+    size_full = os.stat(db).st_size
+    with EventStore(db) as store:
+        with popen_child(HOLDING_READER, [str(db)], stderr_path=tmp_path / "r.err", stdin=True) as (
+            proc,
+            lines,
+        ):
+            lines.expect("holding")
+            assert store.purge(older_than=timedelta(days=30)).events == 5000
+            deadline = time.monotonic() + 30
+            while store.info()["reclaim"] != "done" and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert store.info()["reclaim"] == "done"
+            # the reader's snapshot keeps the log from being copied back: no shrink yet
+            assert os.stat(db).st_size > size_full // 4
+            assert proc.stdin is not None
+            proc.stdin.close()
+            lines.expect("released")
+        deadline = time.monotonic() + 30  # nothing writes any more: the store retries alone
+        while os.stat(db).st_size > size_full // 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        size_after = os.stat(db).st_size
+    assert size_after <= size_full // 4, f"{size_full} -> {size_after} bytes"
+
+
 def test_a_file_made_before_incremental_vacuum_says_how_to_reclaim(tmp_path: Path) -> None:
     db = tmp_path / "old.db"
     old = datetime.now(UTC) - timedelta(days=90)
