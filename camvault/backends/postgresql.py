@@ -94,12 +94,15 @@ COPY_SQL = sql.SQL("COPY camvault_staging ({}) FROM STDIN").format(
     sql.SQL(", ").join(sql.Identifier(c) for c in (*INSERT_COLUMNS, "n"))
 )
 _ROLLUP = (
-    "INSERT INTO rollup_hourly (dim, hour, camera_id, key, n) VALUES (%s, %s, %s, %s, %s) "
+    "INSERT INTO rollup_hourly (dim, hour, camera_id, key, n) "
+    "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::bigint[]) "
     "ON CONFLICT (dim, hour, camera_id, key) DO UPDATE SET n = rollup_hourly.n + excluded.n"
 )
+"""Add a batch of cells in one statement (the all-cameras triggers run once per statement)."""
 _ROLLUP_PRUNE = (
-    "DELETE FROM rollup_hourly WHERE dim = %s AND hour = %s AND camera_id = %s AND key = %s "
-    "AND n <= 0"
+    "DELETE FROM rollup_hourly r "
+    "USING unnest(%s::text[], %s::bigint[], %s::text[], %s::text[]) c(dim, hour, camera_id, key) "
+    "WHERE (r.dim, r.hour, r.camera_id, r.key) = (c.dim, c.hour, c.camera_id, c.key) AND r.n <= 0"
 )
 _PERSON_COLUMNS = "name, authorized, notes, created_at, updated_at"
 _MONTHS = (
@@ -118,10 +121,14 @@ def insert_rows(events: Sequence[Event]) -> list[tuple[Any, ...]]:
     return [(*event_to_row(event), n) for n, event in enumerate(events)]
 
 
+def as_columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
+    """Return one list per column of ``rows`` (the arrays a statement unnests)."""
+    return [list(values) for values in zip(*rows, strict=True)]
+
+
 def array_params(key: int, rows: Sequence[tuple[Any, ...]]) -> list[Any]:
     """Return the parameters of INSERT_ARRAYS: the commit lock key, then one array per column."""
-    columns = [list(values) for values in zip(*rows, strict=True)]
-    return [key, *columns[:-1]]  # the place is the array's own ordinality
+    return [key, *as_columns(rows)[:-1]]  # the place is the array's own ordinality
 
 
 def outcomes(
@@ -303,9 +310,10 @@ class _Transaction:
         changes = sorted((*key, n) for key, n in cells.items() if n)
         if not changes:
             return
-        with self.conn.cursor() as cur:
-            cur.executemany(_ROLLUP, changes)
-            cur.executemany(_ROLLUP_PRUNE, [c[:4] for c in changes if c[4] < 0])
+        self.conn.execute(_ROLLUP, as_columns(changes))
+        emptied = [c[:4] for c in changes if c[4] < 0]
+        if emptied:
+            self.conn.execute(_ROLLUP_PRUNE, as_columns(emptied))
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:

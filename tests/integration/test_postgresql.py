@@ -25,6 +25,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from camvault import AsyncEventStore, DetectedObject, Event, EventStore
+from camvault.backends import postgresql
 from camvault.cli import app
 from camvault.errors import (
     DatabaseBusyError,
@@ -788,3 +789,112 @@ def test_cli_says_an_unreachable_server_in_one_line_without_the_password(tmp_pat
     for command in (["info", "--db", url], ["query", "--db", url], ["copy", url, into]):
         line = one_line_error(runner.invoke(app, command))
         assert "127.0.0.1:1" in line and "s3cret" not in line
+
+
+# -- 8. counts over all cameras: summed once per statement, exact after every kind of write --
+
+CAMERAS = tuple(f"cam-{c}" for c in range(6))
+KINDS = ((), ("person",), ("person", "car", "person"), ("dog", "car"))
+"""The detections of event i are KINDS[i % 4]: none, one, a repeated label, two labels."""
+
+
+def _cell_event(i: int, month: int, hour: int, camera: str, kinds: int | None = None) -> Event:
+    """Event i in hour ``hour`` of 2025-``month``-10 at minute i % 60, detecting KINDS[kinds]."""
+    labels = KINDS[i % 4 if kinds is None else kinds]
+    return Event(
+        event_id=f"c{i}",
+        camera_id=camera,
+        timestamp=datetime(2025, month, 10, hour, i % 60, tzinfo=UTC),
+        detected_objects=[DetectedObject(label=label, confidence=0.9) for label in labels],
+        person_name="ann" if i % 3 == 0 else None,
+    )
+
+
+def _write_every_way_and_check_counts(url: str, store: EventStore, live: dict[str, Event]) -> None:
+    """Insert, upsert, update, delete, purge rows and drop a month, checking every cell.
+
+    ``live`` holds the events stored already and is kept in step by hand; after each step
+    the hourly and all-camera counts equal counts computed from it and from the tables.
+    """
+    # several cameras in the same hours: one all-camera cell sums several hourly rows
+    first = [_cell_event(i, 1 + i % 2, i % 4, CAMERAS[i % 3]) for i in range(60)]
+    assert store.insert_events(first).inserted == len(first)
+    live.update((e.event_id, e) for e in first)
+    assert_rollups(url, list(live.values()))
+
+    # one statement that adds to stored hourly rows (UPDATE) and makes new ones (INSERT)
+    second = [_cell_event(i, 1 + i % 2, i % 5, CAMERAS[i % 6]) for i in range(60, 120)]
+    assert store.insert_events(second).inserted == len(second)
+    singles = [_cell_event(i, 2, 3, CAMERAS[5]) for i in range(120, 123)]
+    assert all(store.insert_event(e) for e in singles)
+    live.update((e.event_id, e) for e in (*second, *singles))
+    assert_rollups(url, list(live.values()))
+
+    # new versions move events to other hours, cameras and months, and change their labels
+    moved = [
+        _cell_event(i, 2 - i % 2, (i + 2) % 6, CAMERAS[(i + 1) % 6], kinds=(i + 1) % 4)
+        for i in range(0, 120, 7)
+    ]
+    assert store.write_group(moved, upserts=[True] * len(moved)) == ["updated"] * len(moved)
+    live.update((e.event_id, e) for e in moved)
+    change = {"timestamp": datetime(2025, 2, 10, 5, 1, tzinfo=UTC), "camera_id": CAMERAS[4]}
+    live["c8"] = live["c8"].model_copy(update=change)
+    assert store.update_event("c8", **change) == live["c8"]
+    assert store.delete_event("c9")
+    del live["c9"]
+    assert_rollups(url, list(live.values()))
+
+    # purges of one camera go row by row, in every month
+    cut = datetime(2025, 2, 10, 2, 30, 30, tzinfo=UTC)
+    gone = [k for k, e in live.items() if e.camera_id == CAMERAS[1] and e.timestamp < cut]
+    assert store.purge(older_than=datetime.now(UTC) - cut, camera_id=CAMERAS[1]) == len(gone)
+    for key in gone:
+        del live[key]
+    assert_rollups(url, list(live.values()))
+
+    # a purge before February drops January's partitions with their hourly rows at once
+    january = [k for k, e in live.items() if e.timestamp.month == 1]
+    february = datetime(2025, 2, 1, tzinfo=UTC)
+    assert len(january) > 10
+    assert store.purge(older_than=datetime.now(UTC) - february) == len(january)
+    assert "events_p2025_01" not in _partitions(url)
+    for key in january:
+        del live[key]
+    assert_rollups(url, list(live.values()))
+
+
+def test_counts_over_all_cameras_stay_exact_through_every_kind_of_write(pg_url: str) -> None:
+    with EventStore(pg_url) as store:
+        _write_every_way_and_check_counts(pg_url, store, {})
+
+
+def test_a_store_counting_all_cameras_per_row_moves_to_per_statement_and_stays_exact(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store of schema v4 (one trigger call per hourly row) gains the statement triggers."""
+    shipped = load_migrations("postgresql")
+    monkeypatch.setattr(postgresql, "load_migrations", lambda *a: shipped[:4])
+    old = {
+        e.event_id: e
+        for e in (_cell_event(i, 1 + i % 2, i % 3, CAMERAS[i % 4]) for i in range(500, 540))
+    }
+    with EventStore(pg_url) as store:
+        assert store.info()["schema_version"] == 4
+        assert store.insert_events(list(old.values())).inserted == len(old)
+    assert_rollups(pg_url, list(old.values()))
+    monkeypatch.undo()
+
+    with EventStore(pg_url) as store:
+        assert store.info()["schema_version"] == len(shipped)
+        triggers = raw(
+            pg_url,
+            "SELECT tgname, tgtype & 1 = 0 AS per_statement FROM pg_trigger "
+            "WHERE tgrelid = 'rollup_hourly'::regclass AND NOT tgisinternal ORDER BY tgname",
+        )
+        assert triggers == [
+            ("rollup_all_delete", True),
+            ("rollup_all_insert", True),
+            ("rollup_all_update", True),
+        ]
+        assert_rollups(pg_url, list(old.values()))
+        _write_every_way_and_check_counts(pg_url, store, old)
