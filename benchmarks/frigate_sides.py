@@ -26,6 +26,7 @@ from benchmarks.harness import counting_logs
 from camvault import AsyncEventStore, Event
 from camvault.ingest.frigate import FrigateStats, consume_frigate
 from camvault.ingest.mqtt import parse_mqtt_url
+from camvault.runtime import settle_heap
 
 POLL_S = 0.02
 """How often a child looks at its stop event."""
@@ -91,6 +92,7 @@ def camvault_consumer(
         return {**dataclasses.asdict(stats), "log_records": dict(logs.counts)}
 
     try:
+        settle_heap()  # as `camvault ingest frigate` does before it consumes
         out.send({"stats": asyncio.run(main()), "stored": stored})
     except Exception as exc:  # reported by the parent, which has the console
         out.send({"error": f"{type(exc).__name__}: {exc}"})
@@ -118,6 +120,7 @@ def watcher(db: str, stop: ProcessEvent, ready: ProcessEvent, out: Connection) -
 
     try:
         with counting_logs():
+            settle_heap()  # a long-running follower, as `camvault serve` is
             out.send({"seen": asyncio.run(main())})
     except Exception as exc:
         ready.set()

@@ -22,6 +22,7 @@ from camvault.ingest.mqtt import (
     default_client_id,
     parse_mqtt_url,
 )
+from camvault.runtime import settle_heap
 
 if TYPE_CHECKING:
     from camvault.aio import AsyncEventStore
@@ -149,6 +150,7 @@ def mqtt(
         soft_wrap=True,
     )
     stats = IngestStats()
+    settle_heap()
     try:
         asyncio.run(_run(db, broker, list(topic), identifier, stats))
     except CamvaultError as exc:
@@ -236,6 +238,7 @@ def frigate(
         f"(client id {identifier}; Ctrl+C stops)"
     )
     stats = FrigateStats()
+    settle_heap()
     try:
         asyncio.run(
             _run_frigate(

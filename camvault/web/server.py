@@ -17,6 +17,7 @@ from typing import Any
 
 import uvicorn
 
+from camvault.runtime import settle_heap
 from camvault.web.protocol import HEADER_TIMEOUT_S, MAX_HEADER_BYTES, limited
 from camvault.web.security import RedactTokens
 
@@ -108,6 +109,7 @@ def run(app: Any, sock: socket.socket, *, access_log: bool = False) -> None:
     """Serve ``app`` on a bound socket until Ctrl+C (a normal end) or SIGTERM."""
     config = server_config(app, sock, access_log=access_log)
     raise_file_limit()
+    settle_heap()  # the app and its imports stay: full collections skip them from now on
     # uvicorn finishes the requests under way (the store then commits what is queued), and
     # re-raises the signal it stopped on: Ctrl+C or SIGTERM is a normal stop (exit code 0)
     previous = signal.signal(signal.SIGTERM, lambda *_: None)
