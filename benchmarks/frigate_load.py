@@ -12,7 +12,6 @@ Payloads are encoded before any timing; the publisher notes when each ``new`` le
 from __future__ import annotations
 
 import random
-import socket
 import time
 import uuid
 from collections.abc import Sequence
@@ -185,9 +184,6 @@ def connect(url: str, client_id: str) -> mqtt.Client:
     if target.username:
         client.username_pw_set(target.username, target.password)
     client.connect(target.host, target.port, keepalive=60)
-    # paho leaves Nagle's algorithm on: the publisher's own first messages would wait for
-    # the broker's delayed ACK (about 40 ms), a delay of the load, not of either consumer
-    client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     client.loop_start()
     deadline = time.monotonic() + 10
     while not client.is_connected():
