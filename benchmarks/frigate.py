@@ -416,8 +416,9 @@ def notes(raw: dict[str, Any], cfg: Config) -> list[str]:
         "objects in flight at once; a fresh topic prefix, client id and database per run; "
         f"{WARMUP} warm-up lifecycles stored first (which also proves the subscription)",
         "camvault: consume_frigate (no Frigate HTTP) on a fresh SQLite store in a child "
-        "process; in the latency run a second child follows the store with "
-        "AsyncEventStore.watch() and notes when each event first appears (no reader runs "
+        "process, after settle_heap() as `camvault ingest frigate` does; in the latency run a "
+        "second child follows the store with AsyncEventStore.watch() (also settled) and notes "
+        "when each event first appears (no reader runs "
         "in the other runs, as on the plain side); plain: a paho-mqtt on_message callback doing "
         "json.loads, INSERT OR REPLACE of the object row and commit on stdlib sqlite3 (WAL, "
         "synchronous=NORMAL: camvault's own durability) in a child process; the publisher "
