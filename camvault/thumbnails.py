@@ -60,9 +60,22 @@ MAX_DECODES = 2
 Format = Literal["jpeg", "webp"]
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 T = TypeVar("T")
-_DECODES = threading.BoundedSemaphore(MAX_DECODES)
-_ENCODERS = ThreadPoolExecutor(MAX_DECODES, thread_name_prefix="camvault-thumbnail")
-"""The process's thumbnail threads (started on first use)."""
+
+
+class _Threads:
+    """The process's decode budget and thumbnail threads (started on first use)."""
+
+    def __init__(self) -> None:
+        self.renew()
+
+    def renew(self) -> None:
+        """Start afresh in a forked child: the parent's threads did not come along."""
+        self.decodes = threading.BoundedSemaphore(MAX_DECODES)
+        self.encoders = ThreadPoolExecutor(MAX_DECODES, thread_name_prefix="camvault-thumbnail")
+
+
+_THREADS = _Threads()
+os.register_at_fork(after_in_child=_THREADS.renew)
 
 
 class ThumbnailError(ValueError):
@@ -246,7 +259,7 @@ def encode(image: Any, *, fmt: Format = "jpeg", quality: int = 80, bgr: bool = F
     At most MAX_DECODES images are decoded and shrunk at once in a process (others wait),
     and every image made on the way is closed before this returns.
     """
-    with _DECODES:
+    with _THREADS.decodes:
         img = _to_image(image, bgr)
         made = [img] if img is not image else []
         try:
@@ -276,7 +289,7 @@ async def run_encoding(call: Callable[[], T]) -> T:
 
     They are the process's own, never a reader's: queries go on while images decode.
     """
-    return await asyncio.get_running_loop().run_in_executor(_ENCODERS, call)
+    return await asyncio.get_running_loop().run_in_executor(_THREADS.encoders, call)
 
 
 def write(path: Path, data: bytes) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -136,3 +137,57 @@ def test_safe_component_keeps_distinct_ids_distinct(tmp_path: Path, make_event: 
     p1 = thumbnail_path(tmp_path, "a/b", "e1", ev.timestamp)
     p2 = thumbnail_path(tmp_path, "a_b", "e1", ev.timestamp)
     assert p1 != p2
+
+
+def _save_in_child(db: str, image: bytes, out: Any) -> None:
+    """In a forked child: store an event and its thumbnail; send the stored JPEG's size."""
+    import asyncio
+
+    from camvault import AsyncEventStore
+
+    async def main() -> tuple[int, int]:
+        async with AsyncEventStore(db) as store:
+            await store.insert_event(Event(event_id="forked", camera_id="porch"))
+            await asyncio.wait_for(store.save_thumbnail("forked", image), 20)
+            stored = await store.read_thumbnail("forked")
+            assert stored is not None and stored[1] == "jpeg"
+            return Image.open(io.BytesIO(stored[0])).size
+
+    try:
+        out.send(("ok", asyncio.run(main())))
+    except BaseException as exc:  # reported by the parent
+        out.send(("error", repr(exc)))
+
+
+def test_a_forked_child_makes_thumbnails_after_its_parent_did(tmp_path: Path) -> None:
+    import asyncio
+    import multiprocessing
+
+    from camvault.thumbnails import encode, run_encoding
+
+    image = png_bytes((1280, 720))
+    # the parent's thumbnail threads are running when it forks
+    assert asyncio.run(run_encoding(lambda: encode(Image.open(io.BytesIO(image)))))[:2] == (
+        b"\xff\xd8"
+    )
+    # fork once its thread has gone idle (it says so right after finishing): the child then
+    # inherits a pool that believes it has a free thread, which died with the fork
+    from camvault import thumbnails
+
+    idle = getattr(thumbnails._THREADS.encoders, "_idle_semaphore")  # noqa: B009 - stdlib internals
+    deadline = time.monotonic() + 10
+    while getattr(idle, "_value") < 1 and time.monotonic() < deadline:  # noqa: B009
+        time.sleep(0.001)
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_save_in_child, args=(str(tmp_path / "f.db"), image, send))
+    child.start()
+    try:
+        assert receive.poll(60), "the child sent nothing"
+        status, value = receive.recv()
+    finally:
+        child.join(30)
+        if child.is_alive():
+            child.kill()
+    assert status == "ok", value
+    assert tuple(value) == (MAX_SIDE, MAX_SIDE * 720 // 1280)  # 16:9 kept, longest side bounded
