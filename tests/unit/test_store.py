@@ -277,10 +277,22 @@ def test_purge_never_deletes_files_it_did_not_make(
 
 
 def test_purge_in_many_batches(api_store: Any) -> None:
-    old_end = datetime.now(UTC) - timedelta(days=10)
-    api_store.insert_events(sample_events(1234, seed=5, end=old_end))
+    now = datetime.now(UTC)
+    api_store.insert_events(sample_events(1234, seed=5, end=now - timedelta(days=10)))
+    kept = list(sample_events(7, seed=6, end=now, span=timedelta(hours=6)))  # these stay
+    api_store.insert_events(kept)
     assert api_store.purge(timedelta(days=2)) == 1234
-    assert api_store.info()["events"] == 0
+    conn = raw_connection(api_store)  # plain SQL beside the store
+    try:
+        ids = sorted(row[0] for row in conn.execute("SELECT event_id FROM events").fetchall())
+        orphans = conn.execute(
+            "SELECT count(*) FROM detections d WHERE NOT EXISTS "
+            "(SELECT 1 FROM events e WHERE e.id = d.event_rowid)"
+        ).fetchall()[0][0]
+    finally:
+        conn.close()
+    assert ids == sorted(e.event_id for e in kept)
+    assert orphans == 0
 
 
 def test_purge_arguments_are_checked(api_store: Any) -> None:
