@@ -15,18 +15,23 @@ import re
 import signal
 import sqlite3
 import subprocess
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+import paho.mqtt.client as paho
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from camvault import Event
 from camvault.aio import AsyncEventStore
 from camvault.errors import InvalidInputError
 from camvault.ingest import IngestStats, consume_mqtt
+from camvault.ingest.mqtt import parse_mqtt_url
 from tests.conftest import raw_connection
 from tests.integration.conftest import PYTHON, assert_same_event, child_env
 from tests.mqtt_broker import (
@@ -439,3 +444,43 @@ def test_cli_refuses_a_bad_url_in_one_line(tmp_path: Path) -> None:
         done.stderr.strip() == "error: --mqtt: 'tcp://broker' must start with mqtt:// or mqtts://"
     )
     assert not (tmp_path / "x.db").exists()
+
+
+def _publish_at_qos_1(topic: str, payloads: list[dict[str, Any]], done: threading.Event) -> None:
+    """Publish every payload at QoS 1 from a thread of its own (paho's network loop)."""
+    target = parse_mqtt_url(MQTT_URL)
+    client = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
+    client.max_inflight_messages_set(1000)
+    client.max_queued_messages_set(0)
+    client.connect(target.host, target.port)
+    client.loop_start()
+    try:
+        sent = [client.publish(topic, orjson.dumps(p), qos=1) for p in payloads]
+        for info in sent:
+            info.wait_for_publish(DEADLINE)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    done.set()
+
+
+async def test_a_busy_event_loop_loses_nothing_published_at_qos_1(
+    tmp_path: Path, names: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    prefix, client_id = names
+    topic = f"{prefix}/events"
+    # 3,000 events of 8 kB: far more than the socket buffers and the broker's queue of 1,000
+    payloads = [event_payload(prefix, n, metadata={"note": "x" * 8000}) for n in range(3000)]
+    db = tmp_path / "events.db"
+    async with (
+        AsyncEventStore(db) as store,
+        consuming(store, [topic], client_id, caplog) as consumer,
+    ):
+        published = threading.Event()
+        sender = threading.Thread(target=_publish_at_qos_1, args=(topic, payloads, published))
+        sender.start()
+        # the consumer's event loop is busy (here: blocked) while the whole burst goes out
+        assert published.wait(DEADLINE), "the publisher did not finish"
+        sender.join()
+        await until(lambda: consumer.stats.stored >= len(payloads), "every event stored", 60)
+    assert stored_ids(db) == sorted(p["event_id"] for p in payloads)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
 import socket
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 
-from camvault.ingest.mqtt import _BufferedSocket
+from camvault.ingest.mqtt import READ_SIZE, _BufferedSocket, _ReadAhead
 
 
 @pytest.fixture
@@ -49,3 +52,59 @@ def test_the_end_of_the_connection_reads_empty(pair: tuple[socket.socket, socket
     broker.shutdown(socket.SHUT_WR)
     assert buffered.recv(5) == b"xy"
     assert buffered.recv(5) == b""
+
+
+def _drain(ahead: _ReadAhead, want: int, deadline: float) -> bytes:
+    """Read ``want`` bytes from ``ahead`` as paho would (non-blocking), within the deadline."""
+    got = bytearray()
+    while len(got) < want:
+        assert time.monotonic() < deadline, f"only {len(got)} of {want} bytes came"
+        try:
+            got += ahead.recv(4096)
+        except BlockingIOError:
+            time.sleep(0.001)
+    return bytes(got)
+
+
+def test_read_ahead_drains_the_connection_while_nobody_parses(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    broker, client = pair
+    woken = threading.Event()
+    ahead = _ReadAhead(client, woken.set)
+    data = random.Random(7).randbytes(4 * 1024 * 1024)  # far more than the socket buffers
+    sender = threading.Thread(target=broker.sendall, args=(data,))
+    sender.start()
+    sender.join(30)  # nobody calls recv meanwhile: only the reading thread empties the socket
+    assert not sender.is_alive(), "the broker side could not send: nobody read"
+    assert woken.is_set()
+    assert _drain(ahead, len(data), time.monotonic() + 30) == data
+    broker.close()
+    deadline = time.monotonic() + 10
+    while not ahead.pending():  # the end of the connection is noticed, then read as empty
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    assert ahead.recv(10) == b""
+    ahead.close()
+
+
+def test_read_ahead_stops_at_its_bound_and_goes_on_when_read(
+    pair: tuple[socket.socket, socket.socket], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("camvault.ingest.mqtt.READ_AHEAD_BYTES", 256 * 1024)
+    broker, client = pair
+    ahead = _ReadAhead(client, lambda: None)
+    data = random.Random(8).randbytes(4 * 1024 * 1024)
+    sender = threading.Thread(target=broker.sendall, args=(data,))
+    sender.start()
+    deadline = time.monotonic() + 30
+    while ahead.pending() < 256 * 1024:
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    # one read may cross the bound, never two
+    assert ahead.pending() <= 256 * 1024 + READ_SIZE
+    assert _drain(ahead, len(data), time.monotonic() + 30) == data
+    sender.join(30)
+    assert not sender.is_alive()
+    ahead.close()
+    broker.close()
