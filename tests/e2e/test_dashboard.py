@@ -81,8 +81,14 @@ def test_text_search_finds_descriptions(server: Server, sample: list[Event], pag
     page.wait_for_function(
         f"() => document.querySelector('#count')?.textContent.startsWith('{expected} ')"
     )
+    # the count and the list come from two requests: wait for the list to show the matches too
+    page.wait_for_function(
+        "() => { const d = [...document.querySelectorAll('.event .desc')];"
+        " return d.length > 0 && d.every(e => e.textContent.includes('ackage')); }"
+    )
     descriptions = page.eval_on_selector_all(".event .desc", "els => els.map(e => e.textContent)")
-    assert descriptions and all("ackage" in d for d in descriptions)
+    assert len(descriptions) == min(expected, 48)
+    assert all("ackage" in d for d in descriptions)
 
 
 def test_event_page_draws_the_detection_boxes(
