@@ -275,6 +275,8 @@ class _BufferedSocket:
         return getattr(self._sock, name)
 
 
+READ_AHEAD_SIZE = 4 * 1024 * 1024
+"""Bytes the reading thread asks of the connection at once (all that is there, usually)."""
 READ_AHEAD_BYTES = 256 * 1024 * 1024
 """Most bytes read ahead of the event loop; past it the broker waits (and may drop)."""
 
@@ -314,7 +316,7 @@ class _ReadAhead:
             try:
                 if not select.select([self._sock], [], [], 0.5)[0]:
                     continue
-                data = self._sock.recv(READ_SIZE)
+                data = self._sock.recv(READ_AHEAD_SIZE)
             except (BlockingIOError, InterruptedError):
                 continue
             except (OSError, ValueError) as exc:  # reset, or closed meanwhile

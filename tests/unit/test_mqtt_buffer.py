@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from camvault.ingest.mqtt import READ_SIZE, _BufferedSocket, _ReadAhead
+from camvault.ingest.mqtt import _BufferedSocket, _ReadAhead
 
 
 @pytest.fixture
@@ -92,6 +92,7 @@ def test_read_ahead_stops_at_its_bound_and_goes_on_when_read(
     pair: tuple[socket.socket, socket.socket], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("camvault.ingest.mqtt.READ_AHEAD_BYTES", 256 * 1024)
+    monkeypatch.setattr("camvault.ingest.mqtt.READ_AHEAD_SIZE", 64 * 1024)
     broker, client = pair
     ahead = _ReadAhead(client, lambda: None)
     data = random.Random(8).randbytes(4 * 1024 * 1024)
@@ -102,7 +103,7 @@ def test_read_ahead_stops_at_its_bound_and_goes_on_when_read(
         assert time.monotonic() < deadline
         time.sleep(0.001)
     # one read may cross the bound, never two
-    assert ahead.pending() <= 256 * 1024 + READ_SIZE
+    assert ahead.pending() <= (256 + 64) * 1024
     assert _drain(ahead, len(data), time.monotonic() + 30) == data
     sender.join(30)
     assert not sender.is_alive()
