@@ -307,6 +307,8 @@ class _ReadAhead:
 
     def _pump(self) -> None:
         """Read the connection until it ends or is closed, handing each read to the loop."""
+        ready = select.poll()  # not select(): a process with many files has descriptors > 1023
+        ready.register(self._sock.fileno(), select.POLLIN)
         while True:
             with self._room:
                 while self._buffered >= READ_AHEAD_BYTES and not self._closed:
@@ -314,7 +316,7 @@ class _ReadAhead:
                 if self._closed:
                     return
             try:
-                if not select.select([self._sock], [], [], 0.5)[0]:
+                if not ready.poll(500):
                     continue
                 data = self._sock.recv(READ_AHEAD_SIZE)
             except (BlockingIOError, InterruptedError):

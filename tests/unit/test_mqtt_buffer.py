@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+import resource
 import socket
 import threading
 import time
@@ -109,3 +111,22 @@ def test_read_ahead_stops_at_its_bound_and_goes_on_when_read(
     assert not sender.is_alive()
     ahead.close()
     broker.close()
+
+
+def test_read_ahead_works_on_a_descriptor_above_1023() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2048:
+        pytest.fail(f"this test needs 2,048 open files; the hard limit is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2048), hard))
+    broker, client = socket.socketpair()
+    try:
+        high = socket.socket(fileno=os.dup2(client.fileno(), 1500))  # as in a busy server
+        high.setblocking(False)
+        ahead = _ReadAhead(high, lambda: None)
+        broker.sendall(b"\x30\x05hello")
+        assert _drain(ahead, 7, time.monotonic() + 10) == b"\x30\x05hello"
+        ahead.close()
+    finally:
+        broker.close()
+        client.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
