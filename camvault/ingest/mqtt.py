@@ -27,6 +27,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiomqtt
 import orjson
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -392,7 +393,8 @@ def _buffer_reads(client: aiomqtt.Client) -> None:
         scheduled.clear()
         try:
             while paho._sock is ahead and ahead.pending():
-                paho.loop_read()
+                if paho.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    break  # paho has closed the connection (and told aiomqtt)
         except Exception as exc:  # as aiomqtt does: a broken connection ends the session
             if not client._disconnected.done():
                 client._disconnected.set_exception(exc)
