@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -75,16 +75,26 @@ async def _open_and_run(
         return await _produce(store, events, warmup, producers)
 
 
+def _on_fresh_db(
+    name: str, file: str, run: Callable[[Path], Coroutine[Any, Any, dict[str, Any]]]
+) -> dict[str, Any]:
+    """Run ``run`` on a fresh database in a scratch folder; add the rows it stored and the
+    camvault log records counted meanwhile."""
+    with scratch(name) as folder, counting_logs() as logs:
+        db = folder / file
+        out = asyncio.run(run(db))
+        out["counts"] = counts(db)
+    out["logs"] = dict(logs.counts)
+    return out
+
+
 def run_camvault(
     events: Sequence[Event], warmup: Sequence[Event], producers: int
 ) -> dict[str, Any]:
     """Insert ``events`` from ``producers`` coroutines with AsyncEventStore on a fresh database."""
-    with scratch("async") as folder, counting_logs() as logs:
-        db = folder / "camvault.db"
-        out = asyncio.run(_open_and_run(str(db), events, warmup, producers))
-        out["counts"] = counts(db)
-    out["logs"] = dict(logs.counts)
-    return out
+    return _on_fresh_db(
+        "async", "camvault.db", lambda db: _open_and_run(str(db), events, warmup, producers)
+    )
 
 
 async def _instrumented(
@@ -154,11 +164,9 @@ def run_baseline(
     events: Sequence[EventTuple], warmup: Sequence[EventTuple], producers: int
 ) -> dict[str, Any]:
     """Insert ``events`` from ``producers`` coroutines through aiosqlite on a fresh database."""
-    with scratch("aiosqlite") as folder:
-        db = folder / "aiosqlite.db"
-        out = asyncio.run(_produce_baseline(db, events, warmup, producers))
-        out["counts"] = counts(db)
-    return out
+    return _on_fresh_db(
+        "aiosqlite", "aiosqlite.db", lambda db: _produce_baseline(db, events, warmup, producers)
+    )
 
 
 async def bursts(insert: Callable[[Any], Awaitable[Any]], items: Sequence[Any]) -> dict[str, Any]:
@@ -202,21 +210,12 @@ async def _bursts_baseline(path: Path, events: Sequence[EventTuple]) -> dict[str
 
 def bursts_camvault(events: Sequence[Event]) -> dict[str, Any]:
     """Camera bursts into AsyncEventStore on a fresh database."""
-    with scratch("bursts") as folder, counting_logs() as logs:
-        db = folder / "camvault.db"
-        out = asyncio.run(_bursts_camvault(str(db), events))
-        out["counts"] = counts(db)
-    out["logs"] = dict(logs.counts)
-    return out
+    return _on_fresh_db("bursts", "camvault.db", lambda db: _bursts_camvault(str(db), events))
 
 
 def bursts_baseline(events: Sequence[EventTuple]) -> dict[str, Any]:
     """Camera bursts into aiosqlite on a fresh database."""
-    with scratch("bursts-aiosqlite") as folder:
-        db = folder / "aiosqlite.db"
-        out = asyncio.run(_bursts_baseline(db, events))
-        out["counts"] = counts(db)
-    return out
+    return _on_fresh_db("bursts-aiosqlite", "aiosqlite.db", lambda db: _bursts_baseline(db, events))
 
 
 def _stall_line(what: str, out: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import ctypes.util
+import functools
 import hashlib
 import io
 import logging
@@ -36,7 +36,6 @@ __all__ = [
     "MAX_INPUT_PIXELS",
     "MAX_SIDE",
     "ThumbnailError",
-    "check_image",
     "encode",
     "is_owned",
     "owned",
@@ -151,7 +150,7 @@ def _fit(width: int, height: int) -> tuple[int, int]:
 
 
 def _open(data: bytes) -> Image.Image:
-    """Open encoded image bytes within the pixel limits, not decoded yet (see check_image).
+    """Open encoded image bytes within the pixel limits, reading the header only.
 
     A JPEG is set to decode at the smallest 1/2, 1/4 or 1/8 scale still larger than a
     thumbnail; any other image must fit MAX_DECODED_PIXELS as it is.
@@ -179,14 +178,6 @@ def _open(data: bytes) -> Image.Image:
         img.close()
         raise
     return img
-
-
-def check_image(data: bytes) -> None:
-    """Raise ThumbnailError if ``data`` is not an image a thumbnail can be made of.
-
-    Reads the header only: the format, size and pixel limits, never the pixels.
-    """
-    _open(data).close()
 
 
 def _load(data: bytes) -> Image.Image:
@@ -235,22 +226,21 @@ def _shrink(img: Image.Image) -> Image.Image:
     return img.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)  # reduce, then Lanczos
 
 
-def _libc_trim() -> Callable[[int], int] | None:
-    """Return glibc's malloc_trim, or None on another C library."""
-    name = ctypes.util.find_library("c") if sys.platform == "linux" else None
-    trim = getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
-    return cast("Callable[[int], int] | None", trim)
-
-
-_MALLOC_TRIM = _libc_trim()
 _LARGE = 1_000_000
 """Pixels past which an image's freed memory is handed back to the system at once."""
 
 
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """Return glibc's malloc_trim (looked up on first use), or None on another C library."""
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None) if sys.platform == "linux" else None
+    return cast("Callable[[int], int] | None", trim)
+
+
 def _give_back() -> None:
     """Return freed memory to the system: glibc keeps a thread's large frees for reuse."""
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
+    if (trim := _malloc_trim()) is not None:
+        trim(0)
 
 
 def encode(image: Any, *, fmt: Format = "jpeg", quality: int = 80, bgr: bool = False) -> bytes:

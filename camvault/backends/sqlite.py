@@ -362,7 +362,7 @@ class SQLiteBackend:
         self.checkpoints = 0
         self.wal_restarts = 0
         self.commits = 0
-        self._wal = WalLimits(self._checkpoint_pages, 4096)  # page size read once open
+        self._wal = WalLimits(self._checkpoint_pages, 4096)  # the writer reads the page size
         self._wal_wait = min(CHECKPOINT_WAIT_S, options.busy_timeout)
         self._force_at = self._wal.force_pages
         self._restart_after = 0.0
@@ -468,7 +468,8 @@ class SQLiteBackend:
                 conn.execute("PRAGMA mmap_size = 268435456")
             conn.execute("PRAGMA cache_size = -16000")
             conn.execute("PRAGMA temp_store = MEMORY")
-            self._wal = WalLimits(self._checkpoint_pages, self._pragma_int(conn, "page_size"))
+            if writer:  # the first connection: the file's page size is known from here on
+                self._wal = WalLimits(self._checkpoint_pages, self._pragma_int(conn, "page_size"))
             conn.execute(f"PRAGMA journal_size_limit = {self._wal.journal_size_limit}")
             for name, value in self._pragmas.items():
                 if not name.replace("_", "").isalnum():
@@ -587,10 +588,17 @@ class SQLiteBackend:
         """Index pending descriptions now, so a text query sees every event."""
         with self._reader("check the text index") as conn:
             row: Any = conn.execute("SELECT EXISTS (SELECT 1 FROM fts_pending)").fetchall()[0]
-        more = bool(row[0])
-        while more:
+        if row[0]:
+            self._index_all()
+
+    def _index_all(self, pause: float = 0.0) -> None:
+        """Index every pending description, a chunk per transaction, ``pause`` s between."""
+        more = True
+        while more and not self._closed:
             with self.write_transaction("index descriptions") as tx:
                 more = tx.index_text()
+            if more and pause:
+                time.sleep(pause)  # a waiting writer takes the lock in between
 
     def set_thumbnail_path(self, event_id: str, path: str) -> bool:
         """Record an event's thumbnail file; False if the event does not exist."""
@@ -986,12 +994,7 @@ class SQLiteBackend:
             try:
                 due = time.monotonic() - last_index >= 1.0
                 if self._pending_texts >= _BACKGROUND_TEXTS or (self._pending_texts and due):
-                    more = True
-                    while more and not self._closed:
-                        with self.write_transaction("index descriptions") as tx:
-                            more = tx.index_text()
-                        if more:
-                            time.sleep(0.001)  # a waiting writer takes the lock in between
+                    self._index_all(pause=0.001)
                     last_index = time.monotonic()
                 if self._reclaiming:
                     self._reclaim_step()

@@ -7,7 +7,6 @@ validation), so a page of 50 events costs well under a millisecond to encode.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import time
@@ -504,8 +503,7 @@ async def put_thumbnail(event_id: str, request: Request, store: Store) -> Thumbn
     if await store.get_event(event_id) is None:
         return _not_found(f"no event {event_id!r}")  # type: ignore[return-value]
     body = await request.body()
-    try:  # the header only: a clear answer for an image past the limits, nothing decoded
-        await thumbnails.run_encoding(functools.partial(thumbnails.check_image, body))
+    try:  # past the pixel limits, refused from the header alone: nothing is decoded
         path = await store.set_thumbnail(event_id, body)  # database or disk: 503 / 507
     except thumbnails.ThumbnailError as exc:
         problem = f"is not an image camvault can use: {exc}"

@@ -12,6 +12,26 @@ from fastapi import FastAPI
 WAIT = 30  # seconds: only ever reached when a test is about to fail
 
 
+def http_scope(
+    method: str, path: str, query: bytes = b"", headers: list[tuple[bytes, bytes]] | None = None
+) -> dict[str, Any]:
+    """Return the ASGI scope of one HTTP request to the app in process."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": query,
+        "headers": headers or [],
+        "client": ("127.0.0.1", 5000),
+        "server": ("test", 80),
+    }
+
+
 class SSEClient:
     """One EventSource-like client speaking ASGI to the app (the response never ends)."""
 
@@ -38,20 +58,7 @@ class SSEClient:
             elif message["type"] == "http.response.body":
                 await self._chunks.put(message.get("body", b""))
 
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": "/api/stream",
-            "raw_path": b"/api/stream",
-            "root_path": "",
-            "query_string": self._query,
-            "headers": self._headers,
-            "client": ("127.0.0.1", 5000),
-            "server": ("test", 80),
-        }
+        scope = http_scope("GET", "/api/stream", self._query, self._headers)
         self._task = asyncio.create_task(self._app(scope, receive, send))
         await asyncio.wait_for(self._started.wait(), WAIT)  # the start position is fixed now
         return self

@@ -14,6 +14,7 @@ import pytest
 from camvault import AsyncEventStore
 from camvault.web import create_app
 from tests.conftest import raw_connection
+from tests.web.sse import http_scope
 
 LIMIT = 4096
 
@@ -76,24 +77,12 @@ async def test_a_content_length_over_the_limit_is_refused_before_reading(
         sent.append(message)
 
     for announced in (LIMIT + 1, 10**12):
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": "/api/events",
-            "raw_path": b"/api/events",
-            "query_string": b"",
-            "root_path": "",
-            "headers": [
-                (b"host", b"test"),
-                (b"content-type", b"application/json"),
-                (b"content-length", str(announced).encode()),
-            ],
-            "client": ("127.0.0.1", 5000),
-            "server": ("test", 80),
-        }
+        headers = [
+            (b"host", b"test"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(announced).encode()),
+        ]
+        scope = http_scope("POST", "/api/events", headers=headers)
         sent.clear()
         with contextlib.suppress(Exception):  # a disconnect, had the body been read
             await asyncio.wait_for(app(scope, receive, send), timeout=30)
