@@ -107,7 +107,9 @@ def _from_csv(row: dict[str, str | None]) -> dict[str, Any]:
 def check_destination(dest: str | Path) -> Path:
     """Return ``dest`` as a Path, or raise InvalidInputError saying why it cannot be written."""
     path = Path(dest)
-    if path.is_dir():
+    if "://" in str(dest):
+        problem = f"{dest} is a URL; an export is written to a file: give a path (or - for stdout)"
+    elif path.is_dir():
         problem = f"{path} is a folder; give a file name in it, such as {path / 'events.jsonl'}"
     elif not path.parent.is_dir():
         problem = f"cannot write {path}: the folder {path.parent} does not exist; create it first"

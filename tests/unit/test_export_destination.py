@@ -8,7 +8,10 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from camvault import Event, EventStore
+from camvault.errors import InvalidInputError
 from camvault.exchange import export_events
 
 AT = datetime(2026, 11, 1, 12, tzinfo=UTC)
@@ -54,3 +57,18 @@ def test_an_export_to_a_named_pipe_streams_into_it(tmp_path: Path) -> None:
     assert not reader.is_alive()
     assert _ids(received[0].decode()) == ["x0", "x1", "x2"]
     assert pipe.is_fifo()
+
+
+def test_an_export_to_a_url_is_refused_naming_it(tmp_path: Path) -> None:
+    with EventStore(tmp_path / "events.db") as store:
+        store.insert_events(EVENTS)
+        with pytest.raises(InvalidInputError) as exc:
+            export_events(store, "https://example.org/out.jsonl")
+    assert exc.value.problems == [
+        (
+            "dest",
+            "https://example.org/out.jsonl is a URL; an export is written to a file: give a "
+            "path (or - for stdout)",
+        )
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.db"]  # nothing written
