@@ -13,6 +13,7 @@ from PIL import Image
 
 from camvault import AsyncEventStore, Event
 from camvault.sample import sample_events
+from camvault.web.app import STATIC
 from camvault.web.security import is_loopback, require_safe_bind
 from tests.web.conftest import AUTH, TOKEN
 
@@ -252,6 +253,21 @@ async def test_dashboard_and_assets_are_served_locally(client: httpx.AsyncClient
     )
     for asset in ("/static/app.js", "/static/app.css"):
         assert (await client.get(asset)).status_code == 200
+
+
+async def test_the_dashboards_assets_go_compressed_to_a_browser_that_takes_it(
+    client: httpx.AsyncClient,
+) -> None:
+    on_disk = (STATIC / "vendor" / "uplot" / "uPlot.iife.min.js").read_bytes()
+    asset = "/static/vendor/uplot/uPlot.iife.min.js"
+    squeezed = await client.get(asset, headers={"Accept-Encoding": "gzip"})
+    assert squeezed.headers["content-encoding"] == "gzip"
+    assert int(squeezed.headers["content-length"]) < len(on_disk) // 2
+    assert squeezed.content == on_disk  # httpx decoded it: the same bytes as the file
+    plain = await client.get(asset, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == on_disk
+    events = await client.get("/api/events", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in events.headers  # API answers stay as they are
 
 
 async def test_openapi_has_examples_for_every_endpoint(client: httpx.AsyncClient) -> None:
