@@ -370,31 +370,53 @@ class _ReadAhead:
         return getattr(self._sock, name)
 
 
-def _buffer_reads(client: aiomqtt.Client) -> None:
+PARSE_AHEAD = 2048
+"""Most messages parsed ahead of the handlers; the rest of a backlog waits as bytes."""
+PARSE_SLICE = 256
+"""Most packets parsed at one turn of the event loop, so the handlers run in between."""
+
+
+def _no_refill() -> None:
+    """Nothing to do: the connection is read by the event loop itself."""
+
+
+def _buffer_reads(client: aiomqtt.Client) -> Callable[[], None]:
     """Make the connected client read the broker connection ahead of the event loop.
 
     A plain connection is read on a thread of its own (:class:`_ReadAhead`); a TLS one,
     whose reads and writes must not run at once on two threads, in 64 KiB reads on the loop
-    (:class:`_BufferedSocket`).
+    (:class:`_BufferedSocket`). Returns ``refill``, to call each time a message is taken
+    from the client's queue.
+
+    What the thread read is parsed into messages on demand: at most :data:`PARSE_SLICE`
+    packets per turn of the loop, and only while fewer than :data:`PARSE_AHEAD` messages
+    wait in the client's queue. A backlog thus waits as bytes (a few bytes of overhead per
+    message) rather than as thousands of message objects for the garbage collector to walk,
+    and a burst never holds the event loop for the seconds it takes to parse it.
     """
     paho = client._client
     sock = paho._sock
     if sock is None or isinstance(sock, _BufferedSocket | _ReadAhead):
-        return
+        return _no_refill
     if isinstance(sock, ssl.SSLSocket):
         paho._sock = _BufferedSocket(sock)
-        return
+        return _no_refill
     loop = asyncio.get_running_loop()
     loop.remove_reader(sock.fileno())  # the thread reads now; the loop parses what it read
     scheduled = threading.Event()
 
     def parse() -> None:
-        """Hand everything read so far to paho (and so to the message queue)."""
+        """Hand one slice of what the reading thread read to paho (and so to the queue)."""
         scheduled.clear()
         try:
-            while paho._sock is ahead and ahead.pending():
+            for _ in range(PARSE_SLICE):
+                if paho._sock is not ahead or not ahead.pending():
+                    return
+                if len(client.messages) >= PARSE_AHEAD:
+                    return  # refill() asks again once the handlers have taken some
                 if paho.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS:
-                    break  # paho has closed the connection (and told aiomqtt)
+                    return  # paho has closed the connection (and told aiomqtt)
+            wake()  # more to parse: after the handlers have had their turn
         except Exception as exc:  # as aiomqtt does: a broken connection ends the session
             if not client._disconnected.done():
                 client._disconnected.set_exception(exc)
@@ -406,10 +428,16 @@ def _buffer_reads(client: aiomqtt.Client) -> None:
             with contextlib.suppress(RuntimeError):  # the loop has closed
                 loop.call_soon_threadsafe(parse)
 
+    def refill() -> None:
+        """Parse more once the handlers have taken half of what was parsed ahead."""
+        if not scheduled.is_set() and len(client.messages) < PARSE_AHEAD // 2 and ahead.pending():
+            wake()
+
     ahead = _ReadAhead(sock, wake)
     paho._sock = ahead
     if ahead.pending():
         wake()
+    return refill
 
 
 async def _first(*aws: asyncio.Future[Any] | asyncio.Task[Any]) -> None:
@@ -503,7 +531,7 @@ class Session:
         while self.tasks:
             await asyncio.wait(set(self.tasks))
 
-    async def _read(self, client: aiomqtt.Client) -> None:
+    async def _read(self, client: aiomqtt.Client, refill: Callable[[], None]) -> None:
         """Hand each message to the handler, at most ``concurrency`` at a time.
 
         A message on none of the topics comes from a subscription the persistent session
@@ -511,6 +539,7 @@ class Session:
         line.
         """
         async for message in client.messages:
+            refill()
             if not any(message.topic.matches(topic) for topic in self.topics):
                 if not self.foreign:
                     self.log.warning(
@@ -534,7 +563,7 @@ class Session:
             while not stop.is_set() and self.failure is None:
                 try:
                     async with _client(self.target, self.client_id) as client:
-                        _buffer_reads(client)
+                        refill = _buffer_reads(client)
                         for topic in self.topics:
                             await client.subscribe(topic, qos=1)
                         self.outage.connected(
@@ -544,7 +573,7 @@ class Session:
                         delay = self.backoff[0]
                         if self.on_connect is not None:
                             self.on_connect()
-                        reading = asyncio.ensure_future(self._read(client))
+                        reading = asyncio.ensure_future(self._read(client, refill))
                         try:
                             await _first(reading, asyncio.shield(stopping), asyncio.shield(failing))
                         finally:

@@ -16,6 +16,7 @@ import signal
 import sqlite3
 import subprocess
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -31,7 +32,13 @@ from camvault import Event
 from camvault.aio import AsyncEventStore
 from camvault.errors import InvalidInputError
 from camvault.ingest import IngestStats, consume_mqtt
-from camvault.ingest.mqtt import parse_mqtt_url
+from camvault.ingest.mqtt import (
+    PARSE_AHEAD,
+    PARSE_SLICE,
+    _buffer_reads,
+    _client,
+    parse_mqtt_url,
+)
 from tests.conftest import raw_connection
 from tests.integration.conftest import PYTHON, assert_same_event, child_env
 from tests.mqtt_broker import (
@@ -484,3 +491,59 @@ async def test_a_busy_event_loop_loses_nothing_published_at_qos_1(
         sender.join()
         await until(lambda: consumer.stats.stored >= len(payloads), "every event stored", 60)
     assert stored_ids(db) == sorted(p["event_id"] for p in payloads)
+
+
+def _publish_at_qos_0(topic: str, payloads: list[bytes]) -> None:
+    """Publish every payload at QoS 0, as Frigate does, and wait until paho has sent them."""
+    target = parse_mqtt_url(MQTT_URL)
+    client = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
+    client.max_queued_messages_set(0)
+    client.connect(target.host, target.port)
+    client.loop_start()
+    try:
+        sent = [client.publish(topic, p, qos=0) for p in payloads]
+        for info in sent:
+            info.wait_for_publish(DEADLINE)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+async def test_a_backlog_waits_as_bytes_and_is_parsed_a_slice_at_a_time(
+    names: tuple[str, str],
+) -> None:
+    prefix, client_id = names
+    topic = f"{prefix}/events"
+    count = 20_000  # parsed in one go, such a burst held the event loop for seconds
+    payloads = [b"%05d" % n for n in range(count)]
+    # what the broker sends for each: a QoS 0 PUBLISH of MQTT 5 (header, length, topic, no
+    # properties, payload), every remaining length below 128
+    each = 1 + 1 + 2 + len(topic.encode()) + 1 + 5
+    async with _client(parse_mqtt_url(MQTT_URL), client_id) as client:
+        refill = _buffer_reads(client)
+        await client.subscribe(topic, qos=1)
+        ahead = client._client._sock
+        sender = threading.Thread(target=_publish_at_qos_0, args=(topic, payloads))
+        sender.start()
+        # the event loop is blocked while the whole burst arrives: it is read, as bytes
+        deadline = time.monotonic() + DEADLINE
+        while ahead.pending() < count * each and time.monotonic() < deadline:
+            time.sleep(0.01)
+        sender.join()
+        assert ahead.pending() == count * each
+        assert len(client.messages) == 0
+        await asyncio.sleep(0)  # one turn of the loop: one slice is parsed
+        assert 0 < len(client.messages) <= PARSE_SLICE
+        most = 0
+        for _ in range(200):  # turns pass and nobody takes a message: parsing stops
+            await asyncio.sleep(0)
+            most = max(most, len(client.messages))
+        assert most == PARSE_AHEAD
+        got: list[bytes] = []
+        async for message in client.messages:  # taking them asks for more, to the end
+            refill()
+            assert isinstance(message.payload, bytes)
+            got.append(message.payload)
+            if len(got) == count:
+                break
+    assert got == payloads  # every message, once, in order
