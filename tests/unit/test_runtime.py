@@ -19,6 +19,7 @@ SETTLED_CHILD = """
 import gc, json
 from camvault.runtime import settle_heap
 kept = [[i] for i in range(50_000)]  # 50,001 objects that live as long as the process
+before = gc.get_threshold()
 cycle = []
 cycle.append(cycle)  # garbage by the time settle_heap runs: collected, never frozen
 del cycle
@@ -28,6 +29,7 @@ print(json.dumps({
     "frozen": frozen,
     "kept_tracked": any(o is kept for o in tracked) or any(o is kept[0] for o in tracked),
     "garbage_left": gc.collect(),
+    "thresholds": [before, gc.get_threshold()],
 }))
 """
 
@@ -45,6 +47,9 @@ def test_settle_heap_freezes_what_exists_and_collects_garbage_first() -> None:
     assert report["frozen"] >= 50_001
     assert report["kept_tracked"] is False  # no longer walked by any collection
     assert report["garbage_left"] == 0
+    (young, middle, old), after = report["thresholds"]
+    assert young == 700  # Python's default, for comparison
+    assert after == [50_000, middle, old]  # the young collected 70 times less often
 
 
 @pytest.mark.parametrize(
