@@ -123,6 +123,21 @@ def _number(value: Any) -> float | None:
     return None
 
 
+def _object_parts(payload: Any) -> tuple[str, str, dict[str, Any]]:
+    """Return the type, object id and ``after`` of a ``frigate/events`` message (BadMessage)."""
+    if not isinstance(payload, dict):
+        raise BadMessage("payload must be a JSON object")
+    kind, after = payload.get("type"), payload.get("after")
+    if kind not in KINDS:
+        raise BadMessage(f"type: must be one of {', '.join(KINDS)}")
+    if not isinstance(after, dict):
+        raise BadMessage("after: must be a JSON object")
+    event_id = after.get("id")
+    if not isinstance(event_id, str) or not event_id:
+        raise BadMessage("after.id: must be a non-empty string")
+    return str(kind), event_id, after
+
+
 def _frigate_float(event: Event, key: str) -> float:
     """Read a number from the raw Frigate payload kept in an event's metadata."""
     raw = event.metadata.get("frigate")
@@ -176,12 +191,15 @@ class FrigateConsumer:
     async def handle(self, topic: str, raw: Any) -> None:
         """Apply one message; BadMessage if it cannot be used."""
         self.stats.messages += 1
+        if topic == self.events_topic:
+            # only ``after`` is kept while the message waits for its lane: ``before``, half
+            # of every payload, is garbage at once rather than held by each message in flight
+            await self._on_object(*_object_parts(decode_json(raw)))
+            return
         payload = decode_json(raw)
         if not isinstance(payload, dict):
             raise BadMessage("payload must be a JSON object")
-        if topic == self.events_topic:
-            await self._on_object(payload)
-        elif topic == self.updates_topic:
+        if topic == self.updates_topic:
             event_id = payload.get("id")
             if not isinstance(event_id, str) or not event_id:
                 raise BadMessage("id: must be a non-empty string")
@@ -189,20 +207,12 @@ class FrigateConsumer:
         else:
             await self._on_review(payload)
 
-    async def _on_object(self, payload: dict[str, Any]) -> None:
+    async def _on_object(self, kind: str, event_id: str, after: dict[str, Any]) -> None:
         """Apply one ``frigate/events`` message in its object's lane."""
-        kind, after = payload.get("type"), payload.get("after")
-        if kind not in KINDS:
-            raise BadMessage(f"type: must be one of {', '.join(KINDS)}")
-        if not isinstance(after, dict):
-            raise BadMessage("after: must be a JSON object")
-        event_id = after.get("id")
-        if not isinstance(event_id, str) or not event_id:
-            raise BadMessage("after.id: must be a non-empty string")
         # an end outranks every update; otherwise the newer frame wins
         frame_time = _number(after.get("frame_time")) or _number(after.get("start_time")) or 0.0
         ticket = self.lanes.take(event_id, rank=math.inf if kind == "end" else frame_time)
-        await ticket.run(lambda: self._object(str(kind), event_id, after, ticket))
+        await ticket.run(lambda: self._object(kind, event_id, after, ticket))
 
     async def _on_review(self, payload: dict[str, Any]) -> None:
         """Keep a review's severity on each of its objects, each in its own lane."""
