@@ -33,6 +33,7 @@ from paho.mqtt.properties import Properties
 
 from camvault.aio import AsyncEventStore
 from camvault.errors import InvalidInputError
+from camvault.ingest import paho_tables
 
 __all__ = [
     "BadMessage",
@@ -234,6 +235,7 @@ def _client(target: MqttTarget, client_id: str) -> aiomqtt.Client:
         timeout=10,
     )
     client._client.manual_ack_set(True)  # aiomqtt has no public switch; paho acks on receipt
+    paho_tables.install()
     return client
 
 
