@@ -20,7 +20,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -442,6 +442,23 @@ def _buffer_reads(client: aiomqtt.Client) -> Callable[[], None]:
     return refill
 
 
+MATCHES_KEPT = 10_000
+"""Topics whose match against the subscriptions a session remembers."""
+
+
+async def _taken(client: aiomqtt.Client) -> AsyncIterator[aiomqtt.Message]:
+    """Yield the client's messages, ending (MqttError) when the connection is lost.
+
+    While messages wait in the client's queue they are taken at once; only an empty queue is
+    awaited through ``client.messages``, which watches the connection too but costs a task
+    and a wait per message.
+    """
+    waiting = client._queue
+    messages = client.messages
+    while True:
+        yield waiting.get_nowait() if waiting.qsize() else await anext(messages)
+
+
 async def _first(*aws: asyncio.Future[Any] | asyncio.Task[Any]) -> None:
     """Wait for the first of ``aws`` to finish, cancel the others, and raise its error."""
     done, pending = await asyncio.wait(aws, return_when=asyncio.FIRST_COMPLETED)
@@ -489,6 +506,7 @@ class Session:
         self.failure: BaseException | None = None
         self.failed = asyncio.Event()
         self.foreign = False
+        self.matched: dict[str, bool] = {}
 
     def bad(self, topic: str, problem: str) -> None:
         """Log (and let the caller count) a message that is skipped."""
@@ -533,6 +551,15 @@ class Session:
         while self.tasks:
             await asyncio.wait(set(self.tasks))
 
+    def _ours(self, topic: aiomqtt.Topic) -> bool:
+        """Whether a topic matches one of the session's topics (remembered per topic)."""
+        known = self.matched.get(topic.value)
+        if known is None:
+            known = any(topic.matches(pattern) for pattern in self.topics)
+            if len(self.matched) < MATCHES_KEPT:
+                self.matched[topic.value] = known
+        return known
+
     async def _read(self, client: aiomqtt.Client, refill: Callable[[], None]) -> None:
         """Hand each message to the handler, at most ``concurrency`` at a time.
 
@@ -540,9 +567,9 @@ class Session:
         kept from an earlier run with other topics: it is acknowledged and dropped, with one
         line.
         """
-        async for message in client.messages:
+        async for message in _taken(client):
             refill()
-            if not any(message.topic.matches(topic) for topic in self.topics):
+            if not self._ours(message.topic):
                 if not self.foreign:
                     self.log.warning(
                         "ignoring messages on %s (and any other topic not given): the session "
