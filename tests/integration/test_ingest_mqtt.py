@@ -345,14 +345,15 @@ async def test_a_burst_is_stored_completely(
     count = 3000
     async with AsyncEventStore(store_url) as store:
         async with consuming(store, [f"{prefix}/+/events"], client_id, caplog) as consumer:
-            async with publisher() as pub:
-                await asyncio.gather(
-                    *(
-                        publish(pub, f"{prefix}/cam{n % 7}/events", event_payload(prefix, n))
-                        for n in range(count)
-                    )
-                )
+            published = threading.Event()
+            messages = [
+                (f"{prefix}/cam{n % 7}/events", event_payload(prefix, n)) for n in range(count)
+            ]
+            sender = threading.Thread(target=_publish_at_qos_1, args=(messages, published))
+            sender.start()
             await until(lambda: consumer.stats.stored == count, f"{count} stored events", 40)
+            sender.join()
+            assert published.is_set(), "the publisher did not finish"
         assert consumer.stats == IngestStats(received=count, stored=count)
         assert raw_ids(store) == sorted(f"{prefix}-{n}" for n in range(count))
 
@@ -453,8 +454,12 @@ def test_cli_refuses_a_bad_url_in_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "x.db").exists()
 
 
-def _publish_at_qos_1(topic: str, payloads: list[dict[str, Any]], done: threading.Event) -> None:
-    """Publish every payload at QoS 1 from a thread of its own (paho's network loop)."""
+def _publish_at_qos_1(messages: list[tuple[str, dict[str, Any]]], done: threading.Event) -> None:
+    """Publish each (topic, payload) at QoS 1 from a thread of its own (paho's network loop).
+
+    The consumer's event loop plays no part in publishing: a publisher sharing that loop
+    times its own acknowledgements out when the loop is busy storing.
+    """
     target = parse_mqtt_url(MQTT_URL)
     client = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
     client.max_inflight_messages_set(1000)
@@ -462,7 +467,7 @@ def _publish_at_qos_1(topic: str, payloads: list[dict[str, Any]], done: threadin
     client.connect(target.host, target.port)
     client.loop_start()
     try:
-        sent = [client.publish(topic, orjson.dumps(p), qos=1) for p in payloads]
+        sent = [client.publish(topic, orjson.dumps(p), qos=1) for topic, p in messages]
         for info in sent:
             info.wait_for_publish(DEADLINE)
     finally:
@@ -484,7 +489,9 @@ async def test_a_busy_event_loop_loses_nothing_published_at_qos_1(
         consuming(store, [topic], client_id, caplog) as consumer,
     ):
         published = threading.Event()
-        sender = threading.Thread(target=_publish_at_qos_1, args=(topic, payloads, published))
+        sender = threading.Thread(
+            target=_publish_at_qos_1, args=([(topic, p) for p in payloads], published)
+        )
         sender.start()
         # the consumer's event loop is busy (here: blocked) while the whole burst goes out
         assert published.wait(DEADLINE), "the publisher did not finish"
