@@ -123,19 +123,30 @@ def _number(value: Any) -> float | None:
     return None
 
 
-def _object_parts(payload: Any) -> tuple[str, str, dict[str, Any]]:
-    """Return the type, object id and ``after`` of a ``frigate/events`` message (BadMessage)."""
+def _json_object(raw: Any) -> dict[str, Any]:
+    """Decode a message payload that must be a JSON object (BadMessage)."""
+    payload = decode_json(raw)
     if not isinstance(payload, dict):
         raise BadMessage("payload must be a JSON object")
+    return payload
+
+
+def _object_id(holder: dict[str, Any], field: str) -> str:
+    """Return the tracked object's id at ``holder["id"]`` (BadMessage naming ``field``)."""
+    event_id = holder.get("id")
+    if not isinstance(event_id, str) or not event_id:
+        raise BadMessage(f"{field}: must be a non-empty string")
+    return event_id
+
+
+def _object_parts(payload: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """Return the type, object id and ``after`` of a ``frigate/events`` message (BadMessage)."""
     kind, after = payload.get("type"), payload.get("after")
     if kind not in KINDS:
         raise BadMessage(f"type: must be one of {', '.join(KINDS)}")
     if not isinstance(after, dict):
         raise BadMessage("after: must be a JSON object")
-    event_id = after.get("id")
-    if not isinstance(event_id, str) or not event_id:
-        raise BadMessage("after.id: must be a non-empty string")
-    return str(kind), event_id, after
+    return str(kind), _object_id(after, "after.id"), after
 
 
 def _frigate_float(event: Event, key: str) -> float:
@@ -194,15 +205,11 @@ class FrigateConsumer:
         if topic == self.events_topic:
             # only ``after`` is kept while the message waits for its lane: ``before``, half
             # of every payload, is garbage at once rather than held by each message in flight
-            await self._on_object(*_object_parts(decode_json(raw)))
+            await self._on_object(*_object_parts(_json_object(raw)))
             return
-        payload = decode_json(raw)
-        if not isinstance(payload, dict):
-            raise BadMessage("payload must be a JSON object")
+        payload = _json_object(raw)
         if topic == self.updates_topic:
-            event_id = payload.get("id")
-            if not isinstance(event_id, str) or not event_id:
-                raise BadMessage("id: must be a non-empty string")
+            event_id = _object_id(payload, "id")
             await self.lanes.take(event_id).run(lambda: self._later(event_id, "tracked", payload))
         else:
             await self._on_review(payload)

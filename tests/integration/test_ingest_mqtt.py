@@ -347,9 +347,10 @@ async def test_a_burst_is_stored_completely(
         async with consuming(store, [f"{prefix}/+/events"], client_id, caplog) as consumer:
             published = threading.Event()
             messages = [
-                (f"{prefix}/cam{n % 7}/events", event_payload(prefix, n)) for n in range(count)
+                (f"{prefix}/cam{n % 7}/events", orjson.dumps(event_payload(prefix, n)))
+                for n in range(count)
             ]
-            sender = threading.Thread(target=_publish_at_qos_1, args=(messages, published))
+            sender = threading.Thread(target=_publish_from_thread, args=(messages, 1, published))
             sender.start()
             await until(lambda: consumer.stats.stored == count, f"{count} stored events", 40)
             sender.join()
@@ -454,11 +455,14 @@ def test_cli_refuses_a_bad_url_in_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "x.db").exists()
 
 
-def _publish_at_qos_1(messages: list[tuple[str, dict[str, Any]]], done: threading.Event) -> None:
-    """Publish each (topic, payload) at QoS 1 from a thread of its own (paho's network loop).
+def _publish_from_thread(
+    messages: list[tuple[str, bytes]], qos: int, done: threading.Event | None = None
+) -> None:
+    """Publish each (topic, payload) from a thread of its own (paho's network loop).
 
     The consumer's event loop plays no part in publishing: a publisher sharing that loop
-    times its own acknowledgements out when the loop is busy storing.
+    times its own acknowledgements out when the loop is busy storing. Returns (and sets
+    ``done``) once paho has sent every message and, at QoS 1, the broker has acknowledged it.
     """
     target = parse_mqtt_url(MQTT_URL)
     client = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
@@ -467,13 +471,14 @@ def _publish_at_qos_1(messages: list[tuple[str, dict[str, Any]]], done: threadin
     client.connect(target.host, target.port)
     client.loop_start()
     try:
-        sent = [client.publish(topic, orjson.dumps(p), qos=1) for topic, p in messages]
+        sent = [client.publish(topic, payload, qos=qos) for topic, payload in messages]
         for info in sent:
             info.wait_for_publish(DEADLINE)
     finally:
         client.disconnect()
         client.loop_stop()
-    done.set()
+    if done is not None:
+        done.set()
 
 
 async def test_a_busy_event_loop_loses_nothing_published_at_qos_1(
@@ -490,7 +495,8 @@ async def test_a_busy_event_loop_loses_nothing_published_at_qos_1(
     ):
         published = threading.Event()
         sender = threading.Thread(
-            target=_publish_at_qos_1, args=([(topic, p) for p in payloads], published)
+            target=_publish_from_thread,
+            args=([(topic, orjson.dumps(p)) for p in payloads], 1, published),
         )
         sender.start()
         # the consumer's event loop is busy (here: blocked) while the whole burst goes out
@@ -498,22 +504,6 @@ async def test_a_busy_event_loop_loses_nothing_published_at_qos_1(
         sender.join()
         await until(lambda: consumer.stats.stored >= len(payloads), "every event stored", 60)
     assert stored_ids(db) == sorted(p["event_id"] for p in payloads)
-
-
-def _publish_at_qos_0(topic: str, payloads: list[bytes]) -> None:
-    """Publish every payload at QoS 0, as Frigate does, and wait until paho has sent them."""
-    target = parse_mqtt_url(MQTT_URL)
-    client = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
-    client.max_queued_messages_set(0)
-    client.connect(target.host, target.port)
-    client.loop_start()
-    try:
-        sent = [client.publish(topic, p, qos=0) for p in payloads]
-        for info in sent:
-            info.wait_for_publish(DEADLINE)
-    finally:
-        client.disconnect()
-        client.loop_stop()
 
 
 async def test_a_backlog_waits_as_bytes_and_is_parsed_a_slice_at_a_time(
@@ -530,7 +520,9 @@ async def test_a_backlog_waits_as_bytes_and_is_parsed_a_slice_at_a_time(
         refill = _buffer_reads(client)
         await client.subscribe(topic, qos=1)
         ahead = client._client._sock
-        sender = threading.Thread(target=_publish_at_qos_0, args=(topic, payloads))
+        sender = threading.Thread(
+            target=_publish_from_thread, args=([(topic, p) for p in payloads], 0)
+        )
         sender.start()
         # the event loop is blocked while the whole burst arrives: it is read, as bytes
         deadline = time.monotonic() + DEADLINE
