@@ -11,6 +11,8 @@ stored, read with plain SQL, which also counts what was lost. Three runs per sid
 a little above the goal rate (the goals of rate and loss), one flat out (the most each
 consumer stores; at QoS 0 the broker drops what a slow subscriber cannot take) and a light
 one at a rate both sustain (the latency goal, without queueing in front of the consumer).
+Each round also publishes the workload flat out to a bare paho client that only counts what
+arrives: the ceiling of any consumer built on paho, against which the ratio goal is read.
 The broker's URL is ``CAMVAULT_BENCH_MQTT_URL``, else ``CAMVAULT_TEST_MQTT_URL``, else
 mqtt://127.0.0.1:1883; the section is skipped with one line when no broker answers.
 """
@@ -263,6 +265,47 @@ def measure(
     }
 
 
+BARE_QUIET_S = 1.0
+"""The bare run ends once its count has not moved for this long after the last publish."""
+
+
+def measure_bare(work: Workload, url: str) -> dict[str, Any]:
+    """Publish ``work`` flat out to a bare paho client that only counts; return its rate."""
+    token = _token()
+    topic = f"cvbench{token}/events"
+    ctx = multiprocessing.get_context("spawn")
+    received = ctx.RawValue("q", 0)
+    ready, stop = ctx.Event(), ctx.Event()
+    child = _spawn(
+        frigate_sides.bare_receiver, url, topic, f"cvbench-bare-{token}", received, ready, stop
+    )
+    publisher = connect(url, f"cvbench-pub-{token}")
+    try:
+        if not ready.wait(START_S):
+            raise RuntimeError("the bare client did not subscribe")
+        pub = publish(publisher, topic, work.messages)
+        count, moved = received.value, time.monotonic()
+        while time.monotonic() - moved < BARE_QUIET_S:
+            time.sleep(POLL_S)
+            if received.value != count:
+                count, moved = received.value, time.monotonic()
+    finally:
+        stop.set()
+        close(publisher)
+    answer = child.result()
+    if "error" in answer:
+        raise RuntimeError(f"bare: {answer['error']}")
+    elapsed_s = (answer["last_ns"] - pub.first_ns) / 1e9
+    return {
+        "side": "bare",
+        "messages": pub.messages,
+        "publish_s": (pub.last_ns - pub.first_ns) / 1e9,
+        "received": count,
+        "elapsed_s": elapsed_s,
+        "messages_per_s": count / elapsed_s if elapsed_s > 0 else 0.0,
+    }
+
+
 def _describe(run: dict[str, Any]) -> str:
     lat: Latency = run["latency"]
     loss: Loss = run["loss"]
@@ -301,6 +344,7 @@ def run(cfg: Config, console: Console) -> Section:
         "flat": {side: [] for side in SIDES},
         "light": {side: [] for side in SIDES},
         "qos1": [],
+        "bare": [],
     }
     for r in range(cfg.frigate_rounds):
         order = SIDES if r % 2 == 0 else SIDES[::-1]
@@ -313,6 +357,12 @@ def run(cfg: Config, console: Console) -> Section:
                 run = measure(side, load, warm, url, rate=rate, watch=kind == "light")
                 raw[kind][side].append(run)
                 log(_describe(raw[kind][side][-1]))
+        bare = measure_bare(work, url)
+        raw["bare"].append(bare)
+        log(
+            f"frigate bare      flat out {bare['messages_per_s']:9,.0f} messages/s received, "
+            f"{bare['received']:,} of {bare['messages']:,}"
+        )
     raw["qos1"].append(measure("camvault", work, warm, url, qos=1, watch=False))
     log(_describe(raw["qos1"][-1]))
     raw["load_average"].append(os.getloadavg()[0])
@@ -345,6 +395,10 @@ def _commit_p50_ms(r: dict[str, Any]) -> float:
 
 def _commit_p99_ms(r: dict[str, Any]) -> float:
     return float(r["commit_latency" if r["side"] == "camvault" else "latency"].p99_us) / 1e3
+
+
+def _bare_lifecycles(r: dict[str, Any]) -> float:
+    return float(r["messages_per_s"]) / MESSAGES_PER_LIFECYCLE
 
 
 def _pair(
@@ -382,6 +436,16 @@ def figures(raw: dict[str, Any]) -> list[Figure]:
             f"lifecycles lost of {raw['light_lifecycles']:,} at {calm}", "", *_pair(light, _lost)
         ),
     ]
+    if raw["bare"]:
+        bare = _median(raw["bare"], _bare_lifecycles)
+        out.append(
+            Figure(
+                f"stored, {n} lifecycles flat out, against a bare paho client only counting",
+                "lifecycles/s",
+                top[0],
+                bare,
+            )
+        )
     for q in raw["qos1"][:1]:
         out.append(Figure(f"stored, QoS 1 publish, {n} flat out", "lifecycles/s", q["rate"], None))
         out.append(Figure(f"lifecycles lost of {n}, QoS 1 publish", "", q["loss"].lost, None))
@@ -450,6 +514,20 @@ def notes(raw: dict[str, Any], cfg: Config) -> list[str]:
         f"{flat['camvault'][-1]['consumer'] if flat['camvault'] else '-'}, plain "
         f"{flat['plain'][-1]['consumer'] if flat['plain'] else '-'}",
     ]
+    if raw["bare"] and flat["plain"]:
+        plain = _median(flat["plain"], _rate)
+        bare = _median(raw["bare"], _bare_lifecycles)
+        sent = statistics.median(r["messages"] / r["publish_s"] for r in raw["bare"])
+        out.append(
+            f"the ratio goal's reach: {GOAL_RATIO:g}x the plain consumer's flat-out rate is "
+            f"{GOAL_RATIO * plain:,.0f} lifecycles/s "
+            f"({GOAL_RATIO * plain * MESSAGES_PER_LIFECYCLE:,.0f} messages/s); in the same run "
+            f"the publisher sent {sent:,.0f} messages/s and a bare paho client (paho's own "
+            "network loop, MQTT 5 as camvault's; no JSON, no store) took "
+            f"{bare * MESSAGES_PER_LIFECYCLE:,.0f} messages/s ({bare / plain:.1f}x the plain "
+            "consumer), received of "
+            f"{raw['bare'][0]['messages']:,} per round: {[r['received'] for r in raw['bare']]}"
+        )
     losses = [
         f"{kind} {r['side']} round {i + 1}: {_lost_line(r['loss'])}"
         for kind in ("paced", "flat", "light")

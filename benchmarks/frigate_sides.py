@@ -1,4 +1,5 @@
-"""The processes of the Frigate benchmark: camvault's consumer, a watch() reader, a plain consumer.
+"""The processes of the Frigate benchmark: camvault's consumer, a watch() reader, a plain
+consumer and a bare client that only counts what it receives.
 
 Each runs in a child process of its own (spawned, so none shares the publisher's GIL), is
 told to stop through a ``multiprocessing`` event and sends what it measured back through a
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import dataclasses
 import json
 import sqlite3
@@ -191,3 +193,50 @@ def plain_consumer(
     finally:
         conn.close()
     out.send({"stats": counts, "stored": stored})
+
+
+def bare_receiver(
+    url: str,
+    topic: str,
+    client_id: str,
+    received: ctypes.c_longlong,
+    ready: ProcessEvent,
+    stop: ProcessEvent,
+    out: Connection,
+) -> None:
+    """Count the messages of ``topic`` with paho's own network loop and nothing else.
+
+    The ceiling of any consumer built on paho (as aiomqtt, and so camvault, is): no JSON, no
+    store. ``received`` (shared memory, one writer) counts as messages arrive; the child
+    answers when the last one arrived.
+    """
+    last = [0]
+
+    def on_connect(client: mqtt.Client, *_: Any) -> None:
+        client.subscribe(topic, qos=0)
+
+    def on_subscribe(*_: Any) -> None:
+        ready.set()
+
+    def on_message(*_: Any) -> None:
+        received.value += 1
+        last[0] = time.monotonic_ns()
+
+    target = parse_mqtt_url(url)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    if target.username:
+        client.username_pw_set(target.username, target.password)
+    client.on_connect = on_connect
+    client.on_subscribe = on_subscribe
+    client.on_message = on_message
+    try:
+        client.connect(target.host, target.port, keepalive=60)
+        client.loop_start()
+        stop.wait()
+        client.disconnect()
+        client.loop_stop()
+    except OSError as exc:
+        ready.set()
+        out.send({"error": f"{type(exc).__name__}: {exc}"})
+        return
+    out.send({"last_ns": last[0]})

@@ -76,6 +76,9 @@ def test_tiny_section_runs_and_stores_everything() -> None:
     assert section.raw["light"]["camvault"][0]["latency"].n == 10  # watch() saw every new
     assert section.raw["light"]["plain"][0]["latency"].n == 10
     assert section.raw["light"]["camvault"][0]["commit_latency"].n == 10  # the commit bus too
+    (bare,) = section.raw["bare"]  # the bare client counted each of 40 x 5 messages once
+    assert (bare["received"], bare["messages"]) == (200, 200)
+    assert bare["messages_per_s"] > 0
 
 
 @needs_broker
