@@ -627,17 +627,18 @@ class EventStore:
 
         Returns how many thumbnails went; those stored in the database went with their events.
         """
-        root = self.thumbnails_dir.resolve()
         in_database = self._backend.thumbnails_in_database
+        root: Path | None = None  # resolved once there is a file to check: it costs syscalls
         removed = 0
         for event_id, camera_id, ts, name in refs:
             path = thumbnails.owned(self.thumbnails_dir, camera_id, event_id, from_micros(ts), name)
             if path is None:
                 continue
-            if in_database or (
-                path.resolve().is_relative_to(root) and thumbnails.remove_quietly(path)
-            ):
-                removed += 1
+            if not in_database:
+                root = root or self.thumbnails_dir.resolve()
+                if not (path.resolve().is_relative_to(root) and thumbnails.remove_quietly(path)):
+                    continue
+            removed += 1
         return removed
 
     # -- reads ------------------------------------------------------------------------
