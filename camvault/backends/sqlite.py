@@ -49,6 +49,7 @@ from camvault.backends.sqlite_rows import (
 )
 from camvault.backends.sqlite_space import (
     CHECKPOINT_WAIT_S,
+    PASSIVE_STEPS,
     WalLimits,
     reclaim_step,
     restart_wal,
@@ -365,6 +366,7 @@ class SQLiteBackend:
         self._wal = WalLimits(self._checkpoint_pages, 4096)  # the writer reads the page size
         self._wal_wait = min(CHECKPOINT_WAIT_S, options.busy_timeout)
         self._force_at = self._wal.force_pages
+        self._passive_at = self._checkpoint_pages  # WAL pages that call the next passive one
         self._restart_after = 0.0
         self._reclaiming = False
         self._shrink_pending = False  # reclaim is done; the file shrinks at a full checkpoint
@@ -941,7 +943,11 @@ class SQLiteBackend:
                 self.wal_restarts += 1
                 return apsw.SQLITE_OK
             self._force_at = pages + self._checkpoint_pages  # a reader holds on: not every commit
-        if pages >= self._checkpoint_pages and not self._need_checkpoint:
+        if pages < self._checkpoint_pages:
+            self._passive_at = self._checkpoint_pages  # the log started again
+        elif pages >= self._passive_at and not self._need_checkpoint:
+            # not after every commit: see PASSIVE_STEPS
+            self._passive_at = pages + max(1, self._checkpoint_pages // PASSIVE_STEPS)
             self._need_checkpoint = True
             self._wake.set()
         return apsw.SQLITE_OK

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -410,6 +411,35 @@ def test_wal_is_checkpointed_in_the_background(db_path: Path) -> None:
     assert not wal.exists() or wal.stat().st_size == 0  # close() checkpoints and truncates
     conn = apsw.Connection(str(db_path))
     assert conn.execute("SELECT count(*) FROM events").fetchall()[0][0] == 200
+
+
+def test_past_the_threshold_a_checkpoint_is_called_per_half_threshold_not_per_commit(
+    db_path: Path,
+) -> None:
+    """Each passive checkpoint syncs both files: commits past the threshold must not each
+    call one. Pages in the log after each commit, as SQLite reports them to camvault."""
+
+    class Wakes(threading.Event):
+        """The background thread's wake-up, counting the calls for a checkpoint."""
+
+        count = 0
+
+        def set(self) -> None:
+            self.count += 1
+            super().set()
+
+    with EventStore(db_path, options=SQLiteOptions(checkpoint_pages=100)) as store:
+        backend: Any = store._backend
+        wakes = backend._wake = Wakes()
+        called: list[int] = []
+        for pages in (40, 99, 100, 110, 149, 150, 160, 199, 200, 260, 20, 99, 100, 120):
+            before = wakes.count
+            backend._need_checkpoint = False  # the last one ran
+            backend._on_wal(backend._writer, "main", pages)
+            if wakes.count > before:
+                called.append(pages)
+    # 100, then every 50 more pages (half of 100); the log restarting (20) starts over at 100
+    assert called == [100, 150, 200, 260, 100]
 
 
 def test_tail_follows_new_events_from_any_writer(api_store: Any, store_url: str) -> None:
