@@ -26,7 +26,7 @@ class SQLiteOptions(EngineOptions):
     """``normal``: a power cut may lose the last commits, never corrupt; ``full``: fsync each."""
     busy_timeout: float = 5.0
     """Seconds a write waits for another process's lock before DatabaseBusyError."""
-    checkpoint_pages: int = 1000
+    checkpoint_pages: int = 2000
     """WAL pages that make the background thread copy the log into the database."""
     pragmas: Mapping[str, int | str] = field(default_factory=dict)
     """Extra ``PRAGMA name = value`` statements run on every connection."""

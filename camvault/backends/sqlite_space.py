@@ -14,10 +14,10 @@ waits a little for them (and holds off writers meanwhile) always gets its turn:
   background thread that falls behind cannot let the log run away.
 
 The WAL file therefore stays under :attr:`WalLimits.bound_bytes` (:data:`WAL_BOUND` times
-``checkpoint_pages`` frames: 31.4 MiB with the defaults) when one of the four forced
+``checkpoint_pages`` frames: 62.9 MiB with the defaults) when one of the four forced
 attempts before that size finds a gap between reads (camvault's readers hold one
 statement's snapshot) and no single transaction writes more than ``checkpoint_pages`` pages
-(about 80 events with detections; a bigger batch makes the WAL as big as itself).
+(about 160 events with detections; a bigger batch makes the WAL as big as itself).
 ``journal_size_limit`` truncates the file back after a restart. A program that holds a
 read transaction open for longer defers the restart until it lets go; ``info()`` shows
 ``wal_bytes`` meanwhile.
