@@ -129,6 +129,25 @@ def watcher(db: str, stop: ProcessEvent, ready: ProcessEvent, out: Connection) -
         out.send({"error": f"{type(exc).__name__}: {exc}"})
 
 
+def _run_until(client: mqtt.Client, url: str, stop: ProcessEvent) -> str | None:
+    """Connect a paho client to the broker at ``url`` and run its loop until ``stop``.
+
+    Returns what failed, or None.
+    """
+    target = parse_mqtt_url(url)
+    if target.username:
+        client.username_pw_set(target.username, target.password)
+    try:
+        client.connect(target.host, target.port, keepalive=60)
+        client.loop_start()
+        stop.wait()
+        client.disconnect()
+        client.loop_stop()
+    except OSError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
 def plain_consumer(
     db: str, url: str, prefix: str, client_id: str, stop: ProcessEvent, out: Connection
 ) -> None:
@@ -175,24 +194,14 @@ def plain_consumer(
             if data.get("type") == "new":
                 stored.setdefault(after["id"], time.monotonic_ns())
 
-    target = parse_mqtt_url(url)
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
-    if target.username:
-        client.username_pw_set(target.username, target.password)
     client.on_connect = on_connect
     client.on_message = on_message
     try:
-        client.connect(target.host, target.port, keepalive=60)
-        client.loop_start()
-        stop.wait()
-        client.disconnect()
-        client.loop_stop()
-    except OSError as exc:
-        out.send({"error": f"{type(exc).__name__}: {exc}"})
-        return
+        error = _run_until(client, url, stop)
     finally:
         conn.close()
-    out.send({"stats": counts, "stored": stored})
+    out.send({"error": error} if error else {"stats": counts, "stored": stored})
 
 
 def bare_receiver(
@@ -222,21 +231,11 @@ def bare_receiver(
         received.value += 1
         last[0] = time.monotonic_ns()
 
-    target = parse_mqtt_url(url)
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-    if target.username:
-        client.username_pw_set(target.username, target.password)
     client.on_connect = on_connect
     client.on_subscribe = on_subscribe
     client.on_message = on_message
-    try:
-        client.connect(target.host, target.port, keepalive=60)
-        client.loop_start()
-        stop.wait()
-        client.disconnect()
-        client.loop_stop()
-    except OSError as exc:
-        ready.set()
-        out.send({"error": f"{type(exc).__name__}: {exc}"})
-        return
-    out.send({"last_ns": last[0]})
+    error = _run_until(client, url, stop)
+    if error:
+        ready.set()  # the parent waits for the subscription: let it read the error instead
+    out.send({"error": error} if error else {"last_ns": last[0]})
