@@ -499,7 +499,7 @@ class EventStore:
         if self._backend.thumbnails_in_database:
             found = self._backend.load_thumbnail(event_id)
             return None if found is None else (found[0], fmt)
-        if not path.resolve().is_relative_to(self.thumbnails_dir.resolve()):
+        if not self._in_thumbnails_dir(path):
             return None
         try:
             return path.read_bytes(), fmt
@@ -628,18 +628,22 @@ class EventStore:
         Returns how many thumbnails went; those stored in the database went with their events.
         """
         in_database = self._backend.thumbnails_in_database
-        root: Path | None = None  # resolved once there is a file to check: it costs syscalls
         removed = 0
         for event_id, camera_id, ts, name in refs:
             path = thumbnails.owned(self.thumbnails_dir, camera_id, event_id, from_micros(ts), name)
             if path is None:
                 continue
-            if not in_database:
-                root = root or self.thumbnails_dir.resolve()
-                if not (path.resolve().is_relative_to(root) and thumbnails.remove_quietly(path)):
-                    continue
-            removed += 1
+            if in_database or (self._in_thumbnails_dir(path) and thumbnails.remove_quietly(path)):
+                removed += 1
         return removed
+
+    def _in_thumbnails_dir(self, path: Path) -> bool:
+        """Tell whether ``path``, links resolved, lies in the thumbnails folder.
+
+        Resolving costs a system call per path component: only for a file about to be read
+        or removed, never for a write that removes none.
+        """
+        return path.resolve().is_relative_to(self.thumbnails_dir.resolve())
 
     # -- reads ------------------------------------------------------------------------
 
