@@ -41,6 +41,21 @@ def test_list_renders_thumbnails_newest_first(
     page.wait_for_selector("#chart canvas")
 
 
+def test_a_slow_link_shows_loading_until_the_app_arrives(server: Server, page: Any) -> None:
+    held: list[Any] = []  # the app's module, held back as a slow link would
+    page.route("**/static/app.js", lambda route: held.append(route))
+    page.goto(server.url, wait_until="commit")
+    for _ in range(500):
+        if held:
+            break
+        page.wait_for_timeout(10)
+    assert held, "the page never asked for its app"
+    assert page.locator("#view").inner_text() == "loading…"  # not a blank page meanwhile
+    held[0].continue_()
+    page.wait_for_selector(".event")
+    assert "loading…" not in page.locator("#view > p.empty").all_inner_texts()
+
+
 def test_endless_scroll_loads_the_next_page(server: Server, page: Any) -> None:
     page.goto(server.url)
     page.wait_for_selector(".event")
