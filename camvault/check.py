@@ -31,15 +31,16 @@ _HOUR = 3_600_000_000
 _RECOUNT = """
 WITH recount (dim, hour, camera_id, key, n) AS (
     SELECT 'event', ts - ((ts {mod} {hour}) + {hour}) {mod} {hour}, camera_id, '', count(*)
-    FROM events GROUP BY 2, 3
+    FROM events e WHERE {counted} GROUP BY 2, 3
     UNION ALL
     SELECT 'label', e.ts - ((e.ts {mod} {hour}) + {hour}) {mod} {hour}, e.camera_id, d.label,
            count(DISTINCT e.id)
-    FROM events e JOIN detections d ON d.event_rowid = e.id AND d.ts = e.ts GROUP BY 2, 3, 4
+    FROM events e JOIN detections d ON d.event_rowid = e.id AND d.ts = e.ts
+    WHERE {counted} GROUP BY 2, 3, 4
     UNION ALL
     SELECT 'person', ts - ((ts {mod} {hour}) + {hour}) {mod} {hour}, camera_id, person_name,
            count(*)
-    FROM events WHERE person_name IS NOT NULL GROUP BY 2, 3, 4
+    FROM events e WHERE person_name IS NOT NULL AND {counted} GROUP BY 2, 3, 4
 )
 SELECT coalesce(r.dim, c.dim), coalesce(r.hour, c.hour), coalesce(r.camera_id, c.camera_id),
        coalesce(r.key, c.key), coalesce(r.n, 0), coalesce(c.n, 0)
@@ -167,7 +168,9 @@ class _Checks:
         """Recount the hourly counts behind histograms and compare cell by cell."""
         # the modulo operator; PostgreSQL's driver reads a lone % as a placeholder
         mod = "%" if self.sqlite else "%%"
-        wrong = self.rows(_RECOUNT.format(mod=mod, hour=_HOUR))
+        # SQLite counts events above positions.rolled later (schema v7): they are not due yet
+        counted = "e.id <= (SELECT rolled FROM positions)" if self.sqlite else "true"
+        wrong = self.rows(_RECOUNT.format(mod=mod, hour=_HOUR, counted=counted))
         problems = []
         if wrong:
             examples = ", ".join(

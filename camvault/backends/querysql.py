@@ -55,6 +55,10 @@ class Dialect:
     times: str = "events"
     """A table whose indexed ``ts`` holds the time of every event (PostgreSQL: event_ids,
     one table rather than a partition per month)."""
+    unrolled: tuple[str, str] | None = None
+    """The events the hourly rollups do not count yet: a ``FROM`` item named ``e`` that reads
+    them in position order, and the clause that picks them (SQLite); None: the rollups count
+    every event as it commits."""
 
     def one_of(
         self, column: str, values: tuple[Any, ...], *, ordered: bool = True
@@ -206,11 +210,24 @@ def bucket_number(d: Dialect, spec: HistogramSpec, local: str) -> str:
     return _floor_div(d, local, HOUR if spec.bucket == "hour" else DAY)
 
 
-def events_histogram(d: Dialect, spec: HistogramSpec, f: QuerySpec) -> tuple[str, list[Any]]:
-    """Histogram SQL that counts events (and detections) directly."""
+def events_histogram(
+    d: Dialect, spec: HistogramSpec, f: QuerySpec, *, unrolled: bool = False
+) -> tuple[str, list[Any]]:
+    """Histogram SQL that counts events (and detections) directly.
+
+    ``unrolled``: count only the events the rollups do not count yet (``Dialect.unrolled``),
+    which complete a count read from the rollups.
+    """
     local, local_params = local_time(d, spec, "e.ts")
+    events, join = "events e", "JOIN"
+    clauses, params = where(d, f, labels=spec.by != "label")
+    if unrolled:
+        if d.unrolled is None:
+            raise ValueError("this engine's rollups count every event as it commits")
+        events, picked = d.unrolled
+        join = "CROSS JOIN"  # the few new events first, then their detections
+        clauses.append(picked)
     if spec.by == "label":
-        clauses, params = where(d, f, labels=False)
         if f.labels:
             clause, values = d.one_of("d.label", f.labels)
             clauses.append(clause)
@@ -218,11 +235,10 @@ def events_histogram(d: Dialect, spec: HistogramSpec, f: QuerySpec) -> tuple[str
         if f.min_confidence is not None:
             clauses.append(f"d.confidence >= {d.mark}")
             params.append(f.min_confidence)
-        source = "events e JOIN detections d ON d.event_rowid = e.id AND d.ts = e.ts"
+        source = f"{events} {join} detections d ON d.event_rowid = e.id AND d.ts = e.ts"
         key, counted = "d.label", "count(DISTINCT id)"
     else:
-        clauses, params = where(d, f)
-        source = "events e"
+        source = events
         key = {"camera_id": "e.camera_id", "person_name": "e.person_name"}.get(
             spec.by or "", "CAST(NULL AS TEXT)"
         )

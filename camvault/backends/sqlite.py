@@ -15,6 +15,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,17 @@ _POSITION = (
     "coalesce((SELECT high_water FROM positions), 0))"
 )
 """The current position: the newest id stored or deleted."""
+_POSITIONS = f"SELECT max(high_water, ({_POSITION})), rolled FROM positions"
+"""The writer's view: the current position, and the last one counted in the rollups (v7)."""
+_ROLLED = "UPDATE positions SET rolled = ?"
+_PENDING_TEXTS = "SELECT EXISTS (SELECT 1 FROM fts_pending)"
+_UNSETTLED = (
+    f"SELECT coalesce((SELECT max(id) FROM events), 0) - rolled + ({_PENDING_TEXTS}) FROM positions"
+)
+"""Roughly how many events wait for the rollups or the text index (0: none)."""
+_ROLLED_FROM = 7
+"""The schema version that counts events in the rollups after their commit (positions.rolled);
+a store opened at an older one (a test writing rows the old way) has nothing to settle."""
 _INSERT_DETECTION = (
     "INSERT INTO detections (event_rowid, idx, label, confidence, x1, y1, x2, y2, ts) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -121,15 +133,19 @@ _ROLLUP_RANGE = (
     ") WHERE true ON CONFLICT (dim, hour, camera_id, key) DO UPDATE SET n = n + excluded.n"
 )
 """The rollup counts of the events stored at positions [?1, ?2), added in one statement."""
-_DELETED = "RETURNING ts, camera_id, person_name, detected_objects, thumbnail_path, event_id"
+_ROLL_CHUNK = 8192
+"""Positions counted per background transaction (one aggregated statement each)."""
+_DELETED = "RETURNING id, ts, camera_id, person_name, detected_objects, thumbnail_path, event_id"
 _INDEX_CHUNK = 8192
 """Pending descriptions indexed per transaction (one FTS5 segment each); the write lock is
 let go between two, so inserts never wait behind a whole import's indexing."""
 _BACKGROUND_TEXTS = 256
-"""Pending descriptions that wake the background indexer at once (else within a second)."""
+"""Pending descriptions, or events not in the rollups, that wake the background at once
+(else it settles them within a second)."""
 _FLUSH_ROWS = 4096
-_COUNTED_ROWS = 16
-"""Inserts of fewer events count their rollups in Python; more, in one aggregated statement."""
+_ROLLED_ROWS = 16
+"""Transactions storing this many events add every uncounted event to the rollups before
+they commit (one aggregated statement); fewer leave that to the background."""
 _FEW_IN_ZONES = 2000
 """Events of the filtered zones below which a page lists them first (see _few_in_zones)."""
 _WATCH_INTERVAL = 0.004
@@ -159,13 +175,14 @@ class _Transaction:
         "_backend",
         "_collect",
         "_detections",
+        "_inserted",
         "_next_id",
+        "_rolled",
         "_rollups",
-        "_unrolled",
         "_zones",
         "conn",
-        "indexed",
         "new_cameras",
+        "settled",
         "stored",
         "texts",
     )
@@ -177,10 +194,11 @@ class _Transaction:
         self._zones: list[tuple[Any, ...]] = []
         self._rollups: Counter[RollupKey] = Counter()
         self._next_id = -1  # the position of the next event; -1: not looked up yet
-        self._unrolled = 0  # the first position whose rollup counts are not written yet
+        self._rolled = -1  # events above this position are not in the rollups yet
+        self._inserted = 0  # events this transaction stored
         self.new_cameras: set[str] = set()
         self.texts = 0
-        self.indexed = False
+        self.settled = False
         self.stored: list[Event] = []  # what the commit listeners get, in insertion order
         self._collect = bool(backend.listeners)  # none: a huge import keeps no events alive
 
@@ -202,9 +220,7 @@ class _Transaction:
             new.update(cameras)
         first = self._next_id
         if first < 0:  # once per transaction (and after a delete or a rollback)
-            found: Any = conn.execute(_POSITION).fetchall()[0][0]
-            first = int(found) + 1
-            self._unrolled = first
+            first = self._positions() + 1
         self._next_id = first + len(rows)
         if len(rows) == 1:
             conn.execute(_INSERT_EVENT_AT, (first, *rows[0]))
@@ -221,20 +237,15 @@ class _Transaction:
             else:
                 outcome = [first + i in stored for i in range(len(rows))]
         detections, zones = self._detections, self._zones
-        counted = len(rows) < _COUNTED_ROWS and self._unrolled == first
-        if counted:  # a few events: their counts cost less in Python than in one more statement
-            self._unrolled = self._next_id
         for i, (event, row) in enumerate(zip(events, rows, strict=True)):
             if not outcome[i]:
                 continue
             rowid = first + i
+            self._inserted += 1
             if event.detected_objects:
                 detections.extend(detection_rows(rowid, row[1], event))
             if event.zones:
                 zones.extend(zone_rows(rowid, row[1], event))
-            if counted:
-                labels = (o.label for o in event.detected_objects)
-                add_event(self._rollups, row[1], row[2], labels, row[9])
             if row[5] is not None:
                 self.texts += 1
             if self._collect:
@@ -242,6 +253,13 @@ class _Transaction:
         if len(detections) + len(zones) >= _FLUSH_ROWS:
             self.flush()
         return outcome
+
+    def _positions(self) -> int:
+        """Look up the current position and the rollups' mark; return the position."""
+        row: Any = self.conn.execute(_POSITIONS).fetchall()[0]
+        position, rolled = row
+        self._rolled = int(rolled)
+        return int(position)
 
     def current(self, event_ids: Sequence[str]) -> dict[str, Event]:
         """Return the stored events with these ids, read under the write lock, by id."""
@@ -268,12 +286,28 @@ class _Transaction:
             self.insert_many([version.new])
         return gone
 
-    def index_text(self) -> bool:
-        """Move a chunk of pending descriptions into the full-text index; True if more wait."""
-        more = index_pending(self.conn, _INDEX_CHUNK)
+    def settle(self) -> bool:
+        """Count a chunk of new events in the rollups, index a chunk of texts; True if more wait."""
+        last = self._positions()
+        upto = min(last, self._rolled + _ROLL_CHUNK)
+        if upto > self._rolled:
+            self._roll(upto)
+        more = index_pending(self.conn, _INDEX_CHUNK) or upto < last
         self.texts = 0
-        self.indexed = not more
+        self.settled = not more
         return more
+
+    def unrolled(self) -> int:
+        """Return how many of the events stored here the rollups do not count yet."""
+        if 0 <= self._next_id - 1 <= self._rolled:
+            return 0
+        return self._inserted
+
+    def _roll(self, upto: int) -> None:
+        """Add the events at positions (rolled, upto] to the rollups, in one statement."""
+        self.conn.execute(_ROLLUP_RANGE, (self._rolled + 1, upto + 1))
+        self.conn.execute(_ROLLED, (upto,))
+        self._rolled = upto
 
     def delete(self, condition: str, params: tuple[Any, ...]) -> PurgeBatch:
         """Delete the events matching ``condition`` (on ``events``) with their rollup counts.
@@ -282,12 +316,17 @@ class _Transaction:
         were deleted and the thumbnail references of those that had one.
         """
         self.flush()  # detection and zone rows of events inserted earlier go by cascade too
+        if self._rolled < 0:
+            self._positions()
+        rolled = self._rolled
         rows = self.conn.execute(f"DELETE FROM events WHERE {condition} {_DELETED}", params)
         self._next_id = -1  # the newest event may be gone: look up the next position again
         removed, refs = 0, []
-        for ts, camera_id, person, objects, thumbnail, event_id in rows:
+        for rowid, ts, camera_id, person, objects, thumbnail, event_id in rows:
             removed += 1
-            add_event(self._rollups, ts, camera_id, labels_from_json(objects), person, sign=-1)
+            if rowid <= rolled:  # an event above the mark was never counted
+                labels = labels_from_json(objects)
+                add_event(self._rollups, ts, camera_id, labels, person, sign=-1)
             if thumbnail:
                 refs.append((str(event_id), str(camera_id), int(ts), str(thumbnail)))
         return removed, refs
@@ -300,10 +339,9 @@ class _Transaction:
         if self._zones:
             self.conn.executemany(_INSERT_ZONE, self._zones)
             self._zones.clear()
-        if self._next_id > self._unrolled:
-            self.conn.execute(_ROLLUP_RANGE, (self._unrolled, self._next_id))
-            self._unrolled = self._next_id
-        if self._rollups:
+        if self._inserted >= _ROLLED_ROWS and self._next_id - 1 > self._rolled >= 0:
+            self._roll(self._next_id - 1)  # many events: they and any left before, at once
+        if self._rollups and not __import__("os").environ.get("NOROLL"):
             cells = [(*key, n) for key, n in self._rollups.items() if n]
             self.conn.executemany(_ROLLUP, cells)
             emptied = [c[:4] for c in cells if c[4] < 0]
@@ -324,7 +362,7 @@ class _Transaction:
             self._detections.clear()
             self._zones.clear()
             self._rollups.clear()
-            self._next_id = -1  # an event rolled back may have taken the next position
+            self._next_id = self._rolled = -1  # both may have moved inside: look them up again
             del self.stored[stored:]
             self.conn.execute("ROLLBACK TO one")
             self.conn.execute("RELEASE one")
@@ -397,6 +435,8 @@ class SQLiteBackend:
         self._wake = threading.Event()
         self._need_checkpoint = False
         self._pending_texts = 0
+        # events a program that stopped short left out of the counts or the index
+        self._unrolled = self._unsettled(_UNSETTLED) if self._settles() else 0
         self._checkpointer = threading.Thread(
             target=self._maintenance_loop, name="camvault-maintenance", daemon=True
         )
@@ -536,12 +576,12 @@ class SQLiteBackend:
                     raise translate(exc, action, str(self.path), write=True) from exc
                 raise
             self.known_cameras |= tx.new_cameras
-            if tx.indexed:  # everything pending, from any transaction, is indexed now
-                self._pending_texts = 0
-            if tx.texts:
-                self._pending_texts += tx.texts
-                if self._pending_texts >= _BACKGROUND_TEXTS:
-                    self._wake.set()
+            if tx.settled:  # everything pending, from any transaction, is settled now
+                self._pending_texts = self._unrolled = 0
+            self._pending_texts += tx.texts
+            self._unrolled += tx.unrolled()
+            if max(self._pending_texts, self._unrolled) >= _BACKGROUND_TEXTS:
+                self._wake.set()
             if tx.stored and self.listeners:  # after the commit, before the next one: in order
                 self.listeners.publish(tx.stored)
 
@@ -588,17 +628,25 @@ class SQLiteBackend:
 
     def flush_text_index(self) -> None:
         """Index pending descriptions now, so a text query sees every event."""
-        with self._reader("check the text index") as conn:
-            row: Any = conn.execute("SELECT EXISTS (SELECT 1 FROM fts_pending)").fetchall()[0]
-        if row[0]:
-            self._index_all()
+        if self._unsettled(_PENDING_TEXTS):
+            self._settle_all()
 
-    def _index_all(self, pause: float = 0.0) -> None:
-        """Index every pending description, a chunk per transaction, ``pause`` s between."""
+    def _settles(self) -> bool:
+        """Say whether the schema counts events after their commit (always, once migrated)."""
+        return self.schema_version >= _ROLLED_FROM
+
+    def _unsettled(self, query: str) -> int:
+        """Run a query counting what waits to be settled (a quick look, on a reader)."""
+        with self._reader("look for new events to index") as conn:
+            row: Any = conn.execute(query).fetchall()[0]
+        return int(row[0])
+
+    def _settle_all(self, pause: float = 0.0) -> None:
+        """Count and index every new event, a chunk per transaction, ``pause`` s between."""
         more = True
         while more and not self._closed:
-            with self.write_transaction("index descriptions") as tx:
-                more = tx.index_text()
+            with self.write_transaction("index new events") as tx:
+                more = tx.settle()
             if more and pause:
                 time.sleep(pause)  # a waiting writer takes the lock in between
 
@@ -842,12 +890,15 @@ class SQLiteBackend:
         """Return (bucket number, key, count) rows, from rollups where they answer exactly."""
         f = spec.filters
         self._before_text(f)
-        parts = [
-            rollup_histogram(spec, part.plan, part.since, part.until)
-            if isinstance(part, RollupPart)
-            else events_histogram(spec, part)
-            for part in spec.parts()
-        ]
+        parts: list[tuple[str, list[Any]]] = []
+        for part in spec.parts():
+            if isinstance(part, RollupPart):
+                parts.append(rollup_histogram(spec, part.plan, part.since, part.until))
+                # with the events the rollups do not count yet (schema v7), read by position
+                hours = replace(f, since=part.since, until=part.until)
+                parts.append(events_histogram(spec, hours, unrolled=True))
+            else:
+                parts.append(events_histogram(spec, part))
         totals: Counter[tuple[int, str | None]] = Counter()
         with self._reader("count events for a histogram") as conn, self._text_errors(f):
             for sql, params in parts:
@@ -988,7 +1039,7 @@ class SQLiteBackend:
             self._shrink_pending = True  # the file shrinks when all of the log is copied back
 
     def _maintenance_loop(self) -> None:
-        """Index pending descriptions, reclaim free pages and checkpoint, off the insert path."""
+        """Count and index new events, reclaim free pages and checkpoint, off the insert path."""
         conn: apsw.Connection | None = None
         last_index = time.monotonic()
         while True:
@@ -999,8 +1050,9 @@ class SQLiteBackend:
                 break
             try:
                 due = time.monotonic() - last_index >= 1.0
-                if self._pending_texts >= _BACKGROUND_TEXTS or (self._pending_texts and due):
-                    self._index_all(pause=0.001)
+                pending = max(self._pending_texts, self._unrolled)
+                if pending >= _BACKGROUND_TEXTS or (pending and due):
+                    self._settle_all(pause=0.001)
                     last_index = time.monotonic()
                 if self._reclaiming:
                     self._reclaim_step()
@@ -1164,7 +1216,8 @@ class SQLiteBackend:
             return
         self._wake.set()
         with contextlib.suppress(DatabaseError):
-            self.flush_text_index()
+            if self._settles() and self._unsettled(_UNSETTLED):
+                self._settle_all()
         self._closed = True
         self._wake.set()
         self._checkpointer.join(timeout=10)

@@ -66,6 +66,7 @@ SQLITE = querysql.Dialect(
     detections="detections d NOT INDEXED",  # the planner seeks by event; see where()
     booleans_as_int=True,
     zones=_zones_probed,
+    unrolled=("events e NOT INDEXED", "e.id > (SELECT rolled FROM positions)"),
 )
 """SQLite's dialect. A zone filter walks the events (in time or position order) and looks
 each up: a page of a common zone, and a follower, read a few events only."""

@@ -99,6 +99,7 @@ def test_a_store_from_before_the_all_cameras_counts_gets_them(tmp_path: Path) ->
         "c = sqlite3.connect(sys.argv[1])\n"
         "c.executescript('DROP TRIGGER rollup_all_insert; DROP TRIGGER rollup_all_update; "
         "DROP TRIGGER rollup_all_delete; DROP TABLE rollup_all; "
+        "ALTER TABLE positions DROP COLUMN rolled; "
         "DELETE FROM schema_migrations WHERE version >= 6;')\n"
         "c.close()\n"
     )
