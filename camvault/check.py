@@ -96,6 +96,7 @@ _SQLITE_TEXT = (
         "a described event missing from the index",
         """SELECT count(*) FROM events
            WHERE llm_description IS NOT NULL
+             AND id <= (SELECT indexed FROM positions)
              AND id NOT IN (SELECT rowid FROM fts_pending)
              AND id NOT IN (SELECT event_rowid FROM text_keys)""",
     ),

@@ -17,6 +17,16 @@ def connect(store: EventStore) -> apsw.Connection:
     return apsw.Connection(store.info()["path"])
 
 
+def pending_texts(conn: apsw.Connection) -> int:
+    """Descriptions waiting for the text index: listed in fts_pending, or stored above the
+    index's mark (schema v7)."""
+    found = conn.execute(
+        "SELECT (SELECT count(*) FROM fts_pending) + (SELECT count(*) FROM events "
+        "WHERE id > (SELECT indexed FROM positions) AND llm_description IS NOT NULL)"
+    ).fetchall()
+    return int(found[0][0])
+
+
 def used_bytes(db: Path) -> int:
     """The data in the database file, read on a connection of its own: pages minus free ones."""
     conn = apsw.Connection(str(db), flags=apsw.SQLITE_OPEN_READONLY)

@@ -66,7 +66,7 @@ from camvault.backends.sqlite_sql import (
     where,
     where_listed,
 )
-from camvault.backends.sqlite_text import index_pending, text_page
+from camvault.backends.sqlite_text import PENDING_TEXTS, index_pending, text_page
 from camvault.bus import CommitListener, CommitListeners
 from camvault.errors import DatabaseError, InvalidInputError, InvalidQueryError, MigrationError
 from camvault.histogram import HistogramSpec, RollupPart
@@ -94,14 +94,14 @@ _POSITION = (
 _POSITIONS = f"SELECT max(high_water, ({_POSITION})), rolled FROM positions"
 """The writer's view: the current position, and the last one counted in the rollups (v7)."""
 _ROLLED = "UPDATE positions SET rolled = ?"
-_PENDING_TEXTS = "SELECT EXISTS (SELECT 1 FROM fts_pending)"
 _UNSETTLED = (
-    f"SELECT coalesce((SELECT max(id) FROM events), 0) - rolled + ({_PENDING_TEXTS}) FROM positions"
+    "SELECT coalesce((SELECT max(id) FROM events), 0) - min(rolled, indexed) "
+    "+ EXISTS (SELECT 1 FROM fts_pending) FROM positions"
 )
 """Roughly how many events wait for the rollups or the text index (0: none)."""
 _ROLLED_FROM = 7
-"""The schema version that counts events in the rollups after their commit (positions.rolled);
-a store opened at an older one (a test writing rows the old way) has nothing to settle."""
+"""The schema version that counts and indexes events after their commit (positions.rolled and
+.indexed); a store opened at an older one (a test writing rows the old way) settles nothing."""
 _INSERT_DETECTION = (
     "INSERT INTO detections (event_rowid, idx, label, confidence, x1, y1, x2, y2, ts) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -628,7 +628,7 @@ class SQLiteBackend:
 
     def flush_text_index(self) -> None:
         """Index pending descriptions now, so a text query sees every event."""
-        if self._unsettled(_PENDING_TEXTS):
+        if self._unsettled(PENDING_TEXTS):
             self._settle_all()
 
     def _settles(self) -> bool:

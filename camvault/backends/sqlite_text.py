@@ -22,7 +22,7 @@ from camvault.backends.sqlite_fts5 import fts5_match
 from camvault.backends.sqlite_sql import COLUMNS, where
 from camvault.query import QuerySpec
 
-__all__ = ["LANE", "TS_END", "UNORDERED", "index_pending", "text_page"]
+__all__ = ["LANE", "PENDING_TEXTS", "TS_END", "UNORDERED", "index_pending", "text_page"]
 
 LANE = 1024
 """Keys per microsecond: key = ts * LANE + n."""
@@ -32,24 +32,45 @@ UNORDERED = 8_000_000_000_000_000_000
 """First unordered key (above every ordered one, TS_END * LANE < UNORDERED < 2**63)."""
 
 _GROWTH = 4
+_MARKS = "SELECT indexed, (SELECT coalesce(max(id), 0) FROM events) FROM positions"
+_NEW_TEXTS = (
+    "SELECT id, ts FROM events WHERE id > ? AND llm_description IS NOT NULL ORDER BY id LIMIT ?"
+)
+"""Described events above the text index's mark, by position (the rowid: a range seek)."""
+PENDING_TEXTS = (
+    "SELECT EXISTS (SELECT 1 FROM fts_pending) OR EXISTS (SELECT 1 FROM events "
+    "WHERE id > (SELECT indexed FROM positions) AND llm_description IS NOT NULL)"
+)
+"""1 when a description waits for the index, else 0."""
 
 
 def index_pending(conn: apsw.Connection, limit: int = -1) -> bool:
-    """Give pending descriptions their time keys and index them (one segment for all).
+    """Give waiting descriptions their time keys and index them (one segment for all).
 
-    ``limit`` bounds how many pending rows one call takes, oldest first (-1: all of them);
-    returns True when rows are left pending.
+    What waits: described events stored above ``positions.indexed`` (schema v7), and those
+    at or below it whose text or time changed (``fts_pending``). ``limit`` bounds how many
+    events one call takes, oldest first (-1: all of them); returns True when more may wait.
     """
-    found: list[Any] = conn.execute(  # LEFT JOIN: seek each pending row, never scan events
+    changed: list[Any] = conn.execute(  # LEFT JOIN: seek each listed row, never scan events
         "SELECT p.rowid, e.ts, e.llm_description IS NOT NULL FROM fts_pending p "
         "LEFT JOIN events e ON e.id = p.rowid ORDER BY p.rowid LIMIT ?",
         (limit,),
     ).fetchall()
-    if not found:
-        return False
-    conn.execute("DELETE FROM fts_pending WHERE rowid <= ?", (found[-1][0],))
-    rows = [(ts, rowid) for rowid, ts, described in found if described]
-    more = len(found) == limit
+    if changed:
+        conn.execute("DELETE FROM fts_pending WHERE rowid <= ?", (changed[-1][0],))
+    room = limit - len(changed) if limit >= 0 else -1
+    more = room == 0
+    new: list[Any] = []
+    if room:
+        marks: Any = conn.execute(_MARKS).fetchall()[0]
+        mark, last = marks
+        new = conn.execute(_NEW_TEXTS, (mark, room)).fetchall()
+        more = len(new) == room
+        upto = new[-1][0] if more else last  # past undescribed events too
+        if upto > mark:
+            conn.execute("UPDATE positions SET indexed = ?", (upto,))
+    rows = [(ts, rowid) for rowid, ts, described in changed if described]
+    rows += [(ts, rowid) for rowid, ts in new]
     if not rows:
         return more
     rows.sort()  # by (ts, id); usually sorted already, which makes this cheap

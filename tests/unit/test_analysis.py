@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from camvault import Bucket, DetectedObject, Event, EventStore, InvalidQueryError
 from tests.conftest import ENGINE_URLS, raw_connection
-from tests.sqlite_file import connect, used_bytes
+from tests.sqlite_file import connect, pending_texts, used_bytes
 
 START = datetime(2026, 9, 28, tzinfo=UTC)  # spans Lord Howe's DST start and Berlin's DST end
 SPAN = timedelta(days=32)
@@ -660,7 +660,7 @@ def test_pending_descriptions_are_indexed_in_the_background(db_path: Path) -> No
     conn = connect(fresh_store)
 
     def pending() -> int:
-        return int(conn.execute("SELECT count(*) FROM fts_pending").fetchall()[0][0])
+        return pending_texts(conn)
 
     assert pending() == 5  # single inserts leave their text for the indexer
     indexer_may_run.set()

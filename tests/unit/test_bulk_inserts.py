@@ -11,7 +11,7 @@ import pytest
 
 from camvault import DetectedObject, Event, EventStore
 from camvault.backends import sqlite
-from tests.sqlite_file import connect, read_closed
+from tests.sqlite_file import connect, pending_texts, read_closed
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 HOUR_US = 3_600_000_000
@@ -130,7 +130,7 @@ def test_the_background_indexer_works_through_a_bulk_import_chunk_by_chunk(
         conn = connect(store)
 
         def pending() -> int:
-            return int(conn.execute("SELECT count(*) FROM fts_pending").fetchall()[0][0])
+            return pending_texts(conn)
 
         deadline = time.monotonic() + 10
         while pending() and time.monotonic() < deadline:

@@ -7,10 +7,12 @@ store, never from the store itself.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -94,16 +96,30 @@ def test_a_store_from_before_the_all_cameras_counts_gets_them(tmp_path: Path) ->
         for i in range(12):
             store.insert_event(event(i, T0 + timedelta(minutes=20 * i), CAMERAS[i % 3], ("car",)))
     # take the file back to schema 5: no all-camera table, as a store of the last release
+    # (and the text triggers of then, as v2 and v3 wrote them)
+    shipped = resources.files("camvault") / "migrations" / "sqlite"
+    v2_insert, v3_update = (
+        re.search(rf"CREATE TRIGGER {name} .*?END;", (shipped / file).read_text(), re.S)
+        for name, file in (
+            ("events_fts_insert", "0002_analysis.sql"),
+            ("events_text_update", "0003_time_ordered_text.sql"),
+        )
+    )
+    assert v2_insert and v3_update
+    downgrade = (
+        "DROP TRIGGER rollup_all_insert; DROP TRIGGER rollup_all_update; "
+        "DROP TRIGGER rollup_all_delete; DROP TABLE rollup_all; DROP TRIGGER events_text_update; "
+        "ALTER TABLE positions DROP COLUMN rolled; ALTER TABLE positions DROP COLUMN indexed; "
+        f"{v2_insert.group(0)} {v3_update.group(0)} "
+        "DELETE FROM schema_migrations WHERE version >= 6;"
+    )
     script = (
         "import sqlite3, sys\n"
         "c = sqlite3.connect(sys.argv[1])\n"
-        "c.executescript('DROP TRIGGER rollup_all_insert; DROP TRIGGER rollup_all_update; "
-        "DROP TRIGGER rollup_all_delete; DROP TABLE rollup_all; "
-        "ALTER TABLE positions DROP COLUMN rolled; "
-        "DELETE FROM schema_migrations WHERE version >= 6;')\n"
+        "c.executescript(sys.argv[2])\n"
         "c.close()\n"
     )
-    subprocess.run([sys.executable, "-c", script, str(db)], check=True)
+    subprocess.run([sys.executable, "-c", script, str(db), downgrade], check=True)
     with EventStore(db) as store:
         hours = {b.start: b.count for b in store.histogram("hour")}
     expected = Counter(

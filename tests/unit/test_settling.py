@@ -146,3 +146,54 @@ def test_events_a_stopped_program_left_uncounted_are_counted_on_the_next_open(
         assert check_store(store).ok
         wait_for(lambda: rolled_events(store) == 30, "the background counting 30 events")
         assert_exact(store, rows)
+
+
+WRITER = """
+import os, sys
+from datetime import datetime, timedelta, UTC
+from camvault import Event, EventStore
+from camvault.backends.sqlite import SQLiteBackend
+SQLiteBackend._maintenance_loop = lambda self: None  # no background: what waits, waits
+store = EventStore(sys.argv[1])
+t = datetime(2026, 5, 4, 6, 0, tzinfo=UTC)
+store.insert_event(Event(event_id="e0", camera_id="c", timestamp=t, llm_description="a red van"))
+assert [e.event_id for e in store.query(text="van").events] == ["e0"]  # indexes e0
+later = t + timedelta(minutes=1)
+store.insert_event(Event(event_id="e1", camera_id="c", timestamp=later, llm_description="a bike"))
+os._exit(0)  # e1 still waits for the index
+"""
+
+EDITOR = """
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("UPDATE events SET llm_description = 'a green truck' WHERE event_id = 'e0'")
+c.execute("UPDATE events SET llm_description = 'a yellow boat', ts = ts + 1 WHERE event_id = 'e1'")
+c.commit()
+c.close()
+"""
+
+
+def test_descriptions_changed_by_another_program_are_found_by_their_new_words_only(
+    db_path: Path,
+) -> None:
+    for child in (WRITER, EDITOR):
+        subprocess.run([sys.executable, "-c", child, str(db_path)], check=True, timeout=60)
+    # e0 was indexed, so its change is listed; e1 waited above the mark, so it is not
+    assert read_closed(
+        db_path,
+        "SELECT (SELECT group_concat(rowid) FROM fts_pending), e.id > p.indexed "
+        "FROM events e, positions p WHERE e.event_id = 'e1'",
+    ) == [("1", 1)]
+    with EventStore(db_path) as store:
+        for word, found in (("truck", ["e0"]), ("boat", ["e1"]), ("van", []), ("bike", [])):
+            assert [e.event_id for e in store.query(text=word).events] == found, word
+        conn = connect(store)
+        try:
+            keys = conn.execute(
+                "SELECT e.event_id, count(*) FROM text_keys k JOIN events e "
+                "ON e.id = k.event_rowid GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+        finally:
+            conn.close()
+        assert keys == [("e0", 1), ("e1", 1)]  # each indexed once
+        assert check_store(store).ok
