@@ -139,13 +139,15 @@ _DELETED = "RETURNING id, ts, camera_id, person_name, detected_objects, thumbnai
 _INDEX_CHUNK = 8192
 """Pending descriptions indexed per transaction (one FTS5 segment each); the write lock is
 let go between two, so inserts never wait behind a whole import's indexing."""
-_BACKGROUND_TEXTS = 256
-"""Pending descriptions, or events not in the rollups, that wake the background at once
-(else it settles them within a second)."""
+_SETTLE_AT = 1024
+"""Events waiting for the rollups, or descriptions for the index, that wake the background at
+once (else it settles them within a second). Fewer, larger passes cost less per event: one
+FTS5 segment and one set of rollup cells for the whole batch."""
 _FLUSH_ROWS = 4096
-_ROLLED_ROWS = 16
-"""Transactions storing this many events add every uncounted event to the rollups before
-they commit (one aggregated statement); fewer leave that to the background."""
+_ROLLED_ROWS = 1024
+"""Transactions storing this many events (an import) add every uncounted event to the
+rollups before they commit (one aggregated statement per flush); smaller ones (a single
+insert, a group commit) leave that to the background, whose larger batches share cells."""
 _FEW_IN_ZONES = 2000
 """Events of the filtered zones below which a page lists them first (see _few_in_zones)."""
 _WATCH_INTERVAL = 0.004
@@ -580,7 +582,7 @@ class SQLiteBackend:
                 self._pending_texts = self._unrolled = 0
             self._pending_texts += tx.texts
             self._unrolled += tx.unrolled()
-            if max(self._pending_texts, self._unrolled) >= _BACKGROUND_TEXTS:
+            if max(self._pending_texts, self._unrolled) >= _SETTLE_AT:
                 self._wake.set()
             if tx.stored and self.listeners:  # after the commit, before the next one: in order
                 self.listeners.publish(tx.stored)
@@ -1051,7 +1053,7 @@ class SQLiteBackend:
             try:
                 due = time.monotonic() - last_index >= 1.0
                 pending = max(self._pending_texts, self._unrolled)
-                if pending >= _BACKGROUND_TEXTS or (pending and due):
+                if pending >= _SETTLE_AT or (pending and due):
                     self._settle_all(pause=0.001)
                     last_index = time.monotonic()
                 if self._reclaiming:

@@ -12,7 +12,7 @@ import pytest
 from camvault import Event, EventStore
 from camvault.check import check_store
 from camvault.sample import sample_frame
-from tests.conftest import raw_connection
+from tests.conftest import raw_connection, settle
 
 from .conftest import run_cli
 
@@ -40,6 +40,7 @@ def events() -> list[Event]:
 def store(store_url: str) -> Iterator[EventStore]:
     with EventStore(store_url) as s:
         s.insert_events(events())
+        settle(s)  # the counts the tests damage are written, not left to the background
         for ev in events()[:3]:
             s.save_thumbnail(ev.event_id, sample_frame(ev, (32, 24)))
         yield s

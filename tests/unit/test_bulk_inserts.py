@@ -71,7 +71,7 @@ def labels_by_hour(cells: list[tuple[str, int, str, str, int]]) -> set[tuple[dat
     return {(epoch + timedelta(microseconds=h), k, n) for (h, k), n in sums.items()}
 
 
-@pytest.mark.parametrize("size", [5, 40])  # below and above the few-events path
+@pytest.mark.parametrize("size", [5, 1100])  # below and above an import's own counting
 def test_a_batch_with_duplicates_stores_each_new_event_once_with_its_rows_and_counts(
     db_path: Path, size: int
 ) -> None:

@@ -102,7 +102,7 @@ def test_single_inserts_count_exactly_before_and_after_the_background_adds_them(
         assert check_store(store).ok
 
 
-def test_a_batch_counts_itself_and_the_single_inserts_before_it_in_its_own_commit(
+def test_an_import_counts_itself_and_the_single_inserts_before_it_in_its_own_commit(
     db_path: Path,
 ) -> None:
     rows: dict[str, Row] = {}
@@ -110,12 +110,13 @@ def test_a_batch_counts_itself_and_the_single_inserts_before_it_in_its_own_commi
         for i in range(5):
             store.insert_event(event(i))
             rows[f"e{i}"] = row(i)
-        assert store.insert_events([event(i) for i in range(5, 45)]).inserted == 40
-        rows.update({f"e{i}": row(i) for i in range(5, 45)})
-        assert rolled_events(store) == 45  # no background needed: the batch counted all
+        assert store.insert_events([event(i) for i in range(5, 1105)]).inserted == 1100
+        rows.update({f"e{i}": row(i) for i in range(5, 1105)})
+        assert rolled_events(store) == 1105  # no background needed: the import counted all
         assert_exact(store, rows)
     # closing leaves nothing to count twice when the file opens again
-    assert read_closed(db_path, "SELECT sum(n) FROM rollup_hourly WHERE dim = 'event'") == [(45,)]
+    counted = read_closed(db_path, "SELECT sum(n) FROM rollup_hourly WHERE dim = 'event'")
+    assert counted == [(1105,)]
     with EventStore(db_path) as store:
         assert_exact(store, rows)
         assert check_store(store).ok
