@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -40,6 +40,13 @@ def event(i: int) -> Event:
 def row(i: int) -> Row:
     """What the hand-kept list holds for event ``i`` (its time, camera and labels)."""
     return T0 + timedelta(minutes=23 * i), CAMERAS[i % 3], LABELS[i % 4]
+
+
+def insert_singly(store: EventStore, rows: dict[str, Row], numbers: Iterable[int]) -> None:
+    """Insert these events one by one (a commit each), noting each in the hand-kept list."""
+    for i in numbers:
+        store.insert_event(event(i))
+        rows[f"e{i}"] = row(i)
 
 
 def hour(t: datetime) -> datetime:
@@ -81,18 +88,14 @@ def test_single_inserts_count_exactly_before_and_after_the_background_adds_them(
 ) -> None:
     rows: dict[str, Row] = {}
     with EventStore(db_path) as store:
-        for i in range(40):
-            store.insert_event(event(i))
-            rows[f"e{i}"] = row(i)
+        insert_singly(store, rows, range(40))
         assert_exact(store, rows)  # at once: whatever the background has done yet
         wait_for(lambda: rolled_events(store) == 40, "the background counting 40 events")
         assert_exact(store, rows)
         # one counted event goes; two new ones come, and one of them goes before it is counted
         assert store.delete_event("e3") is not None
         del rows["e3"]
-        for i in (40, 41):
-            store.insert_event(event(i))
-            rows[f"e{i}"] = row(i)
+        insert_singly(store, rows, (40, 41))
         assert store.delete_event("e41") is not None
         del rows["e41"]
         assert_exact(store, rows)
@@ -107,9 +110,7 @@ def test_an_import_counts_itself_and_the_single_inserts_before_it_in_its_own_com
 ) -> None:
     rows: dict[str, Row] = {}
     with EventStore(db_path) as store:
-        for i in range(5):
-            store.insert_event(event(i))
-            rows[f"e{i}"] = row(i)
+        insert_singly(store, rows, range(5))
         assert store.insert_events([event(i) for i in range(5, 1105)]).inserted == 1100
         rows.update({f"e{i}": row(i) for i in range(5, 1105)})
         assert rolled_events(store) == 1105  # no background needed: the import counted all
