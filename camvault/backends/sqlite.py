@@ -343,7 +343,7 @@ class _Transaction:
             self._zones.clear()
         if self._inserted >= _ROLLED_ROWS and self._next_id - 1 > self._rolled >= 0:
             self._roll(self._next_id - 1)  # many events: they and any left before, at once
-        if self._rollups and not __import__("os").environ.get("NOROLL"):
+        if self._rollups:
             cells = [(*key, n) for key, n in self._rollups.items() if n]
             self.conn.executemany(_ROLLUP, cells)
             emptied = [c[:4] for c in cells if c[4] < 0]
