@@ -437,8 +437,7 @@ class SQLiteBackend:
         self._wake = threading.Event()
         self._need_checkpoint = False
         self._pending_texts = 0
-        # events a program that stopped short left out of the counts or the index
-        self._unrolled = self._unsettled(_UNSETTLED) if self._settles() else 0
+        self._unrolled = self._left_unsettled()
         self._checkpointer = threading.Thread(
             target=self._maintenance_loop, name="camvault-maintenance", daemon=True
         )
@@ -636,6 +635,16 @@ class SQLiteBackend:
     def _settles(self) -> bool:
         """Say whether the schema counts events after their commit (always, once migrated)."""
         return self.schema_version >= _ROLLED_FROM
+
+    def _left_unsettled(self) -> int:
+        """Count what a program that stopped short left out of the counts or the index.
+
+        Asked at open on the writer, open already: no reader connection is opened for it.
+        """
+        if not self._settles():
+            return 0
+        left: Any = self._writer.execute(_UNSETTLED).fetchall()[0][0]
+        return int(left)
 
     def _unsettled(self, query: str) -> int:
         """Run a query counting what waits to be settled (a quick look, on a reader)."""
