@@ -190,14 +190,17 @@ for event_id, count in conn.execute("SELECT event_id, count(*) FROM events GROUP
     ids[event_id] = count
 integrity = conn.execute("PRAGMA integrity_check").fetchall()
 recount = {}
+# the rollups count the events at or below positions.rolled; a killed writer leaves newer ones
+# for the next open to count (schema 7)
+counted = "id <= (SELECT rolled FROM positions)"
 rows = conn.execute(
-    "SELECT 'event', ts - ts % 3600000000, camera_id, '', count(*) FROM events "
+    f"SELECT 'event', ts - ts % 3600000000, camera_id, '', count(*) FROM events WHERE {counted} "
     "GROUP BY 1, 2, 3, 4 "
     "UNION ALL SELECT 'label', hour, camera_id, label, count(*) FROM (SELECT DISTINCT e.id, "
     "e.ts - e.ts % 3600000000 AS hour, e.camera_id, json_extract(j.value, '$.label') AS label "
-    "FROM events e, json_each(e.detected_objects) j) GROUP BY 1, 2, 3, 4 "
+    f"FROM events e, json_each(e.detected_objects) j WHERE e.{counted}) GROUP BY 1, 2, 3, 4 "
     "UNION ALL SELECT 'person', ts - ts % 3600000000, camera_id, person_name, count(*) FROM events "
-    "WHERE person_name IS NOT NULL GROUP BY 1, 2, 3, 4"
+    f"WHERE person_name IS NOT NULL AND {counted} GROUP BY 1, 2, 3, 4"
 )
 for dim, hour, camera, key, n in rows:
     recount[f"{dim}|{hour}|{camera}|{key}"] = n
